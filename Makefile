@@ -1,0 +1,50 @@
+# Two commands for a newcomer: `make synth` and `make test`. Each sets up what it needs.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_VERSION_CHECK := 1
+export CDK_DISABLE_CLI_TELEMETRY := true
+export PYTHONDONTWRITEBYTECODE := 1
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DEPS := $(VENV)/.deps-installed
+CLI := node_modules/.deps-installed
+
+.PHONY: synth test lint typecheck unit cli-synth clean
+
+$(DEPS): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+$(CLI): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+## Synthesize app.py into cdk.out/ (cdk-nag AwsSolutions checks run during synthesis).
+synth: $(DEPS)
+	$(PY) app.py
+	@echo "synthesized into cdk.out/"
+
+## Lint, type-check and run the whole test suite.
+test: $(DEPS) $(CLI) lint typecheck unit
+
+lint: $(DEPS)
+	$(PY) -m ruff check deepgram_scaling tests app.py
+
+typecheck: $(DEPS)
+	$(PY) -m mypy
+
+unit: $(DEPS) $(CLI)
+	$(PY) -m pytest
+
+## The same app through the real CDK CLI (installed locally from npm).
+cli-synth: $(DEPS) $(CLI)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" node_modules/.bin/cdk synth --no-notices --quiet
+
+clean:
+	rm -rf cdk.out .mypy_cache .ruff_cache .pytest_cache

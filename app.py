@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Example deployment: Deepgram on SageMaker, scaled by deepgram_scaling.
+
+Every setting comes from ``cdk.json`` context and can be overridden with ``-c key=value``
+under the CDK CLI. Run directly (``python3 app.py``) it reads ``cdk.json`` itself and writes
+to ``cdk.out/``, exactly as ``cdk synth`` does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+from constructs import Construct
+
+from deepgram_scaling import (
+    PRODUCTS,
+    DeepgramModel,
+    DeepgramScalingConfigError,
+    InstancePool,
+    RealtimeDeepgramEndpoint,
+)
+from deepgram_scaling.context import ContextReader, ContextValueError
+
+HERE = Path(__file__).resolve().parent
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """The ``context`` block of ``cdk.json``, as the CDK CLI would pass it."""
+    context: dict[str, Any] = json.loads((HERE / "cdk.json").read_text())["context"]
+    return context
+
+
+class DeepgramExampleStack(cdk.Stack):
+    """A real-time Deepgram endpoint configured from context."""
+
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        ctx = ContextReader(self.node, "deepgram:")
+        product_name = ctx.string("product", "nova-3")
+        if product_name not in PRODUCTS:
+            raise ContextValueError(
+                f"context key 'deepgram:product' must be one of {sorted(PRODUCTS)}, "
+                f"got {product_name!r}"
+            )
+        model_package_arn = ctx.string(
+            "modelPackageArn",
+            "",
+            pattern=r"arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/.+",
+            expected="a SageMaker model-package ARN (arn:aws:sagemaker:<region>:<account>:"
+                     "model-package/<name>)",
+        )
+        model = DeepgramModel.from_model_package(
+            model_package_arn, product=PRODUCTS[product_name]
+        )
+
+        self.realtime = RealtimeDeepgramEndpoint(
+            self,
+            "Realtime",
+            model=model,
+            instance_pools=[
+                InstancePool(t)
+                for t in ctx.string_list("realtime:instanceTypes", ["ml.g6.2xlarge"])
+            ],
+            min_capacity=ctx.integer("realtime:minCapacity", 1),
+            max_capacity=ctx.integer("realtime:maxCapacity", 4),
+            target_concurrency_per_instance=ctx.number("realtime:targetConcurrencyPerInstance", 7),
+        )
+        cdk.CfnOutput(self, "RealtimeEndpointName", value=self.realtime.endpoint_name)
+
+
+def build_app(
+    *, context: dict[str, Any] | None = None, outdir: str | None = None
+) -> cdk.App:
+    """The example app. Under the CLI, context comes from ``CDK_CONTEXT_JSON``; otherwise
+    from ``cdk.json``, so both ways see the same feature flags and settings."""
+    if context is None and "CDK_CONTEXT_JSON" not in os.environ:
+        context = cdk_json_context()
+    app = cdk.App(
+        context=context,
+        outdir=outdir or os.environ.get("CDK_OUTDIR") or str(HERE / "cdk.out"),
+    )
+    reader = ContextReader(app.node, "deepgram:")
+    if reader.boolean("nag", True):
+        cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    DeepgramExampleStack(app, reader.string("stackName", "DeepgramScalingExample"))
+    return app
+
+
+def main() -> int:
+    try:
+        build_app().synth()
+    except DeepgramScalingConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""Small helpers that collect configuration problems and raise them once.
+
+Values only known at deploy time (CDK tokens) are never range-checked: they pass through
+to CloudFormation, which checks them at deploy time.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from aws_cdk import Duration, Token
+
+from .errors import DeepgramScalingConfigError
+
+
+def is_token(value: Any) -> bool:
+    """True for an unresolved CDK token (string, number or list)."""
+    return value is not None and Token.is_unresolved(value)
+
+
+def fmt(value: Any) -> str:
+    """Echo a received value the way error messages show it."""
+    if isinstance(value, Duration):
+        return value.to_human_string() if not is_token(value.to_seconds()) else "<token>"
+    return repr(value)
+
+
+class Problems:
+    """Collects problems, then raises one :class:`DeepgramScalingConfigError`."""
+
+    def __init__(self) -> None:
+        self._items: list[str] = []
+
+    def add(self, message: str) -> None:
+        self._items.append(message)
+
+    def extend(self, other: Problems) -> None:
+        self._items.extend(other._items)
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def raise_if_any(self) -> None:
+        if self._items:
+            raise DeepgramScalingConfigError(self._items)
+
+    # --- typed checks -------------------------------------------------------------
+
+    def number(
+        self,
+        prop: str,
+        value: Any,
+        *,
+        minimum: float | None = None,
+        maximum: float | None = None,
+        exclusive_minimum: bool = False,
+        integer: bool = False,
+        why: str = "",
+    ) -> bool:
+        """Check a number's type and range. Returns False when a problem was added."""
+        if is_token(value):
+            return True
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            kind = "a whole number" if integer else "a number"
+            self.add(f"{prop} must be {kind}, got {fmt(value)}")
+            return False
+        if not math.isfinite(value) or (integer and value != int(value)):
+            kind = "a whole number" if integer else "a finite number"
+            self.add(f"{prop} must be {kind}, got {fmt(value)}")
+            return False
+        too_low = minimum is not None and (
+            value <= minimum if exclusive_minimum else value < minimum
+        )
+        too_high = maximum is not None and value > maximum
+        if too_low or too_high:
+            self.add(f"{prop} must be {_range_text(minimum, maximum, exclusive_minimum)}"
+                     f"{' ' + why if why else ''}, got {fmt(value)}")
+            return False
+        return True
+
+    def duration(
+        self,
+        prop: str,
+        value: Any,
+        *,
+        minimum_s: float = 0,
+        maximum_s: float | None = None,
+        why: str = "",
+    ) -> bool:
+        """Check a :class:`aws_cdk.Duration` (whole seconds) and its range."""
+        if not isinstance(value, Duration):
+            self.add(f"{prop} must be an aws_cdk.Duration, got {fmt(value)}")
+            return False
+        seconds = value.to_seconds()
+        if is_token(seconds):
+            return True
+        if seconds < minimum_s or (maximum_s is not None and seconds > maximum_s):
+            rng = _range_text(minimum_s, maximum_s, False)
+            self.add(f"{prop} must be {rng} seconds{' ' + why if why else ''}, "
+                     f"got {fmt(value)}")
+            return False
+        return True
+
+
+def _range_text(minimum: float | None, maximum: float | None, exclusive_min: bool) -> str:
+    def num(x: float) -> str:
+        return str(int(x)) if float(x).is_integer() else str(x)
+
+    if minimum is not None and maximum is not None:
+        if exclusive_min:
+            return f"> {num(minimum)} and <= {num(maximum)}"
+        return f"between {num(minimum)} and {num(maximum)}"
+    if minimum is not None:
+        return f"{'>' if exclusive_min else '>='} {num(minimum)}"
+    assert maximum is not None
+    return f"<= {num(maximum)}"
+
+
+def seconds_of(value: Duration) -> float:
+    """Seconds of a Duration (may be a token number)."""
+    return float(value.to_seconds()) if not is_token(value.to_seconds()) else value.to_seconds()

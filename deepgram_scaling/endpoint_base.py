@@ -1,0 +1,402 @@
+"""What both endpoint types share: model, endpoint config, endpoint, scalable target,
+execution role, grants, metrics and alarm wiring.
+
+Subclasses add their own scaling policies and alarms; this base exposes only what makes
+sense for every SageMaker single-model endpoint (compare aws-sagemaker-alpha's
+``scalable-instance-count.ts``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aws_cdk import Acknowledgment, ArnFormat, Duration, Stack, Validations
+from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from . import metrics
+from ._validation import Problems, fmt, is_token, seconds_of
+from .alarms import AlarmOptions, create_alarm
+from .instance_pools import (
+    PROVISION_TIMEOUT_RANGE_S,
+    InstancePool,
+    check_pools,
+    coerce_pools,
+    variant_instance_properties,
+)
+from .model_source import DeepgramModel
+
+#: Deepgram's listings use a single variant with this name (facts file, section 6).
+VARIANT_NAME = "AllTraffic"
+#: Required by Deepgram's containers: NVIDIA driver >= 580 / CUDA 13 (facts file, section 6).
+DEFAULT_INFERENCE_AMI_VERSION = "al2023-ami-sagemaker-inference-gpu-4-1"
+SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+#: Application Auto Scaling's service-linked role for SageMaker variants (facts file, sec. 2).
+AUTOSCALING_SERVICE_LINKED_ROLE = (
+    "aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+    "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+)
+#: API ranges of the variant's timeouts (CreateEndpointConfig).
+MODEL_DOWNLOAD_TIMEOUT_RANGE_S = (60, 3600)
+STARTUP_HEALTH_CHECK_TIMEOUT_RANGE_S = (60, 3600)
+
+
+class DeepgramEndpointBase(Construct):
+    """Base of :class:`RealtimeDeepgramEndpoint` and :class:`AsyncDeepgramEndpoint`.
+
+    Not meant to be used directly. Attributes every endpoint exposes:
+
+    - ``cfn_model``, ``cfn_endpoint_config``, ``cfn_endpoint``: the L1 resources;
+    - ``role``: the execution role; ``execution_policy``: the managed policy this construct
+      attached to it;
+    - ``scalable_target``: the Application Auto Scaling target of the variant;
+    - ``alarms``: every alarm created, by name.
+    """
+
+    #: Smallest ``min_capacity`` an endpoint type accepts.
+    _min_capacity_floor: int = 1
+    _kind: str = "endpoint"
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        model: DeepgramModel,
+        instance_pools: Sequence[InstancePool | str],
+        min_capacity: int,
+        max_capacity: int,
+        initial_instance_count: int,
+        role: iam.IRole | None,
+        kms_key: kms.IKey | None,
+        provision_timeout: Duration,
+        inference_ami_version: str,
+        model_data_download_timeout: Duration,
+        container_startup_health_check_timeout: Duration,
+        endpoint_name: str | None,
+        alarm_topic: sns.ITopic | None,
+        problems: Problems,
+    ) -> None:
+        pools = coerce_pools(instance_pools)
+        self._check_common(
+            problems,
+            model=model,
+            pools=pools,
+            min_capacity=min_capacity,
+            max_capacity=max_capacity,
+            initial_instance_count=initial_instance_count,
+            kms_key=kms_key,
+            provision_timeout=provision_timeout,
+            model_data_download_timeout=model_data_download_timeout,
+            container_startup_health_check_timeout=container_startup_health_check_timeout,
+        )
+        problems.raise_if_any()
+        super().__init__(scope, construct_id)
+
+        self.model = model
+        self.instance_pools: tuple[InstancePool, ...] = pools
+        self.min_capacity = min_capacity
+        self.max_capacity = max_capacity
+        self.alarm_topic = alarm_topic
+        self.alarms: dict[str, cloudwatch.Alarm] = {}
+
+        self.execution_policy = iam.ManagedPolicy(
+            self,
+            "ExecutionPolicy",
+            description="Least-privilege permissions of a Deepgram SageMaker model",
+            statements=self._execution_statements(),
+        )
+        if role is None:
+            role = iam.Role(
+                self,
+                "ExecutionRole",
+                assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+                description="Execution role of a Deepgram SageMaker model",
+            )
+        role.add_managed_policy(self.execution_policy)
+        self.role: iam.IRole = role
+        self._acknowledge_execution_policy()
+
+        self.cfn_model = sagemaker.CfnModel(
+            self,
+            "Model",
+            execution_role_arn=role.role_arn,
+            enable_network_isolation=model.network_isolation,
+            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
+                model_package_name=model.model_package_arn,
+                image=model.image_uri,
+                environment=dict(model.environment) or None,
+            ),
+        )
+        # The role's policy must exist before SageMaker uses the role.
+        self.cfn_model.node.add_dependency(self.execution_policy)
+
+        self.cfn_endpoint_config = sagemaker.CfnEndpointConfig(
+            self,
+            "EndpointConfig",
+            production_variants=[
+                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                    variant_name=VARIANT_NAME,
+                    model_name=self.cfn_model.attr_model_name,
+                    initial_instance_count=initial_instance_count,
+                    inference_ami_version=inference_ami_version,
+                    model_data_download_timeout_in_seconds=seconds_of(model_data_download_timeout),
+                    container_startup_health_check_timeout_in_seconds=seconds_of(
+                        container_startup_health_check_timeout
+                    ),
+                    **variant_instance_properties(
+                        pools,
+                        seconds_of(provision_timeout),
+                        least_outstanding_requests=self._least_outstanding_routing,
+                    ),
+                )
+            ],
+            kms_key_id=kms_key.key_arn if kms_key is not None else None,
+            async_inference_config=self._async_inference_config(),
+        )
+        self.cfn_endpoint = sagemaker.CfnEndpoint(
+            self,
+            "Endpoint",
+            endpoint_config_name=self.cfn_endpoint_config.attr_endpoint_config_name,
+            endpoint_name=endpoint_name,
+        )
+        #: The endpoint's name (a token: CloudFormation generates it unless you set one).
+        self.endpoint_name: str = self.cfn_endpoint.attr_endpoint_name
+        #: The endpoint's ARN (``Ref`` of ``AWS::SageMaker::Endpoint``).
+        self.endpoint_arn: str = self.cfn_endpoint.ref
+        self.variant_name = VARIANT_NAME
+
+        # Referencing the endpoint's name makes the target depend on the endpoint, so it
+        # is never registered before the endpoint exists (facts file, section 9).
+        self.scalable_target = appscaling.ScalableTarget(
+            self,
+            "ScalableTarget",
+            service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
+            resource_id=f"endpoint/{self.endpoint_name}/variant/{VARIANT_NAME}",
+            scalable_dimension=SCALABLE_DIMENSION,
+            min_capacity=min_capacity,
+            max_capacity=max_capacity,
+            role=iam.Role.from_role_arn(
+                self,
+                "AutoScalingServiceLinkedRole",
+                Stack.of(self).format_arn(
+                    service="iam",
+                    region="",
+                    resource="role",
+                    resource_name=AUTOSCALING_SERVICE_LINKED_ROLE,
+                ),
+                mutable=False,
+            ),
+        )
+
+    # --- hooks for subclasses --------------------------------------------------------
+
+    @property
+    def _least_outstanding_routing(self) -> bool:
+        return False
+
+    def _async_inference_config(self) -> Any:
+        return None
+
+    def _extra_execution_statements(self) -> list[iam.PolicyStatement]:
+        return []
+
+    # --- validation ------------------------------------------------------------------
+
+    def _check_common(
+        self,
+        problems: Problems,
+        *,
+        model: DeepgramModel,
+        pools: Sequence[InstancePool],
+        min_capacity: int,
+        max_capacity: int,
+        initial_instance_count: int,
+        kms_key: kms.IKey | None,
+        provision_timeout: Duration,
+        model_data_download_timeout: Duration,
+        container_startup_health_check_timeout: Duration,
+    ) -> None:
+        if not isinstance(model, DeepgramModel):
+            problems.add(
+                "model must be a DeepgramModel (DeepgramModel.from_model_package or "
+                f"DeepgramModel.from_image), got {fmt(model)}"
+            )
+            model_product = None
+        else:
+            model_product = model.product
+        check_pools(problems, pools, product=model_product, encrypted_volume=kms_key is not None)
+        self._check_capacities(problems, min_capacity, max_capacity, initial_instance_count)
+        low, high = PROVISION_TIMEOUT_RANGE_S
+        problems.duration("provision_timeout", provision_timeout, minimum_s=low, maximum_s=high,
+                          why="(the API's range for VariantInstanceProvisionTimeoutInSeconds)")
+        low, high = MODEL_DOWNLOAD_TIMEOUT_RANGE_S
+        problems.duration("model_data_download_timeout", model_data_download_timeout,
+                          minimum_s=low, maximum_s=high)
+        low, high = STARTUP_HEALTH_CHECK_TIMEOUT_RANGE_S
+        problems.duration("container_startup_health_check_timeout",
+                          container_startup_health_check_timeout, minimum_s=low, maximum_s=high)
+
+    def _check_capacities(
+        self, problems: Problems, min_capacity: int, max_capacity: int, initial: int
+    ) -> None:
+        floor = self._min_capacity_floor
+        why = (
+            "for a real-time endpoint (a single-model real-time endpoint cannot scale to "
+            "zero; use AsyncDeepgramEndpoint for scale-to-zero)"
+            if floor == 1
+            else ""
+        )
+        min_ok = problems.number("min_capacity", min_capacity, minimum=floor, integer=True,
+                                 why=why)
+        max_ok = problems.number("max_capacity", max_capacity, minimum=1, integer=True)
+        if min_ok and max_ok and not is_token(min_capacity) and not is_token(max_capacity):
+            if max_capacity < min_capacity:
+                problems.add(
+                    f"max_capacity must be >= min_capacity ({min_capacity}), got {max_capacity}"
+                )
+        if problems.number("initial_instance_count", initial, minimum=1, integer=True,
+                           why="(CreateEndpointConfig needs at least one instance)"):
+            if max_ok and not is_token(initial) and not is_token(max_capacity) \
+                    and initial > max_capacity:
+                problems.add(
+                    f"initial_instance_count must be <= max_capacity ({max_capacity}), "
+                    f"got {initial}"
+                )
+            if min_ok and not is_token(initial) and not is_token(min_capacity) \
+                    and initial < min_capacity:
+                problems.add(
+                    f"initial_instance_count must be >= min_capacity ({min_capacity}), "
+                    f"got {initial}"
+                )
+
+    # --- execution role --------------------------------------------------------------
+
+    def _execution_statements(self) -> list[iam.PolicyStatement]:
+        stack = Stack.of(self)
+        log_groups = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name="/aws/sagemaker/Endpoints/*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        return [
+            iam.PolicyStatement(
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                         "logs:DescribeLogStreams"],
+                resources=[log_groups],
+            ),
+            # PutMetricData has no resource-level permission; the condition narrows it to
+            # SageMaker's own namespace.
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
+            ),
+            *self.model.execution_statements(self),
+            *self._extra_execution_statements(),
+        ]
+
+    def _acknowledge_execution_policy(self) -> None:
+        """Acknowledge, on the policy alone, the wildcards that cannot be narrowed."""
+        validations = Validations.of(self.execution_policy)
+        validations.acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
+                   "<AWS::AccountId>:log-group:/aws/sagemaker/Endpoints/*]",
+                reason="SageMaker names the log group after the endpoint, whose name "
+                       "CloudFormation generates after this policy must already exist; the "
+                       "pattern is limited to SageMaker endpoint log groups of this account "
+                       "and region.",
+            ),
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason="cloudwatch:PutMetricData and ecr:GetAuthorizationToken have no "
+                       "resource-level permissions, so '*' is their only form; PutMetricData "
+                       "is narrowed by a cloudwatch:namespace condition to /aws/sagemaker/*.",
+            ),
+        )
+
+    # --- grants ----------------------------------------------------------------------
+
+    def _grant(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=list(actions), resource_arns=[self.endpoint_arn]
+        )
+
+    # --- metrics ---------------------------------------------------------------------
+
+    def metric(
+        self,
+        metric_name: str,
+        *,
+        statistic: str = "Average",
+        period: Duration = metrics.ONE_MINUTE,
+        instance_type: str | None = None,
+    ) -> cloudwatch.Metric:
+        """Any ``AWS/SageMaker`` metric of this endpoint's variant.
+
+        :param statistic: Default: ``Average``.
+        :param period: Default: 1 minute.
+        :param instance_type: Narrow to one pool's type (adds the ``InstanceType``
+            dimension). Default: the whole variant.
+        """
+        return metrics.variant_metric(
+            metric_name,
+            endpoint_name=self.endpoint_name,
+            variant_name=self.variant_name,
+            statistic=statistic,
+            period=period,
+            instance_type=instance_type,
+        )
+
+    def metric_model_latency(
+        self, *, statistic: str = "p99", period: Duration = metrics.ONE_MINUTE
+    ) -> cloudwatch.Metric:
+        """``ModelLatency`` in microseconds. Default statistic: ``p99``."""
+        return self.metric("ModelLatency", statistic=statistic, period=period)
+
+    def metric_instance_count(
+        self, *, period: Duration = metrics.ONE_MINUTE
+    ) -> cloudwatch.MathExpression:
+        """The variant's instance count, derived from invocation metrics (no data in a
+        minute without requests)."""
+        return metrics.instance_count_expression(
+            endpoint_name=self.endpoint_name, variant_name=self.variant_name, period=period
+        )
+
+    # --- alarms ----------------------------------------------------------------------
+
+    def _add_alarm(
+        self,
+        name: str,
+        options: AlarmOptions | None,
+        *,
+        metric: cloudwatch.IMetric,
+        default_threshold: float,
+        comparison: cloudwatch.ComparisonOperator = (
+            cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+        ),
+        description: str,
+        treat_missing_data: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
+    ) -> None:
+        if options is None:
+            return
+        construct_id = "".join(part.capitalize() for part in name.split("_")) + "Alarm"
+        self.alarms[name] = create_alarm(
+            self,
+            construct_id,
+            metric=metric,
+            options=options,
+            default_threshold=default_threshold,
+            comparison=comparison,
+            description=description,
+            topic=self.alarm_topic,
+            treat_missing_data=treat_missing_data,
+        )

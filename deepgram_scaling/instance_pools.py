@@ -1,0 +1,201 @@
+"""Instance pools: several instance types for one variant, tried in priority order.
+
+Facts (project facts file, section 5): ``ProductionVariant.InstancePools`` takes 1-5 entries
+``{InstanceType, Priority}`` (1 = highest) and replaces ``InstanceType``;
+``VariantInstanceProvisionTimeoutInSeconds`` is 300-3600 (botocore's range). Pools are a
+fallback order, not a split: ``InitialInstanceCount`` is the variant's total.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import KW_ONLY, dataclass
+from typing import Any
+
+from aws_cdk import aws_sagemaker as sagemaker
+
+from ._validation import Problems, fmt, is_token
+from .errors import DeepgramScalingConfigError
+from .products import DeepgramProduct
+
+#: Most pools one variant can list (CreateEndpointConfig's limit).
+MAX_POOLS = 5
+#: Range of ``VariantInstanceProvisionTimeoutInSeconds`` accepted by the API (botocore model).
+PROVISION_TIMEOUT_RANGE_S = (300, 3600)
+
+#: SageMaker instance families with NVIDIA GPUs. Deepgram's models all need a GPU.
+GPU_FAMILIES = frozenset(
+    {"g4dn", "g5", "g6", "g6e", "g7", "g7e", "p3", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en"}
+)
+#: Families with local NVMe instance storage. CreateEndpointConfig rejects a ``KmsKeyId``
+#: for them; their local volumes are encrypted by a hardware module (facts file, section 6).
+NVME_FAMILIES = frozenset(
+    {"g4dn", "g5", "g6", "g6e", "g7", "g7e", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en"}
+)
+
+_INSTANCE_TYPE = re.compile(r"^ml\.([a-z0-9-]+)\.([a-z0-9]+)$")
+
+
+@dataclass(frozen=True)
+class InstancePool:
+    """One instance type in a variant's fallback list. List order gives the priority.
+
+    :param instance_type: A SageMaker type such as ``"ml.g6.2xlarge"``.
+    :param max_concurrency: Concurrent requests one instance of this type serves within your
+        latency bound, measured by a load test. Declaring it on every pool, with different
+        values, turns on capacity-aware scaling for mixed fleets. Default: None (undeclared).
+    :param weight: Explicit weight of this type's concurrency in AWS's weighted-sum form.
+        Default: None.
+    """
+
+    instance_type: str
+    _: KW_ONLY
+    max_concurrency: float | None = None
+    weight: float | None = None
+
+    def __post_init__(self) -> None:
+        problems = Problems()
+        if not is_token(self.instance_type):
+            if not isinstance(self.instance_type, str) or not _INSTANCE_TYPE.match(
+                self.instance_type
+            ):
+                problems.add(
+                    "instance_type must look like 'ml.<family>.<size>' "
+                    f"(e.g. 'ml.g6.2xlarge'), got {fmt(self.instance_type)}"
+                )
+        if self.max_concurrency is not None:
+            problems.number(
+                "max_concurrency", self.max_concurrency, minimum=0, exclusive_minimum=True
+            )
+        if self.weight is not None:
+            problems.number("weight", self.weight, minimum=0)
+        problems.raise_if_any()
+
+    @property
+    def family(self) -> str | None:
+        """The family (``g6`` of ``ml.g6.2xlarge``), or None for a token."""
+        if is_token(self.instance_type):
+            return None
+        match = _INSTANCE_TYPE.match(self.instance_type)
+        return match.group(1) if match else None
+
+    @property
+    def has_local_nvme(self) -> bool:
+        return self.family in NVME_FAMILIES
+
+
+def coerce_pools(value: Any) -> tuple[InstancePool, ...]:
+    """Accept pools or plain type strings; anything else is a configuration error."""
+    if isinstance(value, (str, InstancePool)) or not isinstance(value, Sequence):
+        raise DeepgramScalingConfigError(
+            f"instance_pools must be a list of InstancePool (or instance-type strings), "
+            f"got {fmt(value)}"
+        )
+    pools: list[InstancePool] = []
+    for index, item in enumerate(value):
+        if isinstance(item, InstancePool):
+            pools.append(item)
+        elif isinstance(item, str):
+            try:
+                pools.append(InstancePool(item))
+            except DeepgramScalingConfigError as err:
+                raise DeepgramScalingConfigError(
+                    [f"instance_pools[{index}].{p}" for p in err.problems]
+                ) from None
+        else:
+            raise DeepgramScalingConfigError(
+                f"instance_pools[{index}] must be an InstancePool or a string, got {fmt(item)}"
+            )
+    return tuple(pools)
+
+
+def check_pools(
+    problems: Problems,
+    pools: Sequence[InstancePool],
+    *,
+    product: DeepgramProduct | None,
+    encrypted_volume: bool,
+) -> None:
+    """Add every problem with a pool list to ``problems``."""
+    if not 1 <= len(pools) <= MAX_POOLS:
+        problems.add(
+            f"instance_pools must list between 1 and {MAX_POOLS} instance types, "
+            f"got {len(pools)}"
+        )
+        return
+    seen: set[str] = set()
+    for index, pool in enumerate(pools):
+        prop = f"instance_pools[{index}]"
+        if is_token(pool.instance_type):
+            continue
+        if pool.instance_type in seen:
+            problems.add(
+                f"{prop}.instance_type is listed twice: each type may appear once, "
+                f"got {pool.instance_type!r}"
+            )
+        seen.add(pool.instance_type)
+        if pool.family not in GPU_FAMILIES:
+            problems.add(
+                f"{prop}.instance_type must be a GPU type (families: "
+                f"{', '.join(sorted(GPU_FAMILIES))}) because Deepgram models need a GPU, "
+                f"got {pool.instance_type!r}"
+            )
+        elif product is not None and not product.supports(pool.instance_type):
+            reason = f" ({product.reason_for_limits})" if product.reason_for_limits else ""
+            problems.add(
+                f"{prop}.instance_type {pool.instance_type!r} is not supported by "
+                f"{product.name}{reason}; supported: {', '.join(product.supported_instance_types)}"
+            )
+        if encrypted_volume and pool.has_local_nvme:
+            problems.add(
+                f"kms_key cannot be used with {prop}.instance_type {pool.instance_type!r}: "
+                "CreateEndpointConfig rejects KmsKeyId for types with local NVMe storage, "
+                "whose volumes are already encrypted by hardware; remove kms_key"
+            )
+    _check_capacity_declarations(problems, pools)
+
+
+def _check_capacity_declarations(problems: Problems, pools: Sequence[InstancePool]) -> None:
+    declared = [p.max_concurrency is not None for p in pools]
+    if any(declared) and not all(declared):
+        missing = [p.instance_type for p in pools if p.max_concurrency is None]
+        problems.add(
+            "max_concurrency must be declared on every pool or on none, "
+            f"got it missing on {missing}"
+        )
+    weights = [p.weight for p in pools]
+    if any(w is not None for w in weights):
+        if not all(w is not None for w in weights):
+            missing = [p.instance_type for p in pools if p.weight is None]
+            problems.add(f"weight must be set on every pool or on none, got it missing on {missing}")
+        elif all(w == 0 for w in weights if not is_token(w)):
+            problems.add(f"weight must not be 0 on every pool, got {weights}")
+
+
+def variant_instance_properties(
+    pools: Sequence[InstancePool], provision_timeout_s: float, *, least_outstanding_requests: bool
+) -> dict[str, Any]:
+    """``ProductionVariant`` keyword arguments for the instance choice.
+
+    One type gives a plain ``InstanceType``. Several give ``InstancePools`` with priorities
+    1..n in list order and the provision timeout; with ``least_outstanding_requests``
+    (real-time endpoints) also the routing AWS recommends for mixed fleets (facts file,
+    section 5).
+    """
+    if len(pools) == 1:
+        return {"instance_type": pools[0].instance_type}
+    properties: dict[str, Any] = {
+        "instance_pools": [
+            sagemaker.CfnEndpointConfig.InstancePoolProperty(
+                instance_type=pool.instance_type, priority=priority
+            )
+            for priority, pool in enumerate(pools, start=1)
+        ],
+        "variant_instance_provision_timeout_in_seconds": provision_timeout_s,
+    }
+    if least_outstanding_requests:
+        properties["routing_config"] = sagemaker.CfnEndpointConfig.RoutingConfigProperty(
+            routing_strategy="LEAST_OUTSTANDING_REQUESTS"
+        )
+    return properties

@@ -1,0 +1,87 @@
+"""Metric factory: pure functions that build the CloudWatch metrics an endpoint publishes.
+
+Names, namespaces and dimensions are from the project's facts file (sections 3 and 4):
+variant metrics live in ``AWS/SageMaker`` with dimensions ``EndpointName`` and
+``VariantName``; the asynchronous backlog metrics carry ``EndpointName`` ONLY (a wrong
+dimension set silently yields no data).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+
+NAMESPACE = "AWS/SageMaker"
+#: Real-time concurrency is emitted every 10 seconds (facts file, section 3).
+HIGH_RESOLUTION = Duration.seconds(10)
+ONE_MINUTE = Duration.minutes(1)
+
+
+def variant_metric(
+    metric_name: str,
+    *,
+    endpoint_name: str,
+    variant_name: str,
+    statistic: str,
+    period: Duration = ONE_MINUTE,
+    instance_type: str | None = None,
+    label: str | None = None,
+) -> cloudwatch.Metric:
+    """A per-variant SageMaker metric (optionally narrowed to one pool's instance type)."""
+    dimensions = {"EndpointName": endpoint_name, "VariantName": variant_name}
+    if instance_type is not None:
+        dimensions["InstanceType"] = instance_type
+    return cloudwatch.Metric(
+        namespace=NAMESPACE,
+        metric_name=metric_name,
+        dimensions_map=dimensions,
+        statistic=statistic,
+        period=period,
+        label=label,
+    )
+
+
+def endpoint_metric(
+    metric_name: str,
+    *,
+    endpoint_name: str,
+    statistic: str,
+    period: Duration = ONE_MINUTE,
+    label: str | None = None,
+) -> cloudwatch.Metric:
+    """A per-endpoint SageMaker metric: dimension ``EndpointName`` only (async backlog)."""
+    return cloudwatch.Metric(
+        namespace=NAMESPACE,
+        metric_name=metric_name,
+        dimensions_map={"EndpointName": endpoint_name},
+        statistic=statistic,
+        period=period,
+        label=label,
+    )
+
+
+def instance_count_expression(
+    *, endpoint_name: str, variant_name: str, period: Duration = ONE_MINUTE
+) -> cloudwatch.MathExpression:
+    """The variant's instance count, derived from invocation metrics.
+
+    ``InvocationsPerInstance`` adds ``1/instance count`` per request, so
+    ``Sum(Invocations) / Sum(InvocationsPerInstance)`` is the instance count in any minute
+    with at least one request. No request, no datapoint: there is no direct
+    instance-count metric (facts file, section 8).
+    """
+    return cloudwatch.MathExpression(
+        expression="invocations / invocationsPerInstance",
+        using_metrics={
+            "invocations": variant_metric(
+                "Invocations", endpoint_name=endpoint_name, variant_name=variant_name,
+                statistic="Sum", period=period,
+            ),
+            "invocationsPerInstance": variant_metric(
+                "InvocationsPerInstance", endpoint_name=endpoint_name,
+                variant_name=variant_name, statistic="Sum", period=period,
+            ),
+        },
+        label="Instances (derived from invocations)",
+        period=period,
+    )

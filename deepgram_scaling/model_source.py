@@ -1,0 +1,194 @@
+"""Where the Deepgram model comes from: a Marketplace model package or a container image.
+
+Facts (project facts file, section 6): a Marketplace package needs
+``EnableNetworkIsolation=true``; Deepgram's container reads its configuration from the
+environment variables ``DEEPGRAM_API_01..08`` and ``DEEPGRAM_ENGINE_01..08``, each one a
+dotted TOML assignment such as ``max_active_requests=120``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Union
+
+from aws_cdk import Arn, ArnComponents, ArnFormat, Stack
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from ._validation import Problems, fmt, is_token
+from .errors import DeepgramScalingConfigError
+from .products import DeepgramProduct
+
+#: A setting value: rendered as a TOML literal.
+SettingValue = Union[str, int, float, bool]
+
+#: Each of the two setting families has eight numbered variables.
+MAX_SETTINGS_PER_FAMILY = 8
+
+_SETTING_KEY = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
+_MODEL_PACKAGE_ARN = re.compile(
+    r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[A-Za-z0-9][A-Za-z0-9./_-]*$"
+)
+_ECR_IMAGE = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
+    r"(?P<repo>[a-z0-9][a-z0-9._/-]*)(:[\w.-]+|@sha256:[0-9a-f]{64})$"
+)
+
+
+def toml_literal(value: SettingValue) -> str:
+    """Render one value as a TOML literal (strings quoted, booleans lower-case)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(value)  # a JSON string is a valid TOML basic string
+
+
+def deepgram_environment(
+    *, api: Mapping[str, SettingValue], engine: Mapping[str, SettingValue]
+) -> dict[str, str]:
+    """The ``DEEPGRAM_API_nn`` / ``DEEPGRAM_ENGINE_nn`` variables for two setting maps.
+
+    >>> deepgram_environment(api={}, engine={"max_active_requests": 120})
+    {'DEEPGRAM_ENGINE_01': 'max_active_requests=120'}
+    """
+    problems = Problems()
+    env: dict[str, str] = {}
+    for family, prop, settings in (("API", "api_settings", api), ("ENGINE", "engine_settings", engine)):
+        if len(settings) > MAX_SETTINGS_PER_FAMILY:
+            problems.add(
+                f"{prop} takes at most {MAX_SETTINGS_PER_FAMILY} entries "
+                f"(DEEPGRAM_{family}_01..08), got {len(settings)}"
+            )
+            continue
+        for number, (key, value) in enumerate(settings.items(), start=1):
+            if not isinstance(key, str) or not _SETTING_KEY.match(key):
+                problems.add(
+                    f"{prop} keys must be dotted TOML keys such as 'features.diarize', "
+                    f"got {fmt(key)}"
+                )
+                continue
+            if not isinstance(value, (str, int, float, bool)):
+                problems.add(
+                    f"{prop}[{key!r}] must be a str, int, float or bool, got {fmt(value)}"
+                )
+                continue
+            env[f"DEEPGRAM_{family}_{number:02d}"] = f"{key}={toml_literal(value)}"
+    problems.raise_if_any()
+    return env
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeepgramModel:
+    """The model an endpoint serves. Build it with :meth:`from_model_package` or
+    :meth:`from_image`."""
+
+    model_package_arn: str | None = None
+    image_uri: str | None = None
+    product: DeepgramProduct | None = None
+    environment: Mapping[str, str] = field(default_factory=dict)
+    network_isolation: bool = True
+
+    @staticmethod
+    def from_model_package(
+        model_package_arn: str,
+        *,
+        product: DeepgramProduct | None = None,
+        api_settings: Mapping[str, SettingValue] | None = None,
+        engine_settings: Mapping[str, SettingValue] | None = None,
+    ) -> DeepgramModel:
+        """A Deepgram model package from AWS Marketplace (subscribe first).
+
+        Network isolation is always on: Deepgram requires it for Marketplace packages.
+
+        :param model_package_arn: The package ARN for your region.
+        :param product: Checks the endpoint's instance types against this product.
+            Default: None (any GPU type).
+        :param api_settings: Written to ``DEEPGRAM_API_01..08``. Default: none.
+        :param engine_settings: Written to ``DEEPGRAM_ENGINE_01..08``. Default: none.
+        """
+        if not is_token(model_package_arn) and (
+            not isinstance(model_package_arn, str) or not _MODEL_PACKAGE_ARN.match(model_package_arn)
+        ):
+            raise DeepgramScalingConfigError(
+                "model_package_arn must be a SageMaker model-package ARN such as "
+                "'arn:aws:sagemaker:us-east-1:123456789012:model-package/name', "
+                f"got {fmt(model_package_arn)}"
+            )
+        return DeepgramModel(
+            model_package_arn=model_package_arn,
+            product=product,
+            environment=deepgram_environment(api=api_settings or {}, engine=engine_settings or {}),
+            network_isolation=True,
+        )
+
+    @staticmethod
+    def from_image(
+        image_uri: str,
+        *,
+        product: DeepgramProduct | None = None,
+        api_settings: Mapping[str, SettingValue] | None = None,
+        engine_settings: Mapping[str, SettingValue] | None = None,
+        network_isolation: bool = True,
+    ) -> DeepgramModel:
+        """A self-hosted Deepgram container image in Amazon ECR.
+
+        The execution role gets pull access to exactly that repository.
+
+        :param image_uri: ``<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>``
+            (or ``@sha256:<digest>``).
+        :param network_isolation: Default: True. The container then has no network access.
+        """
+        if not is_token(image_uri) and (
+            not isinstance(image_uri, str) or not _ECR_IMAGE.match(image_uri)
+        ):
+            raise DeepgramScalingConfigError(
+                "image_uri must be an Amazon ECR image such as "
+                "'123456789012.dkr.ecr.us-east-1.amazonaws.com/deepgram:tag', "
+                f"got {fmt(image_uri)}"
+            )
+        return DeepgramModel(
+            image_uri=image_uri,
+            product=product,
+            environment=deepgram_environment(api=api_settings or {}, engine=engine_settings or {}),
+            network_isolation=network_isolation,
+        )
+
+    @property
+    def is_marketplace(self) -> bool:
+        return self.model_package_arn is not None
+
+    def execution_statements(self, scope: Construct) -> list[iam.PolicyStatement]:
+        """What the execution role needs to pull this model's image (nothing for a package)."""
+        if self.image_uri is None:
+            return []
+        stack = Stack.of(scope)
+        match = None if is_token(self.image_uri) else _ECR_IMAGE.match(self.image_uri)
+        if match:
+            repository_arn = Arn.format(
+                ArnComponents(
+                    service="ecr",
+                    resource="repository",
+                    resource_name=match.group("repo"),
+                    region=match.group("region"),
+                    account=match.group("account"),
+                    arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+                ),
+                stack,
+            )
+        else:  # an image URI only known at deploy time: any repository of this account
+            repository_arn = stack.format_arn(
+                service="ecr", resource="repository", resource_name="*"
+            )
+        return [
+            iam.PolicyStatement(
+                actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage",
+                         "ecr:GetDownloadUrlForLayer"],
+                resources=[repository_arn],
+            ),
+            # GetAuthorizationToken has no resource-level permission: "*" is its only form.
+            iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]),
+        ]
