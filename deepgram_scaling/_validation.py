@@ -22,7 +22,7 @@ def is_token(value: Any) -> bool:
 def fmt(value: Any) -> str:
     """Echo a received value the way error messages show it."""
     if isinstance(value, Duration):
-        return value.to_human_string() if not is_token(value.to_seconds()) else "<token>"
+        return "<token>" if is_token(value.to_seconds(integral=False)) else value.to_human_string()
     return repr(value)
 
 
@@ -92,9 +92,12 @@ class Problems:
         if not isinstance(value, Duration):
             self.add(f"{prop} must be an aws_cdk.Duration, got {fmt(value)}")
             return False
-        seconds = value.to_seconds()
+        seconds = value.to_seconds(integral=False)
         if is_token(seconds):
             return True
+        if seconds != int(seconds):
+            self.add(f"{prop} must be a whole number of seconds, got {fmt(value)}")
+            return False
         if seconds < minimum_s or (maximum_s is not None and seconds > maximum_s):
             rng = _range_text(minimum_s, maximum_s, False)
             self.add(f"{prop} must be {rng} seconds{' ' + why if why else ''}, "
@@ -118,5 +121,6 @@ def _range_text(minimum: float | None, maximum: float | None, exclusive_min: boo
 
 
 def seconds_of(value: Duration) -> float:
-    """Seconds of a Duration (may be a token number)."""
-    return float(value.to_seconds()) if not is_token(value.to_seconds()) else value.to_seconds()
+    """Whole seconds of a validated Duration (a token number passes through)."""
+    seconds = value.to_seconds(integral=False)
+    return seconds if is_token(seconds) else int(seconds)

@@ -72,7 +72,7 @@ class DeepgramEndpointBase(Construct):
         instance_pools: Sequence[InstancePool | str],
         min_capacity: int,
         max_capacity: int,
-        initial_instance_count: int,
+        initial_instance_count: int | None,
         role: iam.IRole | None,
         kms_key: kms.IKey | None,
         provision_timeout: Duration,
@@ -98,6 +98,10 @@ class DeepgramEndpointBase(Construct):
         )
         problems.raise_if_any()
         super().__init__(scope, construct_id)
+        if initial_instance_count is None:
+            initial_instance_count = (
+                min_capacity if is_token(min_capacity) else max(1, min_capacity)
+            )
 
         self.model = model
         self.instance_pools: tuple[InstancePool, ...] = pools
@@ -217,7 +221,7 @@ class DeepgramEndpointBase(Construct):
         pools: Sequence[InstancePool],
         min_capacity: int,
         max_capacity: int,
-        initial_instance_count: int,
+        initial_instance_count: int | None,
         kms_key: kms.IKey | None,
         provision_timeout: Duration,
         model_data_download_timeout: Duration,
@@ -244,7 +248,7 @@ class DeepgramEndpointBase(Construct):
                           container_startup_health_check_timeout, minimum_s=low, maximum_s=high)
 
     def _check_capacities(
-        self, problems: Problems, min_capacity: int, max_capacity: int, initial: int
+        self, problems: Problems, min_capacity: int, max_capacity: int, initial: int | None
     ) -> None:
         floor = self._min_capacity_floor
         why = (
@@ -256,13 +260,15 @@ class DeepgramEndpointBase(Construct):
         min_ok = problems.number("min_capacity", min_capacity, minimum=floor, integer=True,
                                  why=why)
         max_ok = problems.number("max_capacity", max_capacity, minimum=1, integer=True)
-        if min_ok and max_ok and not is_token(min_capacity) and not is_token(max_capacity):
-            if max_capacity < min_capacity:
-                problems.add(
-                    f"max_capacity must be >= min_capacity ({min_capacity}), got {max_capacity}"
-                )
-        if problems.number("initial_instance_count", initial, minimum=1, integer=True,
-                           why="(CreateEndpointConfig needs at least one instance)"):
+        if (min_ok and max_ok and not is_token(min_capacity) and not is_token(max_capacity)
+                and max_capacity < min_capacity):
+            problems.add(
+                f"max_capacity must be >= min_capacity ({min_capacity}), got {max_capacity}"
+            )
+        if initial is not None and problems.number(
+            "initial_instance_count", initial, minimum=1, integer=True,
+            why="(CreateEndpointConfig needs at least one instance)",
+        ):
             if max_ok and not is_token(initial) and not is_token(max_capacity) \
                     and initial > max_capacity:
                 problems.add(

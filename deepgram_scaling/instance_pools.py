@@ -56,14 +56,13 @@ class InstancePool:
 
     def __post_init__(self) -> None:
         problems = Problems()
-        if not is_token(self.instance_type):
-            if not isinstance(self.instance_type, str) or not _INSTANCE_TYPE.match(
-                self.instance_type
-            ):
-                problems.add(
-                    "instance_type must look like 'ml.<family>.<size>' "
-                    f"(e.g. 'ml.g6.2xlarge'), got {fmt(self.instance_type)}"
-                )
+        if not is_token(self.instance_type) and (
+            not isinstance(self.instance_type, str) or not _INSTANCE_TYPE.match(self.instance_type)
+        ):
+            problems.add(
+                "instance_type must look like 'ml.<family>.<size>' "
+                f"(e.g. 'ml.g6.2xlarge'), got {fmt(self.instance_type)}"
+            )
         if self.max_concurrency is not None:
             problems.number(
                 "max_concurrency", self.max_concurrency, minimum=0, exclusive_minimum=True
@@ -168,7 +167,9 @@ def _check_capacity_declarations(problems: Problems, pools: Sequence[InstancePoo
     if any(w is not None for w in weights):
         if not all(w is not None for w in weights):
             missing = [p.instance_type for p in pools if p.weight is None]
-            problems.add(f"weight must be set on every pool or on none, got it missing on {missing}")
+            problems.add(
+                f"weight must be set on every pool or on none, got it missing on {missing}"
+            )
         elif all(w == 0 for w in weights if not is_token(w)):
             problems.add(f"weight must not be 0 on every pool, got {weights}")
 

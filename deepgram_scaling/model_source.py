@@ -8,11 +8,9 @@ dotted TOML assignment such as ``max_active_requests=120``.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Union
 
 from aws_cdk import Arn, ArnComponents, ArnFormat, Stack
 from aws_cdk import aws_iam as iam
@@ -23,7 +21,7 @@ from .errors import DeepgramScalingConfigError
 from .products import DeepgramProduct
 
 #: A setting value: rendered as a TOML literal.
-SettingValue = Union[str, int, float, bool]
+SettingValue = str | int | float | bool
 
 #: Each of the two setting families has eight numbered variables.
 MAX_SETTINGS_PER_FAMILY = 8
@@ -44,7 +42,15 @@ def toml_literal(value: SettingValue) -> str:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
-    return json.dumps(value)  # a JSON string is a valid TOML basic string
+    escaped = []
+    for char in value:
+        if char in ('"', "\\"):
+            escaped.append("\\" + char)
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            escaped.append(f"\\u{ord(char):04x}")
+        else:
+            escaped.append(char)
+    return '"' + "".join(escaped) + '"'
 
 
 def deepgram_environment(
@@ -57,7 +63,8 @@ def deepgram_environment(
     """
     problems = Problems()
     env: dict[str, str] = {}
-    for family, prop, settings in (("API", "api_settings", api), ("ENGINE", "engine_settings", engine)):
+    families = (("API", "api_settings", api), ("ENGINE", "engine_settings", engine))
+    for family, prop, settings in families:
         if len(settings) > MAX_SETTINGS_PER_FAMILY:
             problems.add(
                 f"{prop} takes at most {MAX_SETTINGS_PER_FAMILY} entries "
@@ -111,7 +118,8 @@ class DeepgramModel:
         :param engine_settings: Written to ``DEEPGRAM_ENGINE_01..08``. Default: none.
         """
         if not is_token(model_package_arn) and (
-            not isinstance(model_package_arn, str) or not _MODEL_PACKAGE_ARN.match(model_package_arn)
+            not isinstance(model_package_arn, str)
+            or not _MODEL_PACKAGE_ARN.match(model_package_arn)
         ):
             raise DeepgramScalingConfigError(
                 "model_package_arn must be a SageMaker model-package ARN such as "

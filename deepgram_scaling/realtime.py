@@ -146,9 +146,7 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
             instance_pools=instance_pools,
             min_capacity=min_capacity,
             max_capacity=max_capacity,
-            initial_instance_count=(
-                initial_instance_count if initial_instance_count is not None else min_capacity
-            ),
+            initial_instance_count=initial_instance_count,
             role=role,
             kms_key=kms_key,
             provision_timeout=provision_timeout,

@@ -30,7 +30,7 @@ def snapshot_template(stack: Stack) -> dict[str, Any]:
     ``CDKMetadata`` resource and condition, and replaces asset hashes with
     ``"<asset-hash>"``. The result is ready for syrupy or any other snapshot tool.
     """
-    template: dict[str, Any] = Template.from_stack(stack).to_json()
+    template: dict[str, Any] = dict(Template.from_stack(stack).to_json())
     template.get("Parameters", {}).pop("BootstrapVersion", None)
     template.get("Rules", {}).pop("CheckBootstrapVersion", None)
     template.get("Resources", {}).pop("CDKMetadata", None)

@@ -1,0 +1,152 @@
+"""Session-wide fixtures: each template is synthesized once per test session.
+
+Every app built here carries cdk-nag's AwsSolutions checks (v3 API), so any unacknowledged
+finding fails the synthesis of the template that has it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Template
+from cdk_nag import AwsSolutionsChecks
+
+import app as example_app_module
+from deepgram_scaling import (
+    NOVA_3,
+    DeepgramModel,
+    InstancePool,
+    RealtimeDeepgramEndpoint,
+)
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/deepgram-nova-3-test"
+IMAGE_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/deepgram/self-hosted:2026.11"
+
+
+def cdk_context() -> dict[str, Any]:
+    """The context of cdk.json, so tests see the same feature flags as `cdk synth`."""
+    context: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
+    return context
+
+
+@pytest.fixture(scope="session")
+def outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cdk-out")
+
+
+@pytest.fixture(scope="session")
+def new_stack(outdir: Path) -> Callable[..., cdk.Stack]:
+    """A fresh app (with cdk-nag attached) and stack per call."""
+    counter = iter(range(1_000_000))
+
+    def make(name: str = "TestStack", *, nag: bool = True) -> cdk.Stack:
+        app = cdk.App(context=cdk_context(), outdir=str(outdir / f"app{next(counter)}"))
+        if nag:
+            cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+        return cdk.Stack(app, name)
+
+    return make
+
+
+def package_model() -> DeepgramModel:
+    return DeepgramModel.from_model_package(PACKAGE_ARN, product=NOVA_3)
+
+
+# --- the example app ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def example_app(outdir: Path) -> cdk.App:
+    return example_app_module.build_app(context=cdk_context(), outdir=str(outdir / "example"))
+
+
+@pytest.fixture(scope="session")
+def example_stack(example_app: cdk.App) -> cdk.Stack:
+    stack = example_app.node.find_child("DeepgramScalingExample")
+    assert isinstance(stack, cdk.Stack)
+    return stack
+
+
+@pytest.fixture(scope="session")
+def example_template(example_stack: cdk.Stack) -> Template:
+    return Template.from_stack(example_stack)
+
+
+# --- a single-type, self-hosted real-time endpoint with everything customised -------------
+
+
+class SingleTypeScenario:
+    def __init__(self, new_stack: Callable[..., cdk.Stack]) -> None:
+        self.stack = new_stack("SingleType")
+        self.topic = sns.Topic(
+            self.stack, "AlarmTopic", master_key=None, enforce_ssl=True
+        )
+        self.client_role = iam.Role(
+            self.stack, "ClientRole", assumed_by=iam.AccountRootPrincipal()
+        )
+        self.endpoint = RealtimeDeepgramEndpoint(
+            self.stack,
+            "Streaming",
+            model=DeepgramModel.from_image(
+                IMAGE_URI, engine_settings={"max_active_requests": 120},
+                api_settings={"features.diarize": True},
+            ),
+            instance_pools=[InstancePool("ml.g6.2xlarge")],
+            min_capacity=2,
+            max_capacity=6,
+            target_concurrency_per_instance=8,
+            scale_out_cooldown=cdk.Duration.seconds(30),
+            scale_in_cooldown=cdk.Duration.minutes(15),
+            alarm_topic=self.topic,
+        )
+        self.endpoint.grant_invoke(self.client_role)
+        self.endpoint.grant_invoke_stream(self.client_role)
+        cdk.Validations.of(self.topic).acknowledge(
+            cdk.Acknowledgment(id="AwsSolutions-SNS2",
+                               reason="test topic only; encryption is not under test here")
+        )
+        self.template = Template.from_stack(self.stack)
+
+
+@pytest.fixture(scope="session")
+def single_type(new_stack: Callable[..., cdk.Stack]) -> SingleTypeScenario:
+    return SingleTypeScenario(new_stack)
+
+
+# --- two endpoints composed into one user stack -------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def two_endpoints(new_stack: Callable[..., cdk.Stack]) -> Template:
+    stack = new_stack("TwoEndpoints")
+    for name, target in (("English", 7), ("Multilingual", 5)):
+        RealtimeDeepgramEndpoint(
+            stack, name, model=package_model(),
+            instance_pools=["ml.g6.2xlarge", "ml.g6e.2xlarge"],
+            max_capacity=4, target_concurrency_per_instance=target,
+        )
+    return Template.from_stack(stack)
+
+
+@pytest.fixture(scope="session")
+def all_templates(
+    example_template: Template, single_type: SingleTypeScenario, two_endpoints: Template
+) -> Iterator[tuple[str, Template]]:
+    return iter(
+        [
+            ("example", example_template),
+            ("single_type", single_type.template),
+            ("two_endpoints", two_endpoints),
+        ]
+    )

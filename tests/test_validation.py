@@ -1,0 +1,176 @@
+"""Every configuration rule: a clear DeepgramScalingConfigError at construction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_kms as kms
+
+from deepgram_scaling import (
+    AURA_2_TTS,
+    FLUX_STT,
+    AlarmOptions,
+    DeepgramModel,
+    DeepgramScalingConfigError,
+    InstancePool,
+    RealtimeAlarmOptions,
+    RealtimeDeepgramEndpoint,
+)
+
+from .conftest import PACKAGE_ARN
+
+
+def realtime(stack: cdk.Stack, **overrides: Any) -> RealtimeDeepgramEndpoint:
+    props: dict[str, Any] = {
+        "model": DeepgramModel.from_model_package(PACKAGE_ARN),
+        "instance_pools": [InstancePool("ml.g6.2xlarge")],
+        "max_capacity": 4,
+        "target_concurrency_per_instance": 7,
+    }
+    props.update(overrides)
+    return RealtimeDeepgramEndpoint(stack, "Endpoint", **props)
+
+
+@pytest.fixture
+def stack(new_stack: Callable[..., cdk.Stack]) -> cdk.Stack:
+    return new_stack(nag=False)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"min_capacity": 0},
+         r"min_capacity must be >= 1 for a real-time endpoint \(a single-model real-time "
+         r"endpoint cannot scale to zero.*got 0"),
+        ({"min_capacity": 3, "max_capacity": 2}, r"max_capacity must be >= min_capacity \(3\), got 2"),
+        ({"max_capacity": 0}, r"max_capacity must be >= 1, got 0"),
+        ({"min_capacity": 1.5}, r"min_capacity must be a whole number, got 1.5"),
+        ({"target_concurrency_per_instance": 0},
+         r"target_concurrency_per_instance must be > 0, got 0"),
+        ({"target_concurrency_per_instance": -2.5},
+         r"target_concurrency_per_instance must be > 0, got -2.5"),
+        ({"instance_pools": []}, r"instance_pools must list between 1 and 5 instance types, got 0"),
+        ({"instance_pools": ["ml.g6.2xlarge", "ml.g6e.2xlarge", "ml.g5.2xlarge",
+                             "ml.g4dn.2xlarge", "ml.g7.2xlarge", "ml.g7e.2xlarge"]},
+         r"instance_pools must list between 1 and 5 instance types, got 6"),
+        ({"instance_pools": ["ml.g6.2xlarge", "ml.g6.2xlarge"]},
+         r"instance_pools\[1\].instance_type is listed twice.*got 'ml.g6.2xlarge'"),
+        ({"instance_pools": ["g6.2xlarge"]},
+         r"instance_pools\[0\].instance_type must look like 'ml.<family>.<size>'.*got 'g6.2xlarge'"),
+        ({"instance_pools": ["ml.m5.xlarge"]},
+         r"instance_pools\[0\].instance_type must be a GPU type.*got 'ml.m5.xlarge'"),
+        ({"instance_pools": "ml.g6.2xlarge"},
+         r"instance_pools must be a list of InstancePool.*got 'ml.g6.2xlarge'"),
+        ({"provision_timeout": cdk.Duration.seconds(60), "instance_pools": ["ml.g6.2xlarge", "ml.g5.2xlarge"]},
+         r"provision_timeout must be between 300 and 3600 seconds.*got 1 minute"),
+        ({"provision_timeout": cdk.Duration.hours(2)},
+         r"provision_timeout must be between 300 and 3600 seconds.*got 2 hours"),
+        # A negative Duration cannot be built (the CDK refuses Duration.seconds(-1)), so a
+        # negative cooldown can only arrive as a bare number.
+        ({"scale_in_cooldown": -300}, r"scale_in_cooldown must be an aws_cdk.Duration, got -300"),
+        ({"scale_out_cooldown": cdk.Duration.millis(1500)},
+         r"scale_out_cooldown must be a whole number of seconds, got 1 second 500 millis"),
+        ({"scale_out_cooldown": 60}, r"scale_out_cooldown must be an aws_cdk.Duration, got 60"),
+        ({"initial_instance_count": 9}, r"initial_instance_count must be <= max_capacity \(4\), got 9"),
+        ({"min_capacity": 2, "initial_instance_count": 1},
+         r"initial_instance_count must be >= min_capacity \(2\), got 1"),
+        ({"model_data_download_timeout": cdk.Duration.seconds(30)},
+         r"model_data_download_timeout must be between 60 and 3600 seconds, got 30 seconds"),
+        ({"container_startup_health_check_timeout": cdk.Duration.hours(2)},
+         r"container_startup_health_check_timeout must be between 60 and 3600 seconds"),
+        ({"model": "arn:aws:sagemaker:us-east-1:123456789012:model-package/x"},
+         r"model must be a DeepgramModel.*got 'arn:aws:sagemaker"),
+        ({"alarms": RealtimeAlarmOptions(model_latency=AlarmOptions(period=cdk.Duration.seconds(90)))},
+         r"alarms.model_latency.period must be 10, 20, 30 or a multiple of 60 seconds, got 1 minute 30 seconds"),
+        ({"alarms": RealtimeAlarmOptions(invocation_5xx_errors=AlarmOptions(evaluation_periods=2, datapoints_to_alarm=3))},
+         r"alarms.invocation_5xx_errors.datapoints_to_alarm must be between 1 and 2 \(no more than evaluation_periods\), got 3"),
+        ({"alarms": {"model_latency": None}}, r"alarms must be a RealtimeAlarmOptions"),
+    ],
+)
+def test_invalid_props_raise_a_clear_error(stack: cdk.Stack, overrides: dict[str, Any], message: str):
+    with pytest.raises(DeepgramScalingConfigError, match=message):
+        realtime(stack, **overrides)
+    # nothing was added to the stack
+    assert stack.node.try_find_child("Endpoint") is None
+
+
+def test_several_problems_are_reported_together(stack: cdk.Stack):
+    with pytest.raises(DeepgramScalingConfigError) as info:
+        realtime(stack, min_capacity=0, target_concurrency_per_instance=0)
+    assert len(info.value.problems) == 2
+    assert isinstance(info.value, ValueError)
+
+
+def test_product_rejects_unsupported_types(stack: cdk.Stack):
+    flux = DeepgramModel.from_model_package(PACKAGE_ARN, product=FLUX_STT)
+    with pytest.raises(DeepgramScalingConfigError,
+                       match=r"instance_pools\[1\].instance_type 'ml.g4dn.2xlarge' is not supported "
+                             r"by flux-stt \(Flux speech-to-text does not run on g4dn\)"):
+        realtime(stack, model=flux, instance_pools=["ml.g6.2xlarge", "ml.g4dn.2xlarge"])
+
+
+def test_aura_2_needs_a_multi_gpu_type(stack: cdk.Stack):
+    aura = DeepgramModel.from_model_package(PACKAGE_ARN, product=AURA_2_TTS)
+    with pytest.raises(DeepgramScalingConfigError,
+                       match=r"'ml.g6.2xlarge' is not supported by aura-2-tts \(Aura-2 needs 2 or more GPUs"):
+        realtime(stack, model=aura, instance_pools=["ml.g6.2xlarge"])
+
+
+def test_kms_key_refused_for_local_nvme_types(stack: cdk.Stack):
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    with pytest.raises(DeepgramScalingConfigError,
+                       match=r"kms_key cannot be used with instance_pools\[0\].instance_type "
+                             r"'ml.g6.2xlarge': CreateEndpointConfig rejects KmsKeyId"):
+        realtime(stack, kms_key=key)
+
+
+def test_kms_key_allowed_for_types_without_local_storage(new_stack: Callable[..., cdk.Stack]):
+    stack = new_stack(nag=False)
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    endpoint = realtime(stack, kms_key=key, instance_pools=["ml.p3.2xlarge"])
+    assert endpoint.cfn_endpoint_config.kms_key_id is not None
+
+
+def test_tokens_pass_through_unchecked(new_stack: Callable[..., cdk.Stack]):
+    stack = new_stack(nag=False)
+    max_param = cdk.CfnParameter(stack, "Max", type="Number", default=4)
+    target_param = cdk.CfnParameter(stack, "Target", type="Number", default=7)
+    type_param = cdk.CfnParameter(stack, "Type", default="ml.g6.2xlarge")
+    arn_param = cdk.CfnParameter(stack, "Arn", default=PACKAGE_ARN)
+    endpoint = RealtimeDeepgramEndpoint(
+        stack, "Endpoint",
+        model=DeepgramModel.from_model_package(arn_param.value_as_string),
+        instance_pools=[InstancePool(type_param.value_as_string)],
+        max_capacity=max_param.value_as_number,
+        target_concurrency_per_instance=target_param.value_as_number,
+        scale_in_cooldown=cdk.Duration.seconds(cdk.CfnParameter(stack, "In", type="Number").value_as_number),
+    )
+    assert endpoint.max_capacity is max_param.value_as_number or cdk.Token.is_unresolved(endpoint.max_capacity)
+
+
+@pytest.mark.parametrize(
+    ("factory", "message"),
+    [
+        (lambda: DeepgramModel.from_model_package("deepgram-nova-3"),
+         r"model_package_arn must be a SageMaker model-package ARN.*got 'deepgram-nova-3'"),
+        (lambda: DeepgramModel.from_image("docker.io/deepgram/engine:latest"),
+         r"image_uri must be an Amazon ECR image.*got 'docker.io/deepgram/engine:latest'"),
+        (lambda: DeepgramModel.from_image(
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/dg:1",
+            engine_settings={f"k{i}": i for i in range(9)}),
+         r"engine_settings takes at most 8 entries \(DEEPGRAM_ENGINE_01..08\), got 9"),
+        (lambda: DeepgramModel.from_model_package(PACKAGE_ARN, api_settings={"bad key": 1}),
+         r"api_settings keys must be dotted TOML keys.*got 'bad key'"),
+        (lambda: DeepgramModel.from_model_package(PACKAGE_ARN, api_settings={"a": [1]}),
+         r"api_settings\['a'\] must be a str, int, float or bool, got \[1\]"),
+        (lambda: InstancePool("ml.g6.2xlarge", max_concurrency=0),
+         r"max_concurrency must be > 0, got 0"),
+        (lambda: InstancePool("ml.g6.2xlarge", weight=-1), r"weight must be >= 0, got -1"),
+    ],
+)
+def test_invalid_option_objects(factory: Callable[[], object], message: str):
+    with pytest.raises(DeepgramScalingConfigError, match=message):
+        factory()
