@@ -20,6 +20,7 @@ from constructs import Construct
 
 from deepgram_scaling import (
     PRODUCTS,
+    AsyncDeepgramEndpoint,
     DeepgramModel,
     DeepgramScalingConfigError,
     InstancePool,
@@ -37,7 +38,7 @@ def cdk_json_context() -> dict[str, Any]:
 
 
 class DeepgramExampleStack(cdk.Stack):
-    """A real-time Deepgram endpoint configured from context."""
+    """A real-time and an asynchronous Deepgram endpoint, configured from context."""
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -72,6 +73,34 @@ class DeepgramExampleStack(cdk.Stack):
             target_concurrency_per_instance=ctx.number("realtime:targetConcurrencyPerInstance", 7),
         )
         cdk.CfnOutput(self, "RealtimeEndpointName", value=self.realtime.endpoint_name)
+
+        # Deepgram documents asynchronous endpoints as unsupported for Marketplace packages,
+        # so the example's asynchronous endpoint runs a self-hosted image.
+        async_model = DeepgramModel.from_image(
+            ctx.string(
+                "async:imageUri",
+                "",
+                pattern=r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/.+",
+                expected="an Amazon ECR image URI (<account>.dkr.ecr.<region>.amazonaws.com/"
+                         "<repo>:<tag>)",
+            ),
+            product=PRODUCTS[product_name],
+        )
+        self.batch = AsyncDeepgramEndpoint(
+            self,
+            "Batch",
+            model=async_model,
+            instance_pools=[
+                InstancePool(t)
+                for t in ctx.string_list("async:instanceTypes", ["ml.g6.2xlarge"])
+            ],
+            min_capacity=ctx.integer("async:minCapacity", 0),
+            max_capacity=ctx.integer("async:maxCapacity", 4),
+            target_backlog_per_instance=ctx.number("async:targetBacklogPerInstance", 5),
+        )
+        cdk.CfnOutput(self, "AsyncEndpointName", value=self.batch.endpoint_name)
+        cdk.CfnOutput(self, "AsyncInputLocation",
+                      value=self.batch.bucket.s3_url_for_object(self.batch.input_prefix))
 
 
 def build_app(

@@ -1,6 +1,7 @@
 """AWS CDK constructs that run Deepgram speech models on Amazon SageMaker and scale them."""
 
 from .alarms import AlarmOptions
+from .asynchronous import AsyncAlarmOptions, AsyncDeepgramEndpoint
 from .endpoint_base import DEFAULT_INFERENCE_AMI_VERSION, VARIANT_NAME, DeepgramEndpointBase
 from .errors import DeepgramScalingConfigError
 from .instance_pools import InstancePool
@@ -18,6 +19,8 @@ __all__ = [
     "PRODUCTS",
     "VARIANT_NAME",
     "AlarmOptions",
+    "AsyncAlarmOptions",
+    "AsyncDeepgramEndpoint",
     "DeepgramEndpointBase",
     "DeepgramModel",
     "DeepgramProduct",

@@ -9,9 +9,8 @@ sense for every SageMaker single-model endpoint (compare aws-sagemaker-alpha's
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from aws_cdk import Acknowledgment, ArnFormat, Duration, Stack, Validations
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
@@ -31,6 +30,7 @@ from .instance_pools import (
     variant_instance_properties,
 )
 from .model_source import DeepgramModel
+from .nag import acknowledge_wildcard
 
 #: Deepgram's listings use a single variant with this name (facts file, section 6).
 VARIANT_NAME = "AllTraffic"
@@ -162,7 +162,6 @@ class DeepgramEndpointBase(Construct):
                 )
             ],
             kms_key_id=kms_key.key_arn if kms_key is not None else None,
-            async_inference_config=self._async_inference_config(),
         )
         self.cfn_endpoint = sagemaker.CfnEndpoint(
             self,
@@ -204,12 +203,6 @@ class DeepgramEndpointBase(Construct):
     @property
     def _least_outstanding_routing(self) -> bool:
         return False
-
-    def _async_inference_config(self) -> Any:
-        return None
-
-    def _extra_execution_statements(self) -> list[iam.PolicyStatement]:
-        return []
 
     # --- validation ------------------------------------------------------------------
 
@@ -285,18 +278,11 @@ class DeepgramEndpointBase(Construct):
     # --- execution role --------------------------------------------------------------
 
     def _execution_statements(self) -> list[iam.PolicyStatement]:
-        stack = Stack.of(self)
-        log_groups = stack.format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name="/aws/sagemaker/Endpoints/*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
         return [
             iam.PolicyStatement(
                 actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
                          "logs:DescribeLogStreams"],
-                resources=[log_groups],
+                resources=[self._log_groups_arn],
             ),
             # PutMetricData has no resource-level permission; the condition narrows it to
             # SageMaker's own namespace.
@@ -306,32 +292,38 @@ class DeepgramEndpointBase(Construct):
                 conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
             ),
             *self.model.execution_statements(self),
-            *self._extra_execution_statements(),
         ]
+
+    @property
+    def _log_groups_arn(self) -> str:
+        return Stack.of(self).format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name="/aws/sagemaker/Endpoints/*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
 
     def _acknowledge_execution_policy(self) -> None:
         """Acknowledge, on the policy alone, the wildcards that cannot be narrowed."""
-        validations = Validations.of(self.execution_policy)
-        validations.acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
-                   "<AWS::AccountId>:log-group:/aws/sagemaker/Endpoints/*]",
-                reason="SageMaker names the log group after the endpoint, whose name "
-                       "CloudFormation generates after this policy must already exist; the "
-                       "pattern is limited to SageMaker endpoint log groups of this account "
-                       "and region.",
-            ),
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason="cloudwatch:PutMetricData and ecr:GetAuthorizationToken have no "
-                       "resource-level permissions, so '*' is their only form; PutMetricData "
-                       "is narrowed by a cloudwatch:namespace condition to /aws/sagemaker/*.",
-            ),
+        acknowledge_wildcard(
+            self.execution_policy,
+            self._log_groups_arn,
+            "SageMaker names the log group after the endpoint, whose name CloudFormation "
+            "generates after this policy must already exist; the pattern is limited to "
+            "SageMaker endpoint log groups of this account and region.",
+        )
+        acknowledge_wildcard(
+            self.execution_policy,
+            "*",
+            "cloudwatch:PutMetricData and ecr:GetAuthorizationToken have no resource-level "
+            "permissions, so '*' is their only form; PutMetricData is narrowed by a "
+            "cloudwatch:namespace condition to /aws/sagemaker/*.",
         )
 
     # --- grants ----------------------------------------------------------------------
 
     def _grant(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
+        """Grant endpoint actions on this endpoint's ARN only."""
         return iam.Grant.add_to_principal(
             grantee=grantee, actions=list(actions), resource_arns=[self.endpoint_arn]
         )
@@ -368,12 +360,10 @@ class DeepgramEndpointBase(Construct):
         """``ModelLatency`` in microseconds. Default statistic: ``p99``."""
         return self.metric("ModelLatency", statistic=statistic, period=period)
 
-    def metric_instance_count(
-        self, *, period: Duration = metrics.ONE_MINUTE
-    ) -> cloudwatch.MathExpression:
-        """The variant's instance count, derived from invocation metrics (no data in a
-        minute without requests)."""
-        return metrics.instance_count_expression(
+    def metric_instance_count(self, *, period: Duration = metrics.ONE_MINUTE) -> cloudwatch.Metric:
+        """The variant's running instances: SampleCount of ``CPUUtilization`` (no data while
+        the endpoint has no instance)."""
+        return metrics.instance_count_metric(
             endpoint_name=self.endpoint_name, variant_name=self.variant_name, period=period
         )
 

@@ -12,6 +12,8 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 
 NAMESPACE = "AWS/SageMaker"
+#: Per-instance utilization metrics (CPU, GPU, memory, disk) live here.
+INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
 #: Real-time concurrency is emitted every 10 seconds (facts file, section 3).
 HIGH_RESOLUTION = Duration.seconds(10)
 ONE_MINUTE = Duration.minutes(1)
@@ -60,28 +62,21 @@ def endpoint_metric(
     )
 
 
-def instance_count_expression(
+def instance_count_metric(
     *, endpoint_name: str, variant_name: str, period: Duration = ONE_MINUTE
-) -> cloudwatch.MathExpression:
-    """The variant's instance count, derived from invocation metrics.
+) -> cloudwatch.Metric:
+    """The variant's instance count: the SampleCount of ``CPUUtilization`` per minute.
 
-    ``InvocationsPerInstance`` adds ``1/instance count`` per request, so
-    ``Sum(Invocations) / Sum(InvocationsPerInstance)`` is the instance count in any minute
-    with at least one request. No request, no datapoint: there is no direct
-    instance-count metric (facts file, section 8).
+    There is no direct instance-count metric (facts file, section 8). Every instance
+    reports ``CPUUtilization`` once a minute in ``/aws/sagemaker/Endpoints``, so its sample
+    count over one minute is the number of running instances; AWS's asynchronous-inference
+    troubleshooting FAQ documents this. It needs no traffic and works for both endpoint
+    types (asynchronous endpoints publish no ``Invocations``/``InvocationsPerInstance``).
     """
-    return cloudwatch.MathExpression(
-        expression="invocations / invocationsPerInstance",
-        using_metrics={
-            "invocations": variant_metric(
-                "Invocations", endpoint_name=endpoint_name, variant_name=variant_name,
-                statistic="Sum", period=period,
-            ),
-            "invocationsPerInstance": variant_metric(
-                "InvocationsPerInstance", endpoint_name=endpoint_name,
-                variant_name=variant_name, statistic="Sum", period=period,
-            ),
-        },
-        label="Instances (derived from invocations)",
+    return cloudwatch.Metric(
+        namespace=INSTANCE_NAMESPACE,
+        metric_name="CPUUtilization",
+        dimensions_map={"EndpointName": endpoint_name, "VariantName": variant_name},
+        statistic="SampleCount",
         period=period,
     )

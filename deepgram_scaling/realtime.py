@@ -38,7 +38,8 @@ class RealtimeAlarmOptions:
         minutes.
     :param model_errors: ``InvocationModelErrors`` (Sum): requests the model did not answer
         with 2XX, including timeouts. Default: >= 5 in 3 of 5 minutes.
-    :param model_latency: ``ModelLatency`` p99 in microseconds. Default: >= 50,000,000
+    :param model_latency: ``ModelLatency`` p99 in microseconds, which only synchronous
+        requests emit (Deepgram: not emitted for streaming sessions). Default: >= 50,000,000
         (50 s; InvokeEndpoint times out at 60 s) for 3 of 3 minutes.
     """
 
@@ -233,10 +234,7 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
         self._add_alarm(
             "capacity_at_max",
             alarms.capacity_at_max,
-            metric=self.metric_instance_count(
-                period=(alarms.capacity_at_max.period if alarms.capacity_at_max
-                        else metrics.ONE_MINUTE)
-            ),
+            metric=self.metric_instance_count(),
             default_threshold=self.max_capacity,
             description="Deepgram real-time endpoint is pinned at max_capacity: it cannot "
                         "add instances for more load.",

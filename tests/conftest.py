@@ -150,3 +150,55 @@ def all_templates(
             ("two_endpoints", two_endpoints),
         ]
     )
+
+
+# --- an asynchronous endpoint with the user's own bucket and topics -----------------------
+
+
+class AsyncOwnStorageScenario:
+    """Marketplace package (expect a warning), user bucket/topics, min_capacity 1."""
+
+    def __init__(self, new_stack: Callable[..., cdk.Stack]) -> None:
+        from aws_cdk import aws_kms as kms
+        from aws_cdk import aws_s3 as s3
+
+        from deepgram_scaling import AsyncDeepgramEndpoint
+        from deepgram_scaling.nag import acknowledge_wildcard
+
+        self.stack = new_stack("AsyncOwnStorage")
+        self.key = kms.Key(self.stack, "UserKey", enable_key_rotation=True)
+        logs = s3.Bucket(self.stack, "UserLogs", enforce_ssl=True,
+                         block_public_access=s3.BlockPublicAccess.BLOCK_ALL)
+        cdk.Validations.of(logs).acknowledge(
+            cdk.Acknowledgment(id="AwsSolutions-S1", reason="test access-log target bucket"))
+        self.bucket = s3.Bucket(
+            self.stack, "UserBucket", encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key, enforce_ssl=True, server_access_logs_bucket=logs,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL)
+        self.success = sns.Topic(self.stack, "UserSuccess", master_key=self.key,
+                                 enforce_ssl=True)
+        self.error = sns.Topic(self.stack, "UserError", master_key=self.key, enforce_ssl=True)
+        self.client_role = iam.Role(self.stack, "Uploader",
+                                    assumed_by=iam.AccountRootPrincipal())
+        self.endpoint = AsyncDeepgramEndpoint(
+            self.stack, "Jobs",
+            model=package_model(),
+            instance_pools=[InstancePool("ml.g6.2xlarge")],
+            min_capacity=1, max_capacity=3,
+            target_backlog_per_instance=10,
+            max_concurrent_invocations_per_instance=16,
+            bucket=self.bucket, encryption_key=self.key,
+            success_topic=self.success, error_topic=self.error,
+            input_prefix="audio/in/", output_prefix="audio/out/", failure_prefix="audio/err/",
+        )
+        self.endpoint.grant_invoke_async(self.client_role)
+        policy = self.client_role.node.find_child("DefaultPolicy")
+        for prefix in ("audio/in/", "audio/out/", "audio/err/"):
+            acknowledge_wildcard(policy, self.bucket.arn_for_objects(f"{prefix}*"),
+                                 "test: a caller uploads and reads its own per-request keys")
+        self.template = Template.from_stack(self.stack)
+
+
+@pytest.fixture(scope="session")
+def async_own_storage(new_stack: Callable[..., cdk.Stack]) -> AsyncOwnStorageScenario:
+    return AsyncOwnStorageScenario(new_stack)

@@ -8,7 +8,7 @@ import pytest
 from aws_cdk.assertions import Template
 from cfnlint.api import ManualArgs, lint
 
-SCENARIOS = ["example_template", "single_type_template", "two_endpoints"]
+SCENARIOS = ["example_template", "single_type_template", "two_endpoints", "async_own_storage_template"]
 
 #: cfn-lint 1.58's bundled IAM action list predates SageMaker's bidirectional streaming API
 #: (2025), so W3037 flags the real action sagemaker:InvokeEndpointWithBidirectionalStream.
@@ -26,6 +26,11 @@ def cfn_lint_findings(template: dict) -> list[str]:
 @pytest.fixture(scope="session")
 def single_type_template(single_type) -> Template:
     return single_type.template
+
+
+@pytest.fixture(scope="session")
+def async_own_storage_template(async_own_storage) -> Template:
+    return async_own_storage.template
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

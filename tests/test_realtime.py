@@ -11,36 +11,34 @@ from deepgram_scaling import DEFAULT_INFERENCE_AMI_VERSION
 from .conftest import IMAGE_URI, PACKAGE_ARN, SingleTypeScenario
 
 
-def only(template: Template, resource_type: str, props: Any = None) -> dict[str, Any]:
-    found = template.find_resources(resource_type, {"Properties": props} if props else None)
+def only(template: Template, resource_type: str, props: Any = None,
+         prefix: str = "") -> dict[str, Any]:
+    found = {k: v for k, v in
+             template.find_resources(resource_type, {"Properties": props} if props else None).items()
+             if k.startswith(prefix)}
     assert len(found) == 1, f"expected one {resource_type}, got {list(found)}"
     return next(iter(found.values()))
 
 
-def logical_id_of(template: Template, resource_type: str) -> str:
-    found = template.find_resources(resource_type)
-    assert len(found) == 1
-    return next(iter(found))
+def logical_id_of(template: Template, resource_type: str, prefix: str = "") -> str:
+    found = [k for k in template.find_resources(resource_type) if k.startswith(prefix)]
+    assert len(found) == 1, found
+    return found[0]
 
 
 # --- the example stack (Marketplace package, three pools) ---------------------------------
 
 
 def test_model_is_the_marketplace_package_with_network_isolation(example_template: Template):
-    example_template.has_resource_properties(
-        "AWS::SageMaker::Model",
-        {
-            "EnableNetworkIsolation": True,
-            "PrimaryContainer": {
-                "ModelPackageName": Match.string_like_regexp(r"model-package/"),
-                "Image": Match.absent(),
-            },
-        },
-    )
+    model = only(example_template, "AWS::SageMaker::Model", prefix="Realtime")["Properties"]
+    assert model["EnableNetworkIsolation"] is True
+    assert "model-package/" in model["PrimaryContainer"]["ModelPackageName"]
+    assert "Image" not in model["PrimaryContainer"]
 
 
 def test_endpoint_config_lists_pools_in_priority_order(example_template: Template):
-    example_template.has_resource_properties(
+    config = only(example_template, "AWS::SageMaker::EndpointConfig", prefix="Realtime")
+    Template.from_json({"Resources": {"C": config}}).has_resource_properties(
         "AWS::SageMaker::EndpointConfig",
         {
             "ProductionVariants": [
@@ -69,7 +67,7 @@ def test_endpoint_config_lists_pools_in_priority_order(example_template: Templat
 
 
 def test_endpoint_uses_the_config(example_template: Template):
-    config_id = logical_id_of(example_template, "AWS::SageMaker::EndpointConfig")
+    config_id = logical_id_of(example_template, "AWS::SageMaker::EndpointConfig", "Realtime")
     example_template.has_resource_properties(
         "AWS::SageMaker::Endpoint",
         {"EndpointConfigName": {"Fn::GetAtt": [config_id, "EndpointConfigName"]}},
@@ -77,7 +75,7 @@ def test_endpoint_uses_the_config(example_template: Template):
 
 
 def test_scalable_target_is_this_variant_with_the_service_linked_role(example_template: Template):
-    endpoint_id = logical_id_of(example_template, "AWS::SageMaker::Endpoint")
+    endpoint_id = logical_id_of(example_template, "AWS::SageMaker::Endpoint", "Realtime")
     example_template.has_resource_properties(
         "AWS::ApplicationAutoScaling::ScalableTarget",
         {
@@ -104,16 +102,15 @@ def test_scalable_target_is_this_variant_with_the_service_linked_role(example_te
             },
         },
     )
-    # No role is created for Application Auto Scaling: only the model's execution role.
-    roles = example_template.find_resources("AWS::IAM::Role")
-    assert len(roles) == 1
-    (role,) = roles.values()
-    principal = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
-    assert principal == {"Service": "sagemaker.amazonaws.com"}
+    # No role is created for Application Auto Scaling: only the models' execution roles.
+    for role in example_template.find_resources("AWS::IAM::Role").values():
+        principal = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+        assert principal == {"Service": "sagemaker.amazonaws.com"}
 
 
 def test_target_tracking_on_high_resolution_concurrency(example_template: Template):
-    target_id = logical_id_of(example_template, "AWS::ApplicationAutoScaling::ScalableTarget")
+    target_id = logical_id_of(example_template, "AWS::ApplicationAutoScaling::ScalableTarget",
+                              "Realtime")
     example_template.has_resource_properties(
         "AWS::ApplicationAutoScaling::ScalingPolicy",
         {
@@ -136,9 +133,9 @@ def test_target_tracking_on_high_resolution_concurrency(example_template: Templa
 def test_execution_role_has_no_full_access_and_scoped_logs(example_template: Template):
     rendered = str(example_template.to_json())
     assert "FullAccess" not in rendered
-    role = only(example_template, "AWS::IAM::Role")
+    role = only(example_template, "AWS::IAM::Role", prefix="Realtime")
     assert "ManagedPolicyArns" in role["Properties"]
-    policy = only(example_template, "AWS::IAM::ManagedPolicy")
+    policy = only(example_template, "AWS::IAM::ManagedPolicy", prefix="Realtime")
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     by_action = {str(s["Action"]): s for s in statements}
     logs = next(s for a, s in by_action.items() if "logs:CreateLogStream" in a)
@@ -152,27 +149,23 @@ def test_execution_role_has_no_full_access_and_scoped_logs(example_template: Tem
 
 
 def _alarm(template: Template, metric_fragment: dict[str, Any]) -> dict[str, Any]:
-    return only(template, "AWS::CloudWatch::Alarm", metric_fragment)["Properties"]
+    return only(template, "AWS::CloudWatch::Alarm", metric_fragment, prefix="Realtime")["Properties"]
 
 
 def test_alarm_capacity_pinned_at_max(example_template: Template):
-    props = _alarm(example_template, {"AlarmDescription": Match.string_like_regexp("max_capacity")})
+    props = _alarm(example_template, {"AlarmDescription": Match.string_like_regexp("real-time endpoint is pinned")})
+    assert props["Namespace"] == "/aws/sagemaker/Endpoints"
+    assert props["MetricName"] == "CPUUtilization"
+    assert props["Statistic"] == "SampleCount"
+    assert props["Period"] == 60
+    assert props["Dimensions"] == [
+        {"Name": "EndpointName", "Value": endpoint_name_ref(example_template)},
+        {"Name": "VariantName", "Value": "AllTraffic"},
+    ]
     assert props["Threshold"] == 8
     assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
-    assert props["EvaluationPeriods"] == 15
-    assert props["DatapointsToAlarm"] == 15
+    assert (props["EvaluationPeriods"], props["DatapointsToAlarm"]) == (15, 15)
     assert props["TreatMissingData"] == "notBreaching"
-    queries = {q["Id"]: q for q in props["Metrics"]}
-    assert queries["expr_1"]["Expression"] == "invocations / invocationsPerInstance"
-    for query_id, name in (("invocations", "Invocations"),
-                           ("invocationsPerInstance", "InvocationsPerInstance")):
-        stat = queries[query_id]["MetricStat"]
-        assert stat["Metric"]["MetricName"] == name
-        assert stat["Metric"]["Namespace"] == "AWS/SageMaker"
-        assert stat["Stat"] == "Sum"
-        assert stat["Period"] == 60
-        assert {d["Name"] for d in stat["Metric"]["Dimensions"]} == {"EndpointName", "VariantName"}
-        assert queries[query_id]["ReturnData"] is False
 
 
 def test_alarm_on_5xx_errors(example_template: Template):
@@ -202,8 +195,9 @@ def test_alarm_on_model_latency(example_template: Template):
     assert (props["EvaluationPeriods"], props["DatapointsToAlarm"]) == (3, 3)
 
 
-def endpoint_name_ref(template: Template) -> dict[str, Any]:
-    return {"Fn::GetAtt": [logical_id_of(template, "AWS::SageMaker::Endpoint"), "EndpointName"]}
+def endpoint_name_ref(template: Template, prefix: str = "Realtime") -> dict[str, Any]:
+    return {"Fn::GetAtt": [logical_id_of(template, "AWS::SageMaker::Endpoint", prefix),
+                           "EndpointName"]}
 
 
 # --- a single instance type, a self-hosted image, custom settings --------------------------

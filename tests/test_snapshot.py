@@ -28,3 +28,26 @@ def test_snapshot_helper_drops_volatile_values(example_stack):
     assert "BootstrapVersion" not in template.get("Parameters", {})
     assert "CheckBootstrapVersion" not in template.get("Rules", {})
     assert "CDKMetadata" not in template["Resources"]
+
+
+def test_construct_defaults_snapshot(new_stack, snapshot):
+    """Each construct with only its required props: what a user gets by default."""
+    from deepgram_scaling import (
+        AsyncDeepgramEndpoint,
+        DeepgramModel,
+        RealtimeDeepgramEndpoint,
+    )
+
+    from .conftest import IMAGE_URI, PACKAGE_ARN
+
+    realtime_stack = new_stack("RealtimeDefaults")
+    RealtimeDeepgramEndpoint(realtime_stack, "Endpoint",
+                             model=DeepgramModel.from_model_package(PACKAGE_ARN),
+                             instance_pools=["ml.g6.2xlarge"], max_capacity=2,
+                             target_concurrency_per_instance=7)
+    async_stack = new_stack("AsyncDefaults")
+    AsyncDeepgramEndpoint(async_stack, "Endpoint", model=DeepgramModel.from_image(IMAGE_URI),
+                          instance_pools=["ml.g6.2xlarge"], max_capacity=2)
+    json_snapshot = snapshot.use_extension(JSONSnapshotExtension)
+    assert snapshot_template(realtime_stack) == json_snapshot(name="realtime")
+    assert snapshot_template(async_stack) == json_snapshot(name="async")

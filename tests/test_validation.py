@@ -174,3 +174,58 @@ def test_tokens_pass_through_unchecked(new_stack: Callable[..., cdk.Stack]):
 def test_invalid_option_objects(factory: Callable[[], object], message: str):
     with pytest.raises(DeepgramScalingConfigError, match=message):
         factory()
+
+
+# --- asynchronous endpoint -------------------------------------------------------------
+
+
+def async_endpoint(stack: cdk.Stack, **overrides: Any):
+    from deepgram_scaling import AsyncDeepgramEndpoint
+
+    props: dict[str, Any] = {
+        "model": DeepgramModel.from_image("123456789012.dkr.ecr.us-east-1.amazonaws.com/dg:1"),
+        "instance_pools": ["ml.g6.2xlarge"],
+        "max_capacity": 4,
+    }
+    props.update(overrides)
+    return AsyncDeepgramEndpoint(stack, "Async", **props)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"min_capacity": -1}, r"min_capacity must be >= 0, got -1"),
+        ({"max_capacity": 0}, r"max_capacity must be >= 1, got 0"),
+        ({"min_capacity": 3, "max_capacity": 2}, r"max_capacity must be >= min_capacity \(3\), got 2"),
+        ({"target_backlog_per_instance": 0}, r"target_backlog_per_instance must be > 0, got 0"),
+        ({"max_concurrent_invocations_per_instance": 0},
+         r"max_concurrent_invocations_per_instance must be between 1 and 1000, got 0"),
+        ({"max_concurrent_invocations_per_instance": 1001},
+         r"max_concurrent_invocations_per_instance must be between 1 and 1000, got 1001"),
+        ({"result_expiration": cdk.Duration.days(0)},
+         r"result_expiration must be >= 86400 seconds \(at least 1 day: S3 lifecycle rules count whole days\), got 0 days"),
+        ({"result_expiration": cdk.Duration.hours(36)}, r"result_expiration must be whole days, got 1 day 12 hours"),
+        ({"output_prefix": "/out"}, r"output_prefix must be a key prefix ending in '/' without a leading '/'.*got '/out'"),
+        ({"input_prefix": "same/", "output_prefix": "same/"},
+         r"input_prefix, output_prefix and failure_prefix must differ"),
+        ({"initial_instance_count": 0}, r"initial_instance_count must be >= 1 \(CreateEndpointConfig needs at least one instance\), got 0"),
+        ({"alarms": "none"}, r"alarms must be an AsyncAlarmOptions, got 'none'"),
+    ],
+)
+def test_invalid_async_props(stack: cdk.Stack, overrides: dict[str, Any], message: str):
+    with pytest.raises(DeepgramScalingConfigError, match=message):
+        async_endpoint(stack, **overrides)
+
+
+@pytest.mark.parametrize("created_only", ["result_expiration", "access_logs_bucket",
+                                          "bucket_removal_policy"])
+def test_bucket_with_created_bucket_options_is_refused(stack: cdk.Stack, created_only: str):
+    from aws_cdk import aws_s3 as s3
+
+    bucket = s3.Bucket.from_bucket_name(stack, "Theirs", "their-bucket")
+    value = {"result_expiration": cdk.Duration.days(7),
+             "access_logs_bucket": s3.Bucket.from_bucket_name(stack, "Logs", "logs"),
+             "bucket_removal_policy": cdk.RemovalPolicy.DESTROY}[created_only]
+    with pytest.raises(DeepgramScalingConfigError,
+                       match=rf"{created_only} only applies to a bucket the construct creates"):
+        async_endpoint(stack, bucket=bucket, **{created_only: value})

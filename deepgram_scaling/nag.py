@@ -1,0 +1,47 @@
+"""cdk-nag (v3 API) helpers: acknowledge one wildcard resource at a time, with a reason.
+
+cdk-nag names an ``AwsSolutions-IAM5`` finding by the policy resource it flags, written in a
+flattened form: ``Fn::Join`` parts concatenated, ``Ref`` as ``<Id>`` and ``Fn::GetAtt`` as
+``<Id.Attr>``. :func:`nag_resource` builds that form from the same value the policy uses, so
+an acknowledgement covers exactly that one resource, and survives renames of the construct.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Acknowledgment, Stack, Validations
+from constructs import IConstruct
+
+
+def _flatten(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        (function, argument), = value.items()
+        if function == "Fn::Join":
+            separator, parts = argument
+            return str(separator).join(_flatten(part) for part in parts)
+        if function == "Fn::GetAtt":
+            return f"<{argument[0]}.{argument[1]}>"
+        if function == "Ref":
+            return f"<{argument}>"
+    raise ValueError(f"cannot flatten {value!r} the way cdk-nag names a resource")
+
+
+def nag_resource(scope: IConstruct, value: str) -> str:
+    """The flattened form cdk-nag uses for a policy resource (``value`` may be a token)."""
+    return _flatten(Stack.of(scope).resolve(value))
+
+
+def acknowledge_wildcard(scope: IConstruct, resource: str, reason: str) -> None:
+    """Acknowledge ``AwsSolutions-IAM5`` for one wildcard ``resource`` of the policy ``scope``.
+
+    :param scope: The policy (or its owner) that holds the statement.
+    :param resource: The resource ARN exactly as the statement uses it (token or string).
+    :param reason: Why the wildcard cannot be narrowed: shown in cdk-nag's report.
+    """
+    Validations.of(scope).acknowledge(
+        Acknowledgment(id=f"AwsSolutions-IAM5[Resource::{nag_resource(scope, resource)}]",
+                       reason=reason)
+    )
