@@ -74,6 +74,18 @@ class DeepgramExampleStack(cdk.Stack):
         )
         cdk.CfnOutput(self, "RealtimeEndpointName", value=self.realtime.endpoint_name)
 
+        # A scheduled floor for known busy hours: raise it on weekday mornings, release it in
+        # the evening (scheduled actions hold until another one changes them).
+        time_zone = cdk.TimeZone.of(ctx.string("timeZone", "America/New_York"))
+        busy_floor = ctx.integer("realtime:businessHoursMinCapacity", 2)
+        self.realtime.scale_on_schedule("BusinessHoursFloor",
+                                        schedule="cron(0 8 ? * MON-FRI *)",
+                                        min_capacity=busy_floor, time_zone=time_zone)
+        self.realtime.scale_on_schedule("EveningRelease", schedule="cron(0 19 ? * MON-FRI *)",
+                                        min_capacity=ctx.integer("realtime:minCapacity", 1),
+                                        time_zone=time_zone)
+        self.realtime.add_dashboard()
+
         # Deepgram documents asynchronous endpoints as unsupported for Marketplace packages,
         # so the example's asynchronous endpoint runs a self-hosted image.
         async_model = DeepgramModel.from_image(
@@ -98,6 +110,7 @@ class DeepgramExampleStack(cdk.Stack):
             max_capacity=ctx.integer("async:maxCapacity", 4),
             target_backlog_per_instance=ctx.number("async:targetBacklogPerInstance", 5),
         )
+        self.batch.add_dashboard()
         cdk.CfnOutput(self, "AsyncEndpointName", value=self.batch.endpoint_name)
         cdk.CfnOutput(self, "AsyncInputLocation",
                       value=self.batch.bucket.s3_url_for_object(self.batch.input_prefix))

@@ -8,6 +8,7 @@ from .instance_pools import InstancePool
 from .model_source import DeepgramModel, deepgram_environment
 from .products import AURA_2_TTS, FLUX_STT, FLUX_TTS, NOVA_3, PRODUCTS, DeepgramProduct
 from .realtime import RealtimeAlarmOptions, RealtimeDeepgramEndpoint
+from .scaling import ScalingStep, StepScalingOptions, StreamingSafeScaleIn
 from .testing import snapshot_template
 
 __all__ = [
@@ -28,6 +29,9 @@ __all__ = [
     "InstancePool",
     "RealtimeAlarmOptions",
     "RealtimeDeepgramEndpoint",
+    "ScalingStep",
+    "StepScalingOptions",
+    "StreamingSafeScaleIn",
     "deepgram_environment",
     "snapshot_template",
 ]

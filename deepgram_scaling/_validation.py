@@ -41,6 +41,9 @@ class Problems:
     def __bool__(self) -> bool:
         return bool(self._items)
 
+    def __len__(self) -> int:
+        return len(self._items)
+
     def raise_if_any(self) -> None:
         if self._items:
             raise DeepgramScalingConfigError(self._items)

@@ -27,10 +27,12 @@ from constructs import Construct
 from . import metrics
 from ._validation import Problems, fmt, is_token
 from .alarms import AlarmOptions
+from .dashboard import graph
 from .endpoint_base import DEFAULT_INFERENCE_AMI_VERSION, DeepgramEndpointBase
 from .instance_pools import InstancePool
 from .model_source import DeepgramModel
 from .nag import acknowledge_wildcard
+from .scaling import StepScalingOptions, check_steps
 
 #: AWS's asynchronous autoscaling example tracks a backlog of 5 requests per instance.
 DEFAULT_TARGET_BACKLOG_PER_INSTANCE = 5
@@ -123,6 +125,10 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
     :param scale_in_cooldown: Default: ``Duration.seconds(600)`` (AWS's async example).
     :param alarm_topic: SNS topic notified on every alarm's ALARM and OK. Default: None.
     :param alarms: Default: :class:`AsyncAlarmOptions`.
+    :param step_scaling: Explicit steps on ``ApproximateBacklogSizePerInstance`` (Average,
+        1 min) instead of target tracking. When the endpoint can scale to zero, scale-in
+        steps must lie below a backlog of 1 per instance, or they would remove the instance
+        the wake-up just added while its one request waits. Default: None.
 
     The remaining props (``role``, ``kms_key``, ``provision_timeout``,
     ``inference_ami_version``, ``model_data_download_timeout``,
@@ -166,9 +172,23 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
         endpoint_name: str | None = None,
         alarm_topic: sns.ITopic | None = None,
         alarms: AsyncAlarmOptions | None = None,
+        step_scaling: StepScalingOptions | None = None,
     ) -> None:
         alarms = alarms if alarms is not None else AsyncAlarmOptions()
         problems = Problems()
+        if step_scaling is not None:
+            self._check_step_options(problems, step_scaling)
+            if isinstance(step_scaling, StepScalingOptions) and (
+                is_token(min_capacity) or min_capacity == 0
+            ):
+                for step in check_steps(Problems(), "step_scaling.steps", step_scaling.steps):
+                    if step.change < 0 and (step.upper is None or step.upper > 1):
+                        problems.add(
+                            "step_scaling.steps: a scale-in step must end at a backlog of at "
+                            "most 1 per instance on an endpoint that scales to zero, or it "
+                            "undoes the wake-up while requests wait, got a step "
+                            f"[{step.lower}, {step.upper}) with change {step.change}"
+                        )
         problems.number("target_backlog_per_instance", target_backlog_per_instance, minimum=0,
                         exclusive_minimum=True)
         low, high = MAX_CONCURRENT_INVOCATIONS_RANGE
@@ -274,16 +294,22 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
                 "key, so the prefix is the narrowest form.",
             )
 
-        #: Target tracking on the backlog per instance: EndpointName is its ONLY dimension.
-        self.scaling_policy = appscaling.TargetTrackingScalingPolicy(
-            self,
-            "BacklogScaling",
-            scaling_target=self.scalable_target,
-            target_value=target_backlog_per_instance,
-            custom_metric=self.metric_backlog_size_per_instance(),
-            scale_out_cooldown=scale_out_cooldown,
-            scale_in_cooldown=scale_in_cooldown,
-        )
+        #: Target tracking on the backlog per instance: EndpointName is its ONLY dimension
+        #: (None in step-scaling mode).
+        self.scaling_policy: appscaling.TargetTrackingScalingPolicy | None = None
+        if step_scaling is not None:
+            self._create_step_scaling(step_scaling, self.metric_backlog_size_per_instance(),
+                                      appscaling.MetricAggregationType.AVERAGE)
+        else:
+            self.scaling_policy = appscaling.TargetTrackingScalingPolicy(
+                self,
+                "BacklogScaling",
+                scaling_target=self.scalable_target,
+                target_value=target_backlog_per_instance,
+                custom_metric=self.metric_backlog_size_per_instance(),
+                scale_out_cooldown=scale_out_cooldown,
+                scale_in_cooldown=scale_in_cooldown,
+            )
         self.wake_up_policy: appscaling.StepScalingAction | None = None
         self.wake_up_alarm: cloudwatch.Alarm | None = None
         if is_token(min_capacity) or min_capacity == 0:
@@ -468,6 +494,28 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
     ) -> cloudwatch.Metric:
         """``InvocationFailures`` (``EndpointName``, ``VariantName``). Default: Sum."""
         return self.metric("InvocationFailures", statistic=statistic, period=period)
+
+    # --- dashboard ---------------------------------------------------------------------
+
+    def _dashboard_rows(self, period: Duration) -> list[list[cloudwatch.IWidget]]:
+        signal = graph(
+            "Backlog per instance (scaling signal)",
+            [self.metric_backlog_size_per_instance(period=period)],
+            annotations=[("target", self.target_backlog_per_instance)],
+        )
+        backlog = graph(
+            "Backlog and wake-up",
+            [self.metric_backlog_size(period=period)],
+            right=[self.metric_has_backlog_without_capacity(period=period)],
+        )
+        age = graph("Age of the oldest request (s)",
+                    [self.metric_age_of_oldest_request(period=period)])
+        latency = graph(
+            "Model latency (microseconds)",
+            [self.metric_model_latency(statistic=p, period=period) for p in ("p50", "p90", "p99")],
+        )
+        errors = graph("Errors", [self.metric_invocation_failures(period=period)])
+        return [[signal, self._capacity_widget(period)], [backlog, age], [latency, errors]]
 
     # --- alarms ------------------------------------------------------------------------
 

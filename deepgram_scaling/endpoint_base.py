@@ -8,9 +8,10 @@ sense for every SageMaker single-model endpoint (compare aws-sagemaker-alpha's
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 
-from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import ArnFormat, Duration, Stack, TimeZone
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
@@ -22,6 +23,7 @@ from constructs import Construct
 from . import metrics
 from ._validation import Problems, fmt, is_token, seconds_of
 from .alarms import AlarmOptions, create_alarm
+from .dashboard import check_dashboard_period, graph
 from .instance_pools import (
     PROVISION_TIMEOUT_RANGE_S,
     InstancePool,
@@ -31,6 +33,7 @@ from .instance_pools import (
 )
 from .model_source import DeepgramModel
 from .nag import acknowledge_wildcard
+from .scaling import MAX_SCHEDULED_ACTIONS, StepScalingOptions, check_steps, parse_schedule
 
 #: Deepgram's listings use a single variant with this name (facts file, section 6).
 VARIANT_NAME = "AllTraffic"
@@ -109,6 +112,9 @@ class DeepgramEndpointBase(Construct):
         self.max_capacity = max_capacity
         self.alarm_topic = alarm_topic
         self.alarms: dict[str, cloudwatch.Alarm] = {}
+        self._scheduled_actions = 0
+        #: The step policy when step scaling was chosen, else None.
+        self.step_scaling_policy: appscaling.StepScalingPolicy | None = None
 
         self.execution_policy = iam.ManagedPolicy(
             self,
@@ -328,6 +334,140 @@ class DeepgramEndpointBase(Construct):
             grantee=grantee, actions=list(actions), resource_arns=[self.endpoint_arn]
         )
 
+    # --- scaling levers ----------------------------------------------------------------
+
+    def scale_on_schedule(
+        self,
+        construct_id: str,
+        *,
+        schedule: appscaling.Schedule | str,
+        min_capacity: int | None = None,
+        max_capacity: int | None = None,
+        time_zone: TimeZone | None = None,
+        start_time: datetime.datetime | None = None,
+        end_time: datetime.datetime | None = None,
+    ) -> None:
+        """Change the capacity bounds at a scheduled time (Application Auto Scaling scheduled
+        action), e.g. raise the floor for known busy hours.
+
+        Scheduled actions ignore cooldowns; the bounds stay until another action changes
+        them, so pair a raise with a release.
+
+        :param construct_id: Name of the action, unique on this endpoint.
+        :param schedule: ``appscaling.Schedule`` or ``"cron(m h dom mon dow year)"``,
+            ``"rate(N unit)"``, ``"at(yyyy-mm-ddThh:mm:ss)"``.
+        :param min_capacity: New floor. Default: unchanged.
+        :param max_capacity: New ceiling. Default: unchanged.
+        :param time_zone: Time zone of a cron or at expression. Default: UTC.
+        :param start_time: Default: now. :param end_time: Default: never.
+        """
+        problems = Problems()
+        parsed = parse_schedule(problems, "schedule", schedule)
+        if min_capacity is None and max_capacity is None:
+            problems.add("scale_on_schedule needs min_capacity, max_capacity or both, got neither")
+        min_ok = min_capacity is None or problems.number(
+            "min_capacity", min_capacity, minimum=self._min_capacity_floor, integer=True,
+            why=f"for a {self._kind}")
+        max_ok = max_capacity is None or problems.number(
+            "max_capacity", max_capacity, minimum=1, integer=True)
+        if min_ok and max_ok and min_capacity is not None and not is_token(min_capacity):
+            if max_capacity is not None and not is_token(max_capacity):
+                if min_capacity > max_capacity:
+                    problems.add(f"min_capacity must be <= max_capacity ({max_capacity}) within "
+                                 f"one scheduled action, got {min_capacity}")
+            elif max_capacity is None and not is_token(self.max_capacity) \
+                    and min_capacity > self.max_capacity:
+                problems.add(f"min_capacity must be <= the endpoint's max_capacity "
+                             f"({self.max_capacity}) unless the action also sets max_capacity, "
+                             f"got {min_capacity}")
+        if self._scheduled_actions >= MAX_SCHEDULED_ACTIONS:
+            problems.add(f"scale_on_schedule: a scalable target holds at most "
+                         f"{MAX_SCHEDULED_ACTIONS} scheduled actions (Application Auto Scaling's "
+                         f"quota), got action number {self._scheduled_actions + 1}")
+        problems.raise_if_any()
+        assert parsed is not None
+        self.scalable_target.scale_on_schedule(
+            construct_id, schedule=parsed, min_capacity=min_capacity,
+            max_capacity=max_capacity, time_zone=time_zone, start_time=start_time,
+            end_time=end_time,
+        )
+        self._scheduled_actions += 1
+
+    def _create_step_scaling(
+        self, options: StepScalingOptions, metric: cloudwatch.IMetric,
+        aggregation: appscaling.MetricAggregationType,
+    ) -> None:
+        steps = check_steps(Problems(), "step_scaling.steps", options.steps)
+        self.step_scaling_policy = appscaling.StepScalingPolicy(
+            self,
+            "StepScaling",
+            scaling_target=self.scalable_target,
+            metric=metric,
+            scaling_steps=[appscaling.ScalingInterval(change=s.change, lower=s.lower,
+                                                      upper=s.upper) for s in steps],
+            adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+            cooldown=options.cooldown,
+            evaluation_periods=options.evaluation_periods,
+            datapoints_to_alarm=options.datapoints_to_alarm or options.evaluation_periods,
+            metric_aggregation_type=aggregation,
+        )
+
+    @staticmethod
+    def _check_step_options(problems: Problems, options: object) -> None:
+        if not isinstance(options, StepScalingOptions):
+            problems.add(f"step_scaling must be a StepScalingOptions, got {fmt(options)}")
+            return
+        check_steps(problems, "step_scaling.steps", options.steps)
+        problems.duration("step_scaling.cooldown", options.cooldown, minimum_s=0)
+        if problems.number("step_scaling.evaluation_periods", options.evaluation_periods,
+                           minimum=1, integer=True) and options.datapoints_to_alarm is not None:
+            problems.number("step_scaling.datapoints_to_alarm", options.datapoints_to_alarm,
+                            minimum=1, maximum=options.evaluation_periods, integer=True)
+
+    # --- dashboard ---------------------------------------------------------------------
+
+    #: Whether the endpoint's scaling signal is emitted at high resolution (10 s).
+    _high_resolution_signal = False
+
+    def add_dashboard(
+        self,
+        construct_id: str = "Dashboard",
+        *,
+        dashboard_name: str | None = None,
+        period: Duration = metrics.ONE_MINUTE,
+    ) -> cloudwatch.Dashboard:
+        """A CloudWatch dashboard showing whether the scaling keeps up: the scaling signal
+        against its target, instances against min and max (per pool where pools exist),
+        latency percentiles, errors, and the endpoint type's own health metrics.
+
+        :param dashboard_name: Default: generated by CloudFormation.
+        :param period: Period of every graph; a multiple of 60 s (10 s for a real-time
+            endpoint's high-resolution signal). Default: 1 minute.
+        """
+        problems = Problems()
+        check_dashboard_period(problems, period, high_resolution=self._high_resolution_signal)
+        problems.raise_if_any()
+        dashboard = cloudwatch.Dashboard(self, construct_id, dashboard_name=dashboard_name)
+        for row in self._dashboard_rows(period):
+            dashboard.add_widgets(*row)
+        return dashboard
+
+    def _capacity_widget(self, period: Duration) -> cloudwatch.GraphWidget:
+        per_pool: list[cloudwatch.IMetric] = []
+        if len(self.instance_pools) > 1:
+            per_pool = [
+                self.metric_instance_count(period=period, instance_type=pool.instance_type)
+                for pool in self.instance_pools
+            ]
+        return graph(
+            "Instances",
+            [self.metric_instance_count(period=period), *per_pool],
+            annotations=[("min_capacity", self.min_capacity), ("max_capacity", self.max_capacity)],
+        )
+
+    def _dashboard_rows(self, period: Duration) -> list[list[cloudwatch.IWidget]]:
+        raise NotImplementedError
+
     # --- metrics ---------------------------------------------------------------------
 
     def metric(
@@ -360,11 +500,18 @@ class DeepgramEndpointBase(Construct):
         """``ModelLatency`` in microseconds. Default statistic: ``p99``."""
         return self.metric("ModelLatency", statistic=statistic, period=period)
 
-    def metric_instance_count(self, *, period: Duration = metrics.ONE_MINUTE) -> cloudwatch.Metric:
+    def metric_instance_count(
+        self, *, period: Duration = metrics.ONE_MINUTE, instance_type: str | None = None
+    ) -> cloudwatch.Metric:
         """The variant's running instances: SampleCount of ``CPUUtilization`` (no data while
-        the endpoint has no instance)."""
+        the endpoint has no instance).
+
+        :param instance_type: Count one pool's instances (adds the ``InstanceType``
+            dimension that SageMaker publishes for instance pools). Default: all.
+        """
         return metrics.instance_count_metric(
-            endpoint_name=self.endpoint_name, variant_name=self.variant_name, period=period
+            endpoint_name=self.endpoint_name, variant_name=self.variant_name, period=period,
+            instance_type=instance_type,
         )
 
     # --- alarms ----------------------------------------------------------------------

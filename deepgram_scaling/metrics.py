@@ -63,7 +63,8 @@ def endpoint_metric(
 
 
 def instance_count_metric(
-    *, endpoint_name: str, variant_name: str, period: Duration = ONE_MINUTE
+    *, endpoint_name: str, variant_name: str, period: Duration = ONE_MINUTE,
+    instance_type: str | None = None,
 ) -> cloudwatch.Metric:
     """The variant's instance count: the SampleCount of ``CPUUtilization`` per minute.
 
@@ -73,10 +74,14 @@ def instance_count_metric(
     troubleshooting FAQ documents this. It needs no traffic and works for both endpoint
     types (asynchronous endpoints publish no ``Invocations``/``InvocationsPerInstance``).
     """
+    dimensions = {"EndpointName": endpoint_name, "VariantName": variant_name}
+    if instance_type is not None:
+        dimensions["InstanceType"] = instance_type
     return cloudwatch.Metric(
         namespace=INSTANCE_NAMESPACE,
         metric_name="CPUUtilization",
-        dimensions_map={"EndpointName": endpoint_name, "VariantName": variant_name},
+        dimensions_map=dimensions,
         statistic="SampleCount",
         period=period,
+        label=f"instances ({instance_type})" if instance_type else None,
     )

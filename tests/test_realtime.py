@@ -253,9 +253,10 @@ def test_custom_capacities_and_cooldowns(single_type: SingleTypeScenario):
 def test_every_alarm_notifies_the_topic_on_alarm_and_ok(single_type: SingleTypeScenario):
     topic_id = logical_id_of(single_type.template, "AWS::SNS::Topic")
     alarms = single_type.template.find_resources("AWS::CloudWatch::Alarm")
-    assert len(alarms) == 4
+    assert len(alarms) == 6
     assert set(single_type.endpoint.alarms) == {
-        "capacity_at_max", "invocation_5xx_errors", "model_errors", "model_latency"}
+        "capacity_at_max", "invocation_5xx_errors", "model_errors", "model_latency",
+        "first_chunk_latency", "mid_stream_errors"}
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
         assert alarm["Properties"]["OKActions"] == [{"Ref": topic_id}]

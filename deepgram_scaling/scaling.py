@@ -1,0 +1,190 @@
+"""Scaling levers beyond one target-tracking policy: pure option types and their rules.
+
+Facts (project facts file, sections 2 and 8): Application Auto Scaling allows 20 step
+adjustments per step policy and 200 scheduled actions per scalable target; several policies
+on one target scale out if any asks, scale in only if all agree, and the largest capacity
+wins.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aws_cdk import Duration
+from aws_cdk import aws_applicationautoscaling as appscaling
+
+from ._validation import Problems, fmt, is_token
+
+#: Application Auto Scaling quotas (facts file, section 2).
+MAX_STEPS = 20
+MAX_SCHEDULED_ACTIONS = 200
+#: A streaming connection lasts up to 30 minutes (facts file, section 1).
+LONGEST_STREAM = Duration.minutes(30)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScalingStep:
+    """One interval of a step policy, in the metric's own units.
+
+    :param lower: Inclusive lower bound. Default: None (minus infinity).
+    :param upper: Exclusive upper bound. Default: None (plus infinity).
+    :param change: Instances to add (positive) or remove (negative) while the metric is in
+        this interval; 0 marks the band where nothing happens.
+    """
+
+    change: int
+    lower: float | None = None
+    upper: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepScalingOptions:
+    """Step scaling on the endpoint's own signal, instead of target tracking.
+
+    The steps must cover the whole line, from ``lower=None`` to ``upper=None``, without gaps
+    or overlaps, and their changes must not decrease as the metric rises (more load never
+    asks for fewer instances). At most 20 steps.
+
+    Example, target 7 concurrent requests per instance: remove one below 3, hold from 3 to
+    10.5, add two at 10.5 (1.5 x target) and above::
+
+        StepScalingOptions(steps=[
+            ScalingStep(upper=3, change=-1),
+            ScalingStep(lower=3, upper=10.5, change=0),
+            ScalingStep(lower=10.5, change=2),
+        ])
+
+    :param steps: The intervals.
+    :param cooldown: Default: ``Duration.seconds(300)``.
+    :param evaluation_periods: One-minute datapoints the alarms look at. Default: 1.
+    :param datapoints_to_alarm: Breaching datapoints among them. Default: all of them.
+    """
+
+    steps: Sequence[ScalingStep]
+    cooldown: Duration = Duration.seconds(300)
+    evaluation_periods: int = 1
+    datapoints_to_alarm: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StreamingSafeScaleIn:
+    """Scale in without cutting streams: target tracking only adds instances, and a step
+    policy removes one instance at a time after the concurrency has stayed below
+    ``low_water_mark`` for all of ``quiet_period``.
+
+    :param low_water_mark: Concurrent requests per instance (the ``Maximum`` of
+        ``ConcurrentRequestsPerModel`` per minute) below which one instance may go.
+        Default: None, half the target, so one instance fewer still stays under target
+        on a fleet of two or more.
+    :param quiet_period: How long the concurrency must stay low before each removal; also
+        the removal policy's cooldown. Default: 30 minutes, the longest a stream lasts.
+    """
+
+    low_water_mark: float | None = None
+    quiet_period: Duration = LONGEST_STREAM
+
+
+def check_steps(problems: Problems, prop: str, steps: object) -> tuple[ScalingStep, ...]:
+    """Check step intervals; return them ordered from the lowest interval up."""
+    if isinstance(steps, (str, bytes)) or not isinstance(steps, Sequence):
+        problems.add(f"{prop} must be a list of ScalingStep, got {fmt(steps)}")
+        return ()
+    if not 2 <= len(steps) <= MAX_STEPS:
+        problems.add(f"{prop} must hold between 2 and {MAX_STEPS} steps (Application Auto "
+                     f"Scaling's limit per policy), got {len(steps)}")
+        return ()
+    bad = [s for s in steps if not isinstance(s, ScalingStep)]
+    if bad:
+        problems.add(f"{prop} must hold ScalingStep objects, got {fmt(bad[0])}")
+        return ()
+    before = len(problems)
+    for index, step in enumerate(steps):
+        if isinstance(step.change, bool) or not isinstance(step.change, int):
+            problems.add(f"{prop}[{index}].change must be a whole number, got {fmt(step.change)}")
+        for side in ("lower", "upper"):
+            bound = getattr(step, side)
+            if bound is not None and (
+                isinstance(bound, bool) or not isinstance(bound, (int, float))
+                or not math.isfinite(bound)
+            ):
+                problems.add(f"{prop}[{index}].{side} must be a finite number or None, "
+                             f"got {fmt(bound)}")
+        if step.lower is not None and step.upper is not None and \
+                isinstance(step.lower, (int, float)) and isinstance(step.upper, (int, float)) \
+                and not step.lower < step.upper:
+            problems.add(f"{prop}[{index}] must have lower < upper, got lower={step.lower}, "
+                         f"upper={step.upper}")
+    if len(problems) > before:
+        return ()
+
+    ordered = sorted(steps, key=lambda s: -math.inf if s.lower is None else s.lower)
+    if ordered[0].lower is not None:
+        problems.add(f"{prop} leaves a gap below {ordered[0].lower}: the lowest step needs "
+                     "lower=None")
+    if ordered[-1].upper is not None:
+        problems.add(f"{prop} leaves a gap from {ordered[-1].upper} up: the highest step needs "
+                     "upper=None")
+    for below, above in itertools.pairwise(ordered):
+        if below.upper is None or (above.lower is not None and below.upper > above.lower):
+            problems.add(f"{prop} has overlapping steps: [{below.lower}, {below.upper}) and "
+                         f"[{above.lower}, {above.upper})")
+        elif above.lower is None or below.upper < above.lower:
+            problems.add(f"{prop} leaves a gap between {below.upper} and {above.lower}")
+    if len(problems) > before:
+        return ()
+    changes = [s.change for s in ordered]
+    if any(b < a for a, b in itertools.pairwise(changes)):
+        problems.add(f"{prop} changes must not decrease as the metric rises, got {changes}")
+    if all(c == 0 for c in changes):
+        problems.add(f"{prop} must change capacity somewhere, got only change=0")
+    return tuple(ordered)
+
+
+def step_for(steps: Sequence[ScalingStep], value: float) -> ScalingStep:
+    """The step whose interval holds ``value`` (steps as returned by :func:`check_steps`)."""
+    for step in steps:
+        if (step.lower is None or value >= step.lower) and (step.upper is None
+                                                            or value < step.upper):
+            return step
+    raise LookupError(value)
+
+
+# --- schedules -------------------------------------------------------------------------
+
+_CRON_FIELD = r"[0-9A-Za-z*?/,#L\-]+"
+_CRON = re.compile(rf"^cron\(({_CRON_FIELD})( {_CRON_FIELD}){{5}}\)$")
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_AT = re.compile(r"^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)$")
+
+
+def parse_schedule(problems: Problems, prop: str, schedule: object) -> appscaling.Schedule | None:
+    """An Application Auto Scaling schedule from a :class:`Schedule` or an expression string:
+    ``cron(m h dom mon dow year)``, ``rate(N unit)`` or ``at(yyyy-mm-ddThh:mm:ss)``."""
+    if isinstance(schedule, appscaling.Schedule):
+        expression = schedule.expression_string
+    elif isinstance(schedule, str):
+        expression = schedule.strip()
+    else:
+        problems.add(f"{prop} must be an appscaling.Schedule or an expression string, "
+                     f"got {fmt(schedule)}")
+        return None
+    if is_token(expression):
+        return schedule if isinstance(schedule, appscaling.Schedule) else \
+            appscaling.Schedule.expression(expression)
+    rate = _RATE.match(expression)
+    valid = bool(_CRON.match(expression) or _AT.match(expression) or rate)
+    if rate and int(rate.group(1)) < 1:
+        valid = False
+    if rate and (int(rate.group(1)) == 1) == rate.group(2).endswith("s"):
+        valid = False  # 'rate(1 hour)' but 'rate(2 hours)'
+    if not valid:
+        problems.add(
+            f"{prop} must be 'cron(minutes hours day-of-month month day-of-week year)', "
+            f"'rate(N minutes|hours|days)' or 'at(yyyy-mm-ddThh:mm:ss)', got {expression!r}"
+        )
+        return None
+    return appscaling.Schedule.expression(expression)
