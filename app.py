@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
-from cdk_nag import AwsSolutionsChecks
+from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
 from constructs import Construct
 
 from deepgram_scaling import (
@@ -129,7 +129,9 @@ def build_app(
     )
     reader = ContextReader(app.node, "deepgram:")
     if reader.boolean("nag", True):
-        cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+        cdk.Validations.of(app).add_plugins(
+            AwsSolutionsChecks(app), HIPAASecurityChecks(app), NIST80053R5Checks(app)
+        )
     DeepgramExampleStack(app, reader.string("stackName", "DeepgramScalingExample"))
     return app
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Acknowledgment, Annotations, Duration, RemovalPolicy, Validations
+from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -31,7 +31,7 @@ from .dashboard import graph
 from .endpoint_base import DEFAULT_INFERENCE_AMI_VERSION, DeepgramEndpointBase
 from .instance_pools import InstancePool
 from .model_source import DeepgramModel
-from .nag import acknowledge_wildcard
+from .nag import acknowledge_rules, acknowledge_wildcard, hipaa_and_nist
 from .scaling import StepScalingOptions, check_steps
 
 #: AWS's asynchronous autoscaling example tracks a backlog of 5 requests per instance.
@@ -346,18 +346,34 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
                 logs = s3.Bucket(
                     self,
                     "AccessLogsBucket",
+                    # Server access logging only delivers to SSE-S3 buckets, not SSE-KMS.
                     encryption=s3.BucketEncryption.S3_MANAGED,
                     enforce_ssl=True,
                     block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+                    versioned=True,
                     removal_policy=removal_policy,
-                    lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
+                    lifecycle_rules=[s3.LifecycleRule(
+                        id="ExpireLogs", expiration=Duration.days(365),
+                        noncurrent_version_expiration=Duration.days(30))],
                 )
-                Validations.of(logs).acknowledge(
-                    Acknowledgment(
-                        id="AwsSolutions-S1",
-                        reason="This bucket receives the results bucket's server access logs; "
-                               "logging it too would only log the log deliveries.",
-                    )
+                acknowledge_rules(
+                    logs,
+                    "This bucket receives the results bucket's server access logs; logging it "
+                    "too would only log the log deliveries.",
+                    "AwsSolutions-S1", *hipaa_and_nist("S3BucketLoggingEnabled"),
+                )
+                acknowledge_rules(
+                    logs,
+                    "S3 server access logging delivers only to buckets encrypted with SSE-S3; "
+                    "SSE-KMS is not supported on a log target bucket.",
+                    *hipaa_and_nist("S3DefaultEncryptionKMS"),
+                )
+                acknowledge_rules(
+                    logs,
+                    "Cross-region replication needs a destination bucket in another region that "
+                    "only the deploying account can choose; pass your own access_logs_bucket "
+                    "with replication to satisfy this control.",
+                    *hipaa_and_nist("S3BucketReplicationEnabled"),
                 )
                 access_logs_bucket = logs
             self.access_logs_bucket = access_logs_bucket
@@ -369,6 +385,7 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
                 bucket_key_enabled=True,
                 enforce_ssl=True,
                 block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+                versioned=True,
                 server_access_logs_bucket=access_logs_bucket,
                 server_access_logs_prefix="deepgram-async/",
                 removal_policy=removal_policy,
@@ -377,9 +394,22 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
                                      expiration=result_expiration),
                     s3.LifecycleRule(id="ExpireFailures", prefix=self.failure_prefix,
                                      expiration=result_expiration),
-                    s3.LifecycleRule(id="AbortIncompleteUploads",
+                    # Versioning keeps overwritten and expired objects as noncurrent
+                    # versions: bound them too.
+                    s3.LifecycleRule(id="ExpireNoncurrentVersions",
+                                     noncurrent_version_expiration=result_expiration,
                                      abort_incomplete_multipart_upload_after=Duration.days(1)),
+                    s3.LifecycleRule(id="RemoveExpiredDeleteMarkers",
+                                     expired_object_delete_marker=True),
                 ],
+            )
+            acknowledge_rules(
+                bucket,
+                "Cross-region replication needs a destination bucket in another region that "
+                "only the deploying account can choose; results are derived from the inputs "
+                "and can be recomputed. Pass your own bucket with replication to satisfy this "
+                "control.",
+                *hipaa_and_nist("S3BucketReplicationEnabled"),
             )
         #: Bucket holding inputs (``input_prefix``), results and failures.
         self.bucket: s3.IBucket = bucket

@@ -32,7 +32,7 @@ from .instance_pools import (
     variant_instance_properties,
 )
 from .model_source import DeepgramModel
-from .nag import acknowledge_wildcard
+from .nag import acknowledge_rules, acknowledge_wildcard, hipaa_and_nist
 from .scaling import MAX_SCHEDULED_ACTIONS, StepScalingOptions, check_steps, parse_schedule
 
 #: Deepgram's listings use a single variant with this name (facts file, section 6).
@@ -110,7 +110,8 @@ class DeepgramEndpointBase(Construct):
         self.instance_pools: tuple[InstancePool, ...] = pools
         self.min_capacity = min_capacity
         self.max_capacity = max_capacity
-        self.alarm_topic = alarm_topic
+        #: Where every alarm sends ALARM and OK (created when you pass none).
+        self.alarm_topic: sns.ITopic = alarm_topic or self._create_alarm_topic()
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         self._scheduled_actions = 0
         #: The step policy when step scaling was chosen, else None.
@@ -169,6 +170,14 @@ class DeepgramEndpointBase(Construct):
             ],
             kms_key_id=kms_key.key_arn if kms_key is not None else None,
         )
+        if kms_key is None and any(pool.has_local_nvme for pool in pools):
+            acknowledge_rules(
+                self.cfn_endpoint_config,
+                "CreateEndpointConfig rejects a KmsKeyId for instance types with local NVMe "
+                "storage, which every listed type has; their volumes are encrypted by a "
+                "hardware module on the instance.",
+                *hipaa_and_nist("SageMakerEndpointConfigurationKMSKeyConfigured"),
+            )
         self.cfn_endpoint = sagemaker.CfnEndpoint(
             self,
             "Endpoint",
@@ -203,6 +212,24 @@ class DeepgramEndpointBase(Construct):
                 mutable=False,
             ),
         )
+
+    def _create_alarm_topic(self) -> sns.Topic:
+        """An encrypted, SSL-only topic for the alarms. Its key lets CloudWatch publish:
+        alarms cannot publish to topics under the AWS-managed ``aws/sns`` key."""
+        key = kms.Key(
+            self,
+            "AlarmTopicKey",
+            enable_key_rotation=True,
+            description="Encrypts a Deepgram endpoint's alarm notifications",
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+            )
+        )
+        return sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True)
 
     # --- hooks for subclasses --------------------------------------------------------
 

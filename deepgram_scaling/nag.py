@@ -45,3 +45,16 @@ def acknowledge_wildcard(scope: IConstruct, resource: str, reason: str) -> None:
         Acknowledgment(id=f"AwsSolutions-IAM5[Resource::{nag_resource(scope, resource)}]",
                        reason=reason)
     )
+
+
+def acknowledge_rules(scope: IConstruct, reason: str, *rule_ids: str) -> None:
+    """Acknowledge whole rules (e.g. ``HIPAA.Security-S3BucketReplicationEnabled``) on one
+    resource only, all with the same specific reason."""
+    Validations.of(scope).acknowledge(
+        *(Acknowledgment(id=rule_id, reason=reason) for rule_id in rule_ids)
+    )
+
+
+def hipaa_and_nist(rule: str) -> tuple[str, str]:
+    """The ids of a rule that the HIPAA Security and NIST 800-53 R5 packs share."""
+    return (f"HIPAA.Security-{rule}", f"NIST.800.53.R5-{rule}")

@@ -156,9 +156,9 @@ def test_no_wake_up_policy_when_min_capacity_is_positive(async_own_storage: Asyn
 def test_async_inference_config(example_template: Template):
     _, config = one(example_template, "AWS::SageMaker::EndpointConfig")
     bucket_id, _ = one(example_template, "AWS::S3::Bucket", "BatchBucket")
-    key_id, _ = one(example_template, "AWS::KMS::Key")
+    key_id, _ = one(example_template, "AWS::KMS::Key", "BatchKey")
     topics = batch(example_template, "AWS::SNS::Topic")
-    success = next(k for k in topics if "Success" in k)
+    success = next(k for k in topics if "SuccessTopic" in k)
     error = next(k for k in topics if "Error" in k)
     assert config["Properties"]["AsyncInferenceConfig"] == {
         "ClientConfig": {"MaxConcurrentInvocationsPerInstance": 32},
@@ -177,7 +177,7 @@ def test_async_inference_config(example_template: Template):
 
 def test_created_bucket_is_encrypted_private_logged_and_expires_results(example_template):
     _, bucket = one(example_template, "AWS::S3::Bucket", "BatchBucket")
-    key_id, _ = one(example_template, "AWS::KMS::Key")
+    key_id, _ = one(example_template, "AWS::KMS::Key", "BatchKey")
     logs_id, _ = one(example_template, "AWS::S3::Bucket", "BatchAccessLogsBucket")
     props = bucket["Properties"]
     assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [{
@@ -199,13 +199,14 @@ def test_created_bucket_is_encrypted_private_logged_and_expires_results(example_
         "Bucket": {"Ref": one(example_template, "AWS::S3::Bucket", "BatchBucket")[0]},
         "PolicyDocument": {"Statement": Match.array_with([Match.object_like({
             "Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])}})
-    _, key = one(example_template, "AWS::KMS::Key")
+    _, key = one(example_template, "AWS::KMS::Key", "BatchKey")
     assert key["Properties"]["EnableKeyRotation"] is True
 
 
 def test_created_topics_are_encrypted_and_ssl_only(example_template: Template):
-    key_id, _ = one(example_template, "AWS::KMS::Key")
-    topics = batch(example_template, "AWS::SNS::Topic")
+    key_id, _ = one(example_template, "AWS::KMS::Key", "BatchKey")
+    topics = {k: t for k, t in batch(example_template, "AWS::SNS::Topic").items()
+              if "SuccessTopic" in k or "ErrorTopic" in k}
     assert len(topics) == 2
     for topic_id, topic in topics.items():
         assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
@@ -230,13 +231,15 @@ def test_execution_role_reads_inputs_writes_results_and_publishes(example_templa
     publish = next(s for s in statements if s["Action"] == "sns:Publish")
     assert len(publish["Resource"]) == 2
     kms = next(s for s in statements if s["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"])
-    assert kms["Resource"] == {"Fn::GetAtt": [one(example_template, "AWS::KMS::Key")[0], "Arn"]}
+    assert kms["Resource"] == {"Fn::GetAtt": [one(example_template, "AWS::KMS::Key", "BatchKey")[0], "Arn"]}
 
 
 def test_async_alarms(example_template: Template):
+    alarm_topic, _ = one(example_template, "AWS::SNS::Topic", "BatchAlarmTopic")
     alarms = {a["Properties"]["MetricName"]: a["Properties"]
               for a in batch(example_template, "AWS::CloudWatch::Alarm").values()
-              if not a["Properties"].get("AlarmActions")}
+              if a["Properties"].get("AlarmActions") == [{"Ref": alarm_topic}]}
+    assert len(alarms) == 4
     age = alarms["ApproximateAgeOfOldestRequest"]
     assert (age["Statistic"], age["Threshold"], age["EvaluationPeriods"]) == ("Maximum", 900, 3)
     assert age["Dimensions"] == [{"Name": "EndpointName", "Value": endpoint_name(example_template)}]
@@ -260,8 +263,12 @@ def test_async_alarms(example_template: Template):
 def test_user_bucket_topics_and_prefixes_are_used(async_own_storage: AsyncOwnStorageScenario):
     t = async_own_storage.template
     t.resource_count_is("AWS::S3::Bucket", 2)  # the user's two, none created
-    t.resource_count_is("AWS::SNS::Topic", 2)
-    t.resource_count_is("AWS::KMS::Key", 1)
+    # the user's two topics and key, plus the endpoint's alarm topic and its key
+    assert sorted(t.find_resources("AWS::SNS::Topic")) == sorted(
+        [k for k in t.find_resources("AWS::SNS::Topic") if k.startswith("User")]
+        + [k for k in t.find_resources("AWS::SNS::Topic") if k.startswith("JobsAlarmTopic")])
+    assert len(t.find_resources("AWS::SNS::Topic")) == 3
+    assert len(t.find_resources("AWS::KMS::Key")) == 2
     config = next(iter(t.find_resources("AWS::SageMaker::EndpointConfig").values()))
     output = config["Properties"]["AsyncInferenceConfig"]["OutputConfig"]
     assert output["S3OutputPath"]["Fn::Join"][1][2] == "/audio/out/"
@@ -274,7 +281,7 @@ def test_grant_invoke_async_is_exactly_invoke_upload_and_read(async_own_storage)
     t = async_own_storage.template
     (endpoint_id,) = t.find_resources("AWS::SageMaker::Endpoint")
     bucket_id = next(k for k in t.find_resources("AWS::S3::Bucket") if k.startswith("UserBucket"))
-    key_id = next(iter(t.find_resources("AWS::KMS::Key")))
+    key_id = next(k for k in t.find_resources("AWS::KMS::Key") if k.startswith("UserKey"))
     policies = [p for k, p in t.find_resources("AWS::IAM::Policy").items() if "Uploader" in k]
     assert len(policies) == 1
 

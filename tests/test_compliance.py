@@ -60,3 +60,38 @@ def test_cdk_nag_really_fails_an_unacknowledged_finding(new_stack):
 def test_nag_report_of_the_example_app_is_empty(example_template: Template, outdir):
     report = json.loads((outdir / "example" / "validation-report.json").read_text())
     assert report["pluginReports"] == []
+
+
+def test_example_app_runs_hipaa_and_nist_packs(tmp_path):
+    # An unencrypted topic passes nothing: the HIPAA and NIST packs must both report it.
+    from aws_cdk import aws_sns as sns
+
+    import app as example
+
+    from .conftest import cdk_context
+
+    app = example.build_app(context=cdk_context(), outdir=str(tmp_path))
+    stack = app.node.find_child("DeepgramScalingExample")
+    sns.Topic(stack, "Unencrypted")
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    failing = {p["pluginName"] for p in report["pluginReports"] if p["violations"]}
+    assert {"HIPAA.Security", "NIST.800.53.R5", "AwsSolutions"} <= failing
+
+
+def test_default_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use(single_type, example_template):
+    topic_id = next(k for k in example_template.find_resources("AWS::SNS::Topic")
+                    if k.startswith("RealtimeAlarmTopic"))
+    key_id = next(k for k in example_template.find_resources("AWS::KMS::Key")
+                  if k.startswith("RealtimeAlarmTopicKey"))
+    topic = example_template.to_json()["Resources"][topic_id]["Properties"]
+    assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    key = example_template.to_json()["Resources"][key_id]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    statements = key["KeyPolicy"]["Statement"]
+    assert {"Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Resource": "*"} in statements
+    for alarm_id, alarm in example_template.find_resources("AWS::CloudWatch::Alarm").items():
+        if alarm_id.startswith("Realtime"):
+            assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]

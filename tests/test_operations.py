@@ -211,8 +211,9 @@ def test_async_step_scaling_keeps_the_wake_up(new_stack):
                                                ScalingStep(lower=1, upper=10, change=0),
                                                ScalingStep(lower=10, change=2)]))
     template = Template.from_stack(stack)
+    policies = set(template.find_resources("AWS::ApplicationAutoScaling::ScalingPolicy"))
     alarms = [a["Properties"] for a in template.find_resources("AWS::CloudWatch::Alarm").values()
-              if a["Properties"].get("AlarmActions")]
+              if any(action.get("Ref") in policies for action in a["Properties"].get("AlarmActions", []))]
     metrics = sorted(a["MetricName"] for a in alarms)
     assert metrics == ["ApproximateBacklogSizePerInstance", "ApproximateBacklogSizePerInstance",
                        "HasBacklogWithoutCapacity"]
