@@ -17,6 +17,7 @@ from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -123,7 +124,8 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
     :param error_topic: Notified for each failure. Default: a new encrypted topic.
     :param scale_out_cooldown: Default: ``Duration.seconds(300)`` (AWS's async example).
     :param scale_in_cooldown: Default: ``Duration.seconds(600)`` (AWS's async example).
-    :param alarm_topic: SNS topic notified on every alarm's ALARM and OK. Default: None.
+    :param alarm_topic: SNS topic notified on every alarm's ALARM and OK. Default: a new
+        encrypted topic (see :class:`RealtimeDeepgramEndpoint`).
     :param alarms: Default: :class:`AsyncAlarmOptions`.
     :param step_scaling: Explicit steps on ``ApproximateBacklogSizePerInstance`` (Average,
         1 min) instead of target tracking. When the endpoint can scale to zero, scale-in
@@ -132,8 +134,8 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
 
     The remaining props (``role``, ``kms_key``, ``provision_timeout``,
     ``inference_ami_version``, ``model_data_download_timeout``,
-    ``container_startup_health_check_timeout``, ``endpoint_name``) mean what they mean on
-    :class:`RealtimeDeepgramEndpoint`.
+    ``container_startup_health_check_timeout``, ``endpoint_name``, ``vpc``, ``vpc_subnets``,
+    ``security_groups``) mean what they mean on :class:`RealtimeDeepgramEndpoint`.
     """
 
     _min_capacity_floor = 0
@@ -171,6 +173,9 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
         container_startup_health_check_timeout: Duration = Duration.seconds(600),
         endpoint_name: str | None = None,
         alarm_topic: sns.ITopic | None = None,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None = None,
         alarms: AsyncAlarmOptions | None = None,
         step_scaling: StepScalingOptions | None = None,
     ) -> None:
@@ -241,6 +246,9 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
             container_startup_health_check_timeout=container_startup_health_check_timeout,
             endpoint_name=endpoint_name,
             alarm_topic=alarm_topic,
+            vpc=vpc,
+            vpc_subnets=vpc_subnets,
+            security_groups=security_groups,
             problems=problems,
         )
         self.target_backlog_per_instance = target_backlog_per_instance

@@ -9,11 +9,14 @@ sense for every SageMaker single-model endpoint (compare aws-sagemaker-alpha's
 from __future__ import annotations
 
 import datetime
+import hashlib
+import json
 from collections.abc import Sequence
 
-from aws_cdk import ArnFormat, Duration, Stack, TimeZone
+from aws_cdk import Annotations, ArnFormat, Duration, Names, Stack, TimeZone
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
@@ -84,9 +87,21 @@ class DeepgramEndpointBase(Construct):
         container_startup_health_check_timeout: Duration,
         endpoint_name: str | None,
         alarm_topic: sns.ITopic | None,
+        vpc: ec2.IVpc | None,
+        vpc_subnets: ec2.SubnetSelection | None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None,
         problems: Problems,
     ) -> None:
         pools = coerce_pools(instance_pools)
+        if vpc is None and (vpc_subnets is not None or security_groups is not None):
+            problems.add("vpc_subnets and security_groups need vpc, got "
+                         f"vpc=None with {'vpc_subnets' if vpc_subnets else 'security_groups'}")
+        if security_groups is not None and (
+            isinstance(security_groups, (str, bytes)) or not isinstance(security_groups, Sequence)
+            or not 1 <= len(security_groups) <= 5
+        ):
+            problems.add("security_groups must be a list of 1 to 5 security groups (SageMaker's "
+                         f"limit), got {fmt(security_groups)}")
         self._check_common(
             problems,
             model=model,
@@ -117,12 +132,18 @@ class DeepgramEndpointBase(Construct):
         #: The step policy when step scaling was chosen, else None.
         self.step_scaling_policy: appscaling.StepScalingPolicy | None = None
 
+        #: Security groups of the model's network interfaces (None outside a VPC).
+        self.connections: ec2.Connections | None = None
+        vpc_config = self._vpc_config(model, vpc, vpc_subnets, security_groups)
+
         self.execution_policy = iam.ManagedPolicy(
             self,
             "ExecutionPolicy",
             description="Least-privilege permissions of a Deepgram SageMaker model",
             statements=self._execution_statements(),
         )
+        if vpc_config is not None:
+            self.execution_policy.add_statements(*self._vpc_statements(vpc_config))
         if role is None:
             role = iam.Role(
                 self,
@@ -139,6 +160,7 @@ class DeepgramEndpointBase(Construct):
             "Model",
             execution_role_arn=role.role_arn,
             enable_network_isolation=model.network_isolation,
+            vpc_config=vpc_config,
             primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
                 model_package_name=model.model_package_arn,
                 image=model.image_uri,
@@ -182,8 +204,17 @@ class DeepgramEndpointBase(Construct):
             self,
             "Endpoint",
             endpoint_config_name=self.cfn_endpoint_config.attr_endpoint_config_name,
-            endpoint_name=endpoint_name,
+            endpoint_name=endpoint_name or self._generated_endpoint_name(pools),
+            # Keep the autoscaled DesiredInstanceCount when a new endpoint config is applied;
+            # by default UpdateEndpoint resets it to InitialInstanceCount (facts file, sec. 9).
+            retain_all_variant_properties=True,
         )
+        if endpoint_name is not None:
+            Annotations.of(self).add_info(
+                "endpoint_name is fixed: a change of instance_pools then needs the scalable "
+                "target deregistered before the update, which CloudFormation cannot do. Leave "
+                "endpoint_name unset to let such a change replace the endpoint instead."
+            )
         #: The endpoint's name (a token: CloudFormation generates it unless you set one).
         self.endpoint_name: str = self.cfn_endpoint.attr_endpoint_name
         #: The endpoint's ARN (``Ref`` of ``AWS::SageMaker::Endpoint``).
@@ -212,6 +243,93 @@ class DeepgramEndpointBase(Construct):
                 mutable=False,
             ),
         )
+
+    def _generated_endpoint_name(self, pools: Sequence[InstancePool]) -> str:
+        """A name unique to this construct that changes exactly when the pool list does.
+
+        SageMaker refuses to update a variant's instance type while it is a registered
+        scalable target, and CloudFormation cannot deregister the target during an update
+        (facts file, section 9). A new name makes CloudFormation replace the endpoint
+        instead: it creates the new endpoint and its new scalable target, then deletes the
+        old ones. Changes of the model or the counts keep the name and update in place.
+        """
+        instance_config = [[p.instance_type, priority] for priority, p in enumerate(pools, 1)]
+        digest = hashlib.sha256(json.dumps(instance_config).encode()).hexdigest()[:8]
+        if any(is_token(p.instance_type) for p in pools):
+            digest = "token"
+        base = Names.unique_resource_name(self, max_length=54, separator="-",
+                                          allowed_special_characters="-")
+        return f"{base}-{digest}"
+
+    def _vpc_config(
+        self,
+        model: DeepgramModel,
+        vpc: ec2.IVpc | None,
+        vpc_subnets: ec2.SubnetSelection | None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None,
+    ) -> sagemaker.CfnModel.VpcConfigProperty | None:
+        if vpc is None:
+            return None
+        groups = list(security_groups or [])
+        if not groups:
+            groups = [ec2.SecurityGroup(
+                self,
+                "SecurityGroup",
+                vpc=vpc,
+                description="Deepgram SageMaker model network interfaces",
+                # A network-isolated container makes no outbound calls at all.
+                allow_all_outbound=not model.network_isolation,
+            )]
+        self.connections = ec2.Connections(security_groups=groups)
+        selection = vpc_subnets or ec2.SubnetSelection()
+        subnets = vpc.select_subnets(
+            availability_zones=selection.availability_zones,
+            one_per_az=selection.one_per_az,
+            subnet_filters=selection.subnet_filters,
+            subnet_group_name=selection.subnet_group_name,
+            subnets=selection.subnets,
+            subnet_type=selection.subnet_type,
+        )
+        return sagemaker.CfnModel.VpcConfigProperty(
+            security_group_ids=[g.security_group_id for g in groups],
+            subnets=subnets.subnet_ids,
+        )
+
+    def _vpc_statements(
+        self, config: sagemaker.CfnModel.VpcConfigProperty
+    ) -> list[iam.PolicyStatement]:
+        """What SageMaker needs to attach the model's interfaces to your subnets."""
+        stack = Stack.of(self)
+
+        def ec2_arn(resource: str, name: str) -> str:
+            return stack.format_arn(service="ec2", resource=resource, resource_name=name)
+
+        interfaces = ec2_arn("network-interface", "*")
+        acknowledge_wildcard(
+            self.execution_policy, interfaces,
+            "SageMaker creates and deletes the model's network interfaces itself; their ids "
+            "do not exist before deployment. Creation is also limited to the chosen subnets "
+            "and security groups.",
+        )
+        return [
+            iam.PolicyStatement(
+                actions=["ec2:CreateNetworkInterface"],
+                resources=[interfaces,
+                           *[ec2_arn("subnet", s) for s in config.subnets],
+                           *[ec2_arn("security-group", g) for g in config.security_group_ids]],
+            ),
+            iam.PolicyStatement(
+                actions=["ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface",
+                         "ec2:DeleteNetworkInterfacePermission"],
+                resources=[interfaces],
+            ),
+            # Describe calls have no resource-level permissions.
+            iam.PolicyStatement(
+                actions=["ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces",
+                         "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"],
+                resources=["*"],
+            ),
+        ]
 
     def _create_alarm_topic(self) -> sns.Topic:
         """An encrypted, SSL-only topic for the alarms. Its key lets CloudWatch publish:
@@ -348,9 +466,9 @@ class DeepgramEndpointBase(Construct):
         acknowledge_wildcard(
             self.execution_policy,
             "*",
-            "cloudwatch:PutMetricData and ecr:GetAuthorizationToken have no resource-level "
-            "permissions, so '*' is their only form; PutMetricData is narrowed by a "
-            "cloudwatch:namespace condition to /aws/sagemaker/*.",
+            "cloudwatch:PutMetricData, ecr:GetAuthorizationToken and ec2:Describe* have no "
+            "resource-level permissions, so '*' is their only form; PutMetricData is narrowed "
+            "by a cloudwatch:namespace condition to /aws/sagemaker/*.",
         )
 
     # --- grants ----------------------------------------------------------------------
