@@ -15,8 +15,23 @@ from .errors import DeepgramScalingConfigError
 
 
 def is_token(value: Any) -> bool:
-    """True for an unresolved CDK token (string, number or list)."""
-    return value is not None and Token.is_unresolved(value)
+    """True for an unresolved CDK token (string, number, list or IResolvable).
+
+    Only values the jsii kernel can encode are sent to it: NaN or infinity, for instance,
+    would break the kernel's JSON channel and end every later CDK call of the process.
+    Token numbers are large finite negative doubles, so non-finite numbers are never tokens.
+    """
+    if value is None or isinstance(value, bool):
+        return False
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    if isinstance(value, (str, int, float)):
+        return bool(Token.is_unresolved(value))
+    if isinstance(value, list):
+        return all(isinstance(v, str) for v in value) and bool(Token.is_unresolved(value))
+    if hasattr(value, "__jsii_ref__"):
+        return bool(Token.is_unresolved(value))
+    return False
 
 
 def fmt(value: Any) -> str:
