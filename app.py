@@ -40,6 +40,12 @@ def cdk_json_context() -> dict[str, Any]:
 class DeepgramExampleStack(cdk.Stack):
     """A real-time and an asynchronous Deepgram endpoint, configured from context."""
 
+    @staticmethod
+    def _realtime_pools(ctx: ContextReader) -> list[InstancePool]:
+        capacities = _pool_capacities(ctx)
+        return [InstancePool(t, max_concurrency=capacities.get(t))
+                for t in ctx.string_list("realtime:instanceTypes", ["ml.g6.2xlarge"])]
+
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         ctx = ContextReader(self.node, "deepgram:")
@@ -64,13 +70,11 @@ class DeepgramExampleStack(cdk.Stack):
             self,
             "Realtime",
             model=model,
-            instance_pools=[
-                InstancePool(t)
-                for t in ctx.string_list("realtime:instanceTypes", ["ml.g6.2xlarge"])
-            ],
+            instance_pools=self._realtime_pools(ctx),
             min_capacity=ctx.integer("realtime:minCapacity", 1),
             max_capacity=ctx.integer("realtime:maxCapacity", 4),
             target_concurrency_per_instance=ctx.number("realtime:targetConcurrencyPerInstance", 7),
+            target_utilization=ctx.number("realtime:targetUtilization", 0.75),
         )
         cdk.CfnOutput(self, "RealtimeEndpointName", value=self.realtime.endpoint_name)
 
@@ -114,6 +118,27 @@ class DeepgramExampleStack(cdk.Stack):
         cdk.CfnOutput(self, "AsyncEndpointName", value=self.batch.endpoint_name)
         cdk.CfnOutput(self, "AsyncInputLocation",
                       value=self.batch.bucket.s3_url_for_object(self.batch.input_prefix))
+
+
+def _pool_capacities(ctx: ContextReader) -> dict[str, float]:
+    """``deepgram:realtime:maxConcurrency``: {"ml.g6.2xlarge": 8, ...}, measured by load test."""
+    raw = ctx.raw("realtime:maxConcurrency")
+    if raw is None:
+        return {}
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError:
+            raw = None
+    if not isinstance(raw, dict) or not all(
+        isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
+        for k, v in raw.items()
+    ):
+        raise ContextValueError(
+            "context key 'deepgram:realtime:maxConcurrency' must be a JSON object of instance "
+            f"type to concurrent requests, got {raw!r}"
+        )
+    return {k: float(v) for k, v in raw.items()}
 
 
 def build_app(

@@ -44,6 +44,7 @@ DEFAULT_RESULT_EXPIRATION = Duration.days(30)
 #: The wake-up step policy's cooldown in AWS's scale-from-zero recipe.
 WAKE_UP_COOLDOWN = Duration.seconds(300)
 MARKETPLACE_WARNING_ID = "deepgram-scaling:asyncMarketplacePackage"
+MIXED_ASYNC_WARNING_ID = "deepgram-scaling:asyncPoolCapacityUnused"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -262,6 +263,17 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
                 "Deepgram's current documentation says asynchronous endpoints are temporarily "
                 "not supported for Marketplace-hosted Deepgram model packages; deploy a "
                 "self-hosted image (DeepgramModel.from_image) or check with Deepgram first.",
+            )
+
+        if any(p.max_concurrency is not None or p.weight is not None
+               for p in self.instance_pools):
+            Annotations.of(self).add_warning_v2(
+                MIXED_ASYNC_WARNING_ID,
+                "max_concurrency and weight on the pools of an asynchronous endpoint are not "
+                "used: ApproximateBacklogSizePerInstance carries only the EndpointName "
+                "dimension, so no per-type backlog exists to weigh. Size "
+                "max_concurrent_invocations_per_instance and target_backlog_per_instance for "
+                "the smallest instance type in the list.",
             )
 
         self._create_storage(

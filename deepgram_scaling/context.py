@@ -26,8 +26,12 @@ class ContextReader:
         self._node = node
         self._prefix = prefix
 
-    def _raw(self, key: str) -> Any:
+    def raw(self, key: str) -> Any:
+        """The value as given (None when unset), for shapes this reader has no method for."""
         return self._node.try_get_context(self._prefix + key)
+
+    def _raw(self, key: str) -> Any:
+        return self.raw(key)
 
     def _fail(self, key: str, expected: str, value: Any) -> ContextValueError:
         return ContextValueError(

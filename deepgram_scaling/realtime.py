@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Names
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -20,7 +21,15 @@ from ._validation import Problems
 from .alarms import AlarmOptions
 from .dashboard import graph
 from .endpoint_base import DEFAULT_INFERENCE_AMI_VERSION, DeepgramEndpointBase
+from .errors import DeepgramScalingConfigError
 from .instance_pools import InstancePool
+from .metric_math import (
+    POOL_STATISTIC,
+    MetricQuery,
+    PoolSignal,
+    mixed_fleet_queries,
+    signal_kind,
+)
 from .model_source import DeepgramModel
 from .scaling import StepScalingOptions, StreamingSafeScaleIn
 
@@ -139,6 +148,14 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
         (target tracking scales in, after ``scale_in_cooldown``).
     :param step_scaling: Explicit steps on ``ConcurrentRequestsPerModel`` (Maximum, 1 min)
         instead of target tracking. Default: None.
+    :param target_utilization: For pools that declare different ``max_concurrency``: the
+        utilization (concurrency over declared capacity) of the most loaded pool that the
+        metric-math policy holds, in (0, 1]. Default: 0.75 (Deepgram: 70-80 % of measured
+        capacity).
+    :param high_resolution_companion: In mixed-fleet mode, keep a predefined
+        high-resolution policy beside the metric-math one for 10-second reactions to bursts;
+        its target is ``target_concurrency_per_instance`` or, by default,
+        ``target_utilization`` x the largest declared capacity. Default: True.
     """
 
     _min_capacity_floor = 1
@@ -171,13 +188,23 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
         alarms: RealtimeAlarmOptions | None = None,
         scale_in: StreamingSafeScaleIn | None = None,
         step_scaling: StepScalingOptions | None = None,
+        target_utilization: float = 0.75,
+        high_resolution_companion: bool = True,
     ) -> None:
         alarms = alarms if alarms is not None else RealtimeAlarmOptions()
         problems = Problems()
+        problems.number("target_utilization", target_utilization, minimum=0,
+                        exclusive_minimum=True, maximum=1)
+        signals = _pool_signals(instance_pools)
+        kind = signal_kind(signals) if signals else "predefined"
+        capacities = {s.capacity for s in signals}
+        derivable = kind in ("pool-utilization", "weighted-utilization") or (
+            signals and None not in capacities and len(capacities) == 1)
         if target_concurrency_per_instance is None:
-            if step_scaling is None:
+            if step_scaling is None and not derivable:
                 problems.add("target_concurrency_per_instance is required for target tracking "
-                             "(or pass step_scaling), got None")
+                             "unless every pool declares max_concurrency (or pass "
+                             "step_scaling), got None")
         else:
             problems.number("target_concurrency_per_instance", target_concurrency_per_instance,
                             minimum=0, exclusive_minimum=True)
@@ -215,10 +242,21 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
             security_groups=security_groups,
             problems=problems,
         )
+        self.target_utilization = target_utilization
+        #: ``"predefined"``, ``"pool-utilization"``, ``"weighted-utilization"``,
+        #: ``"weighted-concurrency"`` or ``"step"``: which signal the endpoint scales on.
+        self.scaling_signal = "step" if step_scaling is not None else kind
+        self._signals = signals
+        if target_concurrency_per_instance is None and derivable and step_scaling is None:
+            # Uniform declared capacity, or the companion of a mixed-fleet policy.
+            largest = max(s.capacity for s in signals if s.capacity is not None)
+            target_concurrency_per_instance = round(target_utilization * largest, 6)
         self.target_concurrency_per_instance = target_concurrency_per_instance
         #: Target tracking on the predefined high-resolution concurrency metric (None in
-        #: step-scaling mode).
+        #: step-scaling mode, or in mixed-fleet mode without the companion).
         self.scaling_policy: appscaling.TargetTrackingScalingPolicy | None = None
+        #: The metric-math policy of a mixed fleet (None otherwise).
+        self.mixed_fleet_policy: appscaling.CfnScalingPolicy | None = None
         #: The one-instance-at-a-time removal policy and its alarm (streaming-safe mode).
         self.scale_in_policy: appscaling.StepScalingAction | None = None
         self.scale_in_alarm: cloudwatch.Alarm | None = None
@@ -229,6 +267,15 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
                 appscaling.MetricAggregationType.MAXIMUM,
             )
         else:
+            assert target_concurrency_per_instance is not None
+            if kind != "predefined":
+                self._create_mixed_fleet_policy(
+                    target=(target_utilization if kind != "weighted-concurrency"
+                            else target_concurrency_per_instance),
+                    scale_out_cooldown=scale_out_cooldown, scale_in_cooldown=scale_in_cooldown,
+                    disable_scale_in=scale_in is not None,
+                )
+        if step_scaling is None and (kind == "predefined" or high_resolution_companion):
             assert target_concurrency_per_instance is not None
             self.scaling_policy = appscaling.TargetTrackingScalingPolicy(
                 self,
@@ -242,9 +289,87 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
                 scale_in_cooldown=scale_in_cooldown,
                 disable_scale_in=True if scale_in is not None else None,
             )
-            if scale_in is not None:
-                self._create_streaming_safe_scale_in(scale_in, target_concurrency_per_instance)
+        if step_scaling is None and scale_in is not None:
+            assert target_concurrency_per_instance is not None
+            self._create_streaming_safe_scale_in(scale_in, target_concurrency_per_instance)
         self._create_alarms(alarms)
+
+    # --- mixed fleets ------------------------------------------------------------------
+
+    def _create_mixed_fleet_policy(
+        self, *, target: float, scale_out_cooldown: Duration, scale_in_cooldown: Duration,
+        disable_scale_in: bool,
+    ) -> None:
+        """Target tracking on metric math over the per-pool concurrency (see metric_math)."""
+        queries = mixed_fleet_queries(self._signals)
+        cfn = appscaling.CfnScalingPolicy
+        policy = cfn(
+            self,
+            "MixedFleetScaling",
+            policy_name="placeholder",
+            policy_type="TargetTrackingScaling",
+            scaling_target_id=self.scalable_target.scalable_target_id,
+            target_tracking_scaling_policy_configuration=cfn.TargetTrackingScalingPolicyConfigurationProperty(
+                target_value=target,
+                scale_out_cooldown=int(scale_out_cooldown.to_seconds()),
+                scale_in_cooldown=int(scale_in_cooldown.to_seconds()),
+                disable_scale_in=True if disable_scale_in else None,
+                customized_metric_specification=cfn.CustomizedMetricSpecificationProperty(
+                    metrics=[self._cfn_query(q) for q in queries]
+                ),
+            ),
+        )
+        policy.policy_name = Names.unique_id(policy)
+        self.mixed_fleet_policy = policy
+
+    def _cfn_query(
+        self, query: MetricQuery
+    ) -> appscaling.CfnScalingPolicy.TargetTrackingMetricDataQueryProperty:
+        cfn = appscaling.CfnScalingPolicy
+        if query.instance_type is None:
+            return cfn.TargetTrackingMetricDataQueryProperty(
+                id=query.id, expression=query.expression, return_data=query.return_data)
+        dimensions = {"EndpointName": self.endpoint_name, "VariantName": self.variant_name,
+                      "InstanceType": query.instance_type}
+        return cfn.TargetTrackingMetricDataQueryProperty(
+            id=query.id,
+            return_data=query.return_data,
+            metric_stat=cfn.TargetTrackingMetricStatProperty(
+                stat=POOL_STATISTIC,
+                metric=cfn.TargetTrackingMetricProperty(
+                    namespace=metrics.NAMESPACE,
+                    metric_name="ConcurrentRequestsPerModel",
+                    dimensions=[cfn.TargetTrackingMetricDimensionProperty(name=k, value=v)
+                                for k, v in dimensions.items()],
+                ),
+            ),
+        )
+
+    def metric_fleet_utilization(
+        self, *, period: Duration = metrics.ONE_MINUTE
+    ) -> cloudwatch.MathExpression:
+        """The mixed-fleet signal (the most loaded pool's utilization, or the weighted
+        form), exactly as the metric-math policy computes it. Needs ``max_concurrency`` or
+        ``weight`` declared on every pool."""
+        if len(self._signals) < 2 or self.scaling_signal == "predefined":
+            raise DeepgramScalingConfigError(
+                "metric_fleet_utilization needs two or more pools declaring different "
+                f"max_concurrency (or weights), got the signal {self.scaling_signal!r}")
+        built: dict[str, cloudwatch.IMetric] = {}
+        for query in mixed_fleet_queries(self._signals):
+            if query.instance_type is not None:
+                built[query.id] = self.metric_concurrent_requests_per_model(
+                    statistic=POOL_STATISTIC, period=period, instance_type=query.instance_type)
+                continue
+            assert query.expression is not None
+            uses = {name: built[name] for name in built
+                    if re.search(rf"\b{name}\b", query.expression)}
+            built[query.id] = cloudwatch.MathExpression(
+                expression=query.expression, using_metrics=uses, period=period,
+                label=query.id)
+        result = built[next(q.id for q in mixed_fleet_queries(self._signals) if q.return_data)]
+        assert isinstance(result, cloudwatch.MathExpression)
+        return result
 
     # --- streaming-safe scale-in ------------------------------------------------------
 
@@ -422,6 +547,16 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
     # --- dashboard ---------------------------------------------------------------------
 
     def _dashboard_rows(self, period: Duration) -> list[list[cloudwatch.IWidget]]:
+        rows = self._realtime_rows(period)
+        if self.mixed_fleet_policy is not None:
+            target = (self.target_utilization if self.scaling_signal != "weighted-concurrency"
+                      else self.target_concurrency_per_instance)
+            rows.insert(0, [graph("Mixed-fleet signal (metric-math policy)",
+                                  [self.metric_fleet_utilization(period=period)],
+                                  annotations=[("target", target)] if target else [])])
+        return rows
+
+    def _realtime_rows(self, period: Duration) -> list[list[cloudwatch.IWidget]]:
         target = self.target_concurrency_per_instance
         per_pool = [
             self.metric_concurrent_requests_per_model(period=period,
@@ -447,3 +582,12 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
              self.metric_mid_stream_errors(period=period)],
         )
         return [[signal, self._capacity_widget(period)], [latency, errors]]
+
+
+def _pool_signals(instance_pools: object) -> list[PoolSignal]:
+    """Declared capacities and weights of a pool list (empty when it is malformed; the base
+    constructor reports that)."""
+    if not isinstance(instance_pools, (list, tuple)):
+        return []
+    return [PoolSignal(p.instance_type, p.max_concurrency, p.weight)
+            for p in instance_pools if isinstance(p, InstancePool)]

@@ -116,9 +116,10 @@ def test_streaming_safe_policies_do_not_fight(streaming_safe):
 def test_default_mode_has_scale_in_by_target_tracking(example_template: Template):
     realtime_policies = {k: p for k, p in policies_of(example_template).items()
                          if k.startswith("Realtime")}
-    assert [p["PolicyType"] for p in realtime_policies.values()] == ["TargetTrackingScaling"]
-    (policy,) = realtime_policies.values()
-    assert "DisableScaleIn" not in policy["TargetTrackingScalingPolicyConfiguration"]
+    # the example is a mixed fleet: the metric-math policy and its high-resolution companion
+    assert [p["PolicyType"] for p in realtime_policies.values()] == ["TargetTrackingScaling"] * 2
+    for policy in realtime_policies.values():
+        assert "DisableScaleIn" not in policy["TargetTrackingScalingPolicyConfiguration"]
 
 
 # --- step scaling --------------------------------------------------------------------------
@@ -326,9 +327,14 @@ def test_invalid_streaming_safe(new_stack, scale_in, message):
 def test_realtime_dashboard_widgets(example_template: Template):
     widgets = dashboard_widgets(example_template, "Realtime")
     titles = [w["properties"]["title"] for w in widgets]
-    assert titles == ["Concurrent requests per instance (scaling signal)", "Instances",
+    assert titles == ["Mixed-fleet signal (metric-math policy)",
+                      "Concurrent requests per instance (scaling signal)", "Instances",
                       "Latency (microseconds)", "Errors"]
-    signal, capacity, latency, errors = widgets
+    mixed, signal, capacity, latency, errors = widgets
+    expressions = [m[0]["expression"] for m in mixed["properties"]["metrics"]
+                   if isinstance(m[0], dict) and "expression" in m[0]]
+    assert "IF(util_g6_2xlarge >= max_g6e_2xlarge_g5_2xlarge, util_g6_2xlarge, max_g6e_2xlarge_g5_2xlarge)" in expressions
+    assert mixed["properties"]["annotations"]["horizontal"][0]["value"] == 0.75
     assert widget_metrics(signal)[0] == ("AWS/SageMaker", "ConcurrentRequestsPerModel", "Maximum")
     assert len(widget_metrics(signal)) == 4  # the variant, then one line per pool
     assert signal["properties"]["annotations"]["horizontal"] == [
