@@ -13,7 +13,7 @@ PY := $(VENV)/bin/python
 DEPS := $(VENV)/.deps-installed
 CLI := node_modules/.deps-installed
 
-.PHONY: synth test lint typecheck unit cli-synth clean
+.PHONY: synth test lint typecheck unit cli-synth bench strategies clean
 
 $(DEPS): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,20 @@ unit: $(DEPS) $(CLI)
 ## The same app through the real CDK CLI (installed locally from npm).
 cli-synth: $(DEPS) $(CLI)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" node_modules/.bin/cdk synth --no-notices --quiet
+
+## Simulator speed and memory (30 days at 10 s, three pools).
+bench: $(DEPS)
+	$(PY) -m deepgram_scaling.simulator.bench
+
+## The README's strategy comparison: a seeded contact-centre day, four strategies.
+STRATEGIES := cdk.out/strategies
+SIM := $(PY) -m deepgram_scaling.simulator.cli
+strategies: $(DEPS)
+	mkdir -p $(STRATEGIES)
+	$(SIM) traces generate contact-centre --days 1 --seed 7 -o $(STRATEGIES)/contact-centre.csv
+	$(SIM) strategies --trace $(STRATEGIES)/contact-centre.csv -o $(STRATEGIES)
+	$(SIM) compare $(STRATEGIES)/Strategies.template.json --trace $(STRATEGIES)/contact-centre.csv \
+		--plot deepgram_scaling/simulator/strategy-comparison.png
 
 clean:
 	rm -rf cdk.out .mypy_cache .ruff_cache .pytest_cache

@@ -28,7 +28,7 @@ pools that report: ``sum(w_i * u_i) / sum(w_i * IF(u_i, 1, 1))``. ``IF(m, 1, 1)`
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 #: Statistic of each pool's concurrency: Deepgram documents Minimum/Maximum, AWS's pool
@@ -162,11 +162,14 @@ def _binary(op: str, left: Value, right: Value) -> Value:
     return (1.0 if compare[op] else 0.0), series
 
 
-class _Parser:
-    def __init__(self, expression: str, values: Mapping[str, Value]) -> None:
+class _Compiler:
+    """Parses an expression once into closures, so that evaluating it many times (the
+    simulator does once per simulated minute) costs no parsing."""
+
+    def __init__(self, expression: str, known: set[str]) -> None:
         self.tokens = _tokens(expression)
         self.position = 0
-        self.values = values
+        self.known = known
 
     def peek(self) -> str | None:
         return self.tokens[self.position] if self.position < len(self.tokens) else None
@@ -178,48 +181,55 @@ class _Parser:
         self.position += 1
         return token
 
-    def parse(self) -> Value:
-        value = self.comparison()
+    def compile(self) -> Callable[[Mapping[str, Value]], Value]:
+        node = self.comparison()
         if self.peek() is not None:
             raise MetricMathError(f"unexpected {self.peek()!r}")
-        return value
+        return node
 
-    def comparison(self) -> Value:
+    def _binary(self, op: str, left: Callable[[Mapping[str, Value]], Value],
+                right: Callable[[Mapping[str, Value]], Value]
+                ) -> Callable[[Mapping[str, Value]], Value]:
+        return lambda env: _binary(op, left(env), right(env))
+
+    def comparison(self) -> Callable[[Mapping[str, Value]], Value]:
         left = self.additive()
         if self.peek() in (">=", "<=", "==", "!=", ">", "<"):
-            op = self.take()
-            left = _binary(op, left, self.additive())
+            left = self._binary(self.take(), left, self.additive())
         return left
 
-    def additive(self) -> Value:
-        value = self.term()
+    def additive(self) -> Callable[[Mapping[str, Value]], Value]:
+        node = self.term()
         while self.peek() in ("+", "-"):
-            op = self.take()
-            value = _binary(op, value, self.term())
-        return value
+            node = self._binary(self.take(), node, self.term())
+        return node
 
-    def term(self) -> Value:
-        value = self.unary()
+    def term(self) -> Callable[[Mapping[str, Value]], Value]:
+        node = self.unary()
         while self.peek() in ("*", "/"):
-            op = self.take()
-            value = _binary(op, value, self.unary())
-        return value
+            node = self._binary(self.take(), node, self.unary())
+        return node
 
-    def unary(self) -> Value:
+    def unary(self) -> Callable[[Mapping[str, Value]], Value]:
         if self.peek() == "-":
             self.take()
-            inner, series = self.unary()
-            return (None if inner is None else -inner), series
+            inner = self.unary()
+
+            def negate(env: Mapping[str, Value]) -> Value:
+                value, series = inner(env)
+                return (None if value is None else -value), series
+            return negate
         return self.primary()
 
-    def primary(self) -> Value:
+    def primary(self) -> Callable[[Mapping[str, Value]], Value]:
         token = self.take()
         if token == "(":
-            value = self.comparison()
+            node = self.comparison()
             self.take(")")
-            return value
+            return node
         if token[0].isdigit():
-            return float(token), False
+            constant: Value = (float(token), False)
+            return lambda env: constant
         if token in ("IF", "FILL"):
             self.take("(")
             args = [self.comparison()]
@@ -227,9 +237,10 @@ class _Parser:
                 self.take(",")
                 args.append(self.comparison())
             self.take(")")
-            return _if(args) if token == "IF" else _fill(args)
-        if token in self.values:
-            return self.values[token]
+            function = _if if token == "IF" else _fill
+            return lambda env: function([arg(env) for arg in args])
+        if token in self.known:
+            return lambda env: env[token]
         raise MetricMathError(f"unknown query id or function {token!r}")
 
 
@@ -252,6 +263,38 @@ def _fill(args: list[Value]) -> Value:
     return (fill if value is None else value), True
 
 
+def compile_queries(
+    queries: Sequence[MetricQuery],
+) -> Callable[[Mapping[str, float | None]], float | None]:
+    """Compile the queries once; the result maps each pool's value (by instance type, None
+    or absent when it published nothing) to the returning query's value."""
+    steps: list[tuple[str, str | None, Callable[[Mapping[str, Value]], Value] | None]] = []
+    known: set[str] = set()
+    result_id = None
+    for query in queries:
+        if query.instance_type is not None:
+            steps.append((query.id, query.instance_type, None))
+        else:
+            assert query.expression is not None
+            steps.append((query.id, None, _Compiler(query.expression, known).compile()))
+        known.add(query.id)
+        if query.return_data:
+            result_id = query.id
+    if result_id is None:
+        raise MetricMathError("no query returns data")
+
+    def run(pool_values: Mapping[str, float | None]) -> float | None:
+        env: dict[str, Value] = {}
+        for query_id, pool, node in steps:
+            if node is None:
+                env[query_id] = (pool_values.get(pool or ""), True)
+            else:
+                env[query_id] = node(env)
+        return env[result_id][0]
+
+    return run
+
+
 def evaluate(
     queries: Sequence[MetricQuery], pool_values: Mapping[str, float | None]
 ) -> float | None:
@@ -260,17 +303,7 @@ def evaluate(
     :param pool_values: Each pool's concurrency by instance type; None (or absent) means the
         pool published no datapoint (no instances of that type).
     """
-    values: dict[str, Value] = {}
-    result: float | None = None
-    for query in queries:
-        if query.instance_type is not None:
-            values[query.id] = (pool_values.get(query.instance_type), True)
-        else:
-            assert query.expression is not None
-            values[query.id] = _Parser(query.expression, values).parse()
-        if query.return_data:
-            result = values[query.id][0]
-    return result
+    return compile_queries(queries)(pool_values)
 
 
 def queries_from_template(metrics: Sequence[Mapping[str, object]]) -> list[MetricQuery]:

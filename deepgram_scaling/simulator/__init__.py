@@ -1,0 +1,1 @@
+"""The strategy simulator: replay traffic against a synthesized scaling set-up."""

@@ -1,0 +1,252 @@
+"""``deepgram-scaling``: replay traffic against synthesized scaling policies.
+
+Subcommands: ``simulate``, ``compare``, ``recommend``, ``traces generate`` and
+``strategies`` (synthesize the comparison strategies of the README). Errors in the input
+(template, trace, parameters) print one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import DeepgramScalingConfigError
+from .engine import Result, Simulation
+from .params import Params, load_params
+from .report import comparison_table, plot, summary
+from .template import EndpointSetup, TemplateError, read_endpoints, select_endpoint
+from .traces import async_trace_origin, generate_trace, iter_async_trace, read_realtime_trace
+
+DEFAULT_START = "2026-03-02T00:00:00Z"  # a Monday, for traces given in relative seconds
+
+
+def _epoch(text: str) -> float:
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise DeepgramScalingConfigError(f"--start must be an ISO time, got {text!r}") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return when.timestamp()
+
+
+def _progress() -> Callable[[float], None] | None:
+    if not sys.stderr.isatty():
+        return None
+
+    def show(fraction: float) -> None:
+        filled = int(fraction * 30)
+        sys.stderr.write(f"\r[{'#' * filled}{' ' * (30 - filled)}] {fraction:4.0%}")
+        sys.stderr.flush()
+        if fraction >= 0.98:
+            sys.stderr.write("\r" + " " * 40 + "\r")
+
+    return show
+
+
+def run(setup: EndpointSetup, trace: str, params: Params, *, start: str | None = None,
+        progress: Callable[[float], None] | None = None) -> Result:
+    """Simulate one endpoint over a trace file of its kind."""
+    if setup.is_async:
+        origin = async_trace_origin(trace)
+        start_epoch = origin if origin else _epoch(start or DEFAULT_START)
+        jobs = ((job.arrival_s, job.processing_s) for job in iter_async_trace(trace))
+        return Simulation(setup, params, start_epoch=start_epoch,
+                          progress=progress).run_async(jobs)
+    load = read_realtime_trace(trace, step_s=params.step_s)
+    start_epoch = load.start_epoch if load.start_epoch else _epoch(start or DEFAULT_START)
+    return Simulation(setup, params, start_epoch=start_epoch, progress=progress).run_realtime(
+        load.active, load.arrivals)
+
+
+# --- subcommands -----------------------------------------------------------------------
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    setup = select_endpoint(read_endpoints(args.template), args.endpoint)
+    result = run(setup, args.trace, load_params(args.params), start=args.start,
+                 progress=_progress())
+    print(json.dumps(result.to_json(), indent=2) if args.json else summary(result))
+    if args.plot:
+        plot([(setup.name, result)], args.plot)
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    params = load_params(args.params)
+    labelled = []
+    for spec in args.templates:
+        path, _, name = spec.partition(":") if not os.path.exists(spec) else (spec, "", "")
+        endpoints = read_endpoints(path)
+        chosen = [select_endpoint(endpoints, name)] if name else list(endpoints.values())
+        for setup in chosen:
+            label = (setup.name if name or len(args.templates) == 1
+                     else f"{Path(path).stem}:{setup.name}")
+            labelled.append((label, run(setup, args.trace, params, start=args.start)))
+    if args.json:
+        print(json.dumps({label: r.to_json() for label, r in labelled}, indent=2))
+    else:
+        print(comparison_table(labelled))
+    if args.plot:
+        plot(labelled, args.plot)
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    rows = generate_trace(args.kind, days=args.days, seed=args.seed, out=args.out,
+                          start=args.start or DEFAULT_START, peak_per_hour=args.peak_per_hour)
+    print(f"wrote {rows} rows to {args.out}")
+    return 0
+
+
+def cmd_strategies(args: argparse.Namespace) -> int:
+    from .strategies import synthesize_strategies
+
+    load = read_realtime_trace(args.trace)
+    template = synthesize_strategies(args.out, peak_streams=float(load.active.max()),
+                                     capacity=args.capacity, instance_type=args.instance_type)
+    print(template)
+    return 0
+
+
+def _parse_slo(text: str, kind: str) -> dict[str, float]:
+    allowed = ({"overload", "rejected", "cut"} if kind == "realtime"
+               else {"p50", "p95", "p99", "max"})
+    slo: dict[str, float] = {}
+    for part in text.split(","):
+        key, _, value = part.partition("=")
+        key = key.strip()
+        if key not in allowed:
+            raise DeepgramScalingConfigError(
+                f"--slo key {key!r} is not one of {sorted(allowed)} for {kind} endpoints")
+        try:
+            slo[key] = float(value)
+        except ValueError:
+            raise DeepgramScalingConfigError(
+                f"--slo {key} must be a number, got {value!r}") from None
+    return slo
+
+
+def _meets(result: Result, slo: dict[str, float]) -> bool:
+    data = result.to_json()
+    if result.kind == "realtime":
+        figures = {"overload": data["overloaded_stream_seconds_fraction"],
+                   "rejected": data["rejected_streams"], "cut": data["interrupted_streams"]}
+    else:
+        figures = {**data["wait_s"]}
+        if data["unserved_jobs"]:
+            return False
+    return all(figures[key] <= limit for key, limit in slo.items())
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    from .strategies import candidate_setups
+
+    params = load_params(args.params)
+    slo = _parse_slo(args.slo, args.kind)
+    pools = [p.strip() for p in args.pools.split(",") if p.strip()]
+    best: tuple[float, dict[str, Any], Result] | None = None
+    tried = 0
+    for kwargs, setup in candidate_setups(args.kind, pools, params,
+                                          max_capacity=args.max_capacity):
+        result = run(setup, args.trace, params, start=args.start)
+        tried += 1
+        if _meets(result, slo) and (best is None or result.cost < best[0]):
+            best = (result.cost, kwargs, result)
+    if best is None:
+        print(f"no candidate of {tried} met the service level {args.slo}; raise --max-capacity "
+              "or relax --slo", file=sys.stderr)
+        return 1
+    cost, kwargs, result = best
+    construct = "RealtimeDeepgramEndpoint" if args.kind == "realtime" else "AsyncDeepgramEndpoint"
+    print(f"# cheapest of {tried} candidates meeting {args.slo}: cost {cost:.2f}")
+    print(summary(result))
+    print(f"\n{construct}(scope, \"Endpoint\", model=model,")
+    for key, value in kwargs.items():
+        print(f"    {key}={value},")
+    print(")")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deepgram-scaling",
+        description="Replay traffic against the scaling policy that cdk synth produced.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    simulate = sub.add_parser("simulate", help="one endpoint of a template over a trace")
+    simulate.add_argument("template")
+    simulate.add_argument("--endpoint", help="endpoint construct id or logical id "
+                          "(default: the only endpoint)")
+    simulate.add_argument("--trace", required=True)
+    simulate.add_argument("--params")
+    simulate.add_argument("--start", help=f"calendar start of a relative trace "
+                          f"(default {DEFAULT_START})")
+    simulate.add_argument("--json", action="store_true")
+    simulate.add_argument("--plot", metavar="OUT.png")
+    simulate.set_defaults(func=cmd_simulate)
+
+    compare = sub.add_parser("compare", help="several policies over the same trace")
+    compare.add_argument("templates", nargs="+", metavar="TEMPLATE[:ENDPOINT]")
+    compare.add_argument("--trace", required=True)
+    compare.add_argument("--params")
+    compare.add_argument("--start")
+    compare.add_argument("--json", action="store_true")
+    compare.add_argument("--plot", metavar="OUT.png")
+    compare.set_defaults(func=cmd_compare)
+
+    recommend = sub.add_parser("recommend", help="search for the cheapest policy meeting an SLO")
+    recommend.add_argument("--trace", required=True)
+    recommend.add_argument("--kind", choices=["realtime", "async"], required=True)
+    recommend.add_argument("--pools", required=True, help="instance types, priority order")
+    recommend.add_argument("--slo", required=True,
+                           help="realtime: overload=0.01,rejected=0,cut=10; async: p95=300")
+    recommend.add_argument("--max-capacity", type=int, default=20)
+    recommend.add_argument("--params")
+    recommend.add_argument("--start")
+    recommend.set_defaults(func=cmd_recommend)
+
+    traces = sub.add_parser("traces", help="synthetic traces")
+    traces_sub = traces.add_subparsers(dest="traces_command", required=True)
+    generate = traces_sub.add_parser("generate", help="a seeded synthetic trace")
+    generate.add_argument("kind", choices=["contact-centre", "batch-uploads", "flat"])
+    generate.add_argument("--days", type=float, default=1.0)
+    generate.add_argument("--seed", type=int, default=1)
+    generate.add_argument("--start")
+    generate.add_argument("--peak-per-hour", type=float)
+    generate.add_argument("-o", "--out", required=True)
+    generate.set_defaults(func=cmd_generate)
+
+    strategies = sub.add_parser("strategies", help="synthesize the README's comparison "
+                                "strategies into a template")
+    strategies.add_argument("--trace", required=True, help="a real-time trace (sizes the "
+                            "static fleet for its peak)")
+    strategies.add_argument("--instance-type", default="ml.g6.2xlarge")
+    strategies.add_argument("--capacity", type=float, default=10.0)
+    strategies.add_argument("-o", "--out", required=True)
+    strategies.set_defaults(func=cmd_strategies)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        status: int = args.func(args)
+        return status
+    except (DeepgramScalingConfigError, TemplateError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as err:
+        print(f"error: {err.filename}: no such file", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

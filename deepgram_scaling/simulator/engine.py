@@ -1,0 +1,584 @@
+"""The simulation: replay a trace against one endpoint's synthesized scaling set-up.
+
+Model (every number is a parameter, see ``params.py``):
+
+- Time advances in 10 s steps. ``ConcurrentRequestsPerModel`` is a datapoint every step;
+  backlog metrics, ``HasBacklogWithoutCapacity`` and metric-math policies every minute.
+- Target tracking: a high alarm (``high_datapoints`` datapoints above target) scales out,
+  a low alarm (``low_datapoints`` one-minute datapoints at least ``scale_in_margin`` below
+  target) scales in; the new capacity is ``ceil(in-service x metric / target)``. During a
+  scale-out cooldown the capacity already added counts toward the next scale-out; no
+  scale-in happens within the scale-in cooldown, which a scale-out ends.
+- Several policies: scale out if any policy asks, scale in only if every target-tracking
+  policy that may scale in asks; the largest capacity wins. Step policies act on their own
+  (a step scale-in is not blocked by target tracking); within a step cooldown only a larger
+  scale-out is applied, and only its difference.
+- Scheduled actions set min and max at their time; the desired count is clamped into them.
+- Pools: a new instance comes from the highest-priority pool without a shortage; each
+  pool passed over costs the variant's provision timeout first. Scale-in cancels pending
+  instances first, then removes in-service instances from the lowest-priority pool.
+- Real-time serving: requests spread evenly over in-service instances (least outstanding
+  requests). Load above an instance's capacity is overload; above its hard limit, new
+  streams are rejected. Instances removed by scale-in cut the streams they hold.
+- Asynchronous serving: a FIFO queue served at ``MaxConcurrentInvocationsPerInstance`` per
+  instance. With no instance, ``ApproximateBacklogSizePerInstance`` equals the backlog, so
+  target tracking alone wakes the endpoint only once the backlog exceeds the target;
+  ``HasBacklogWithoutCapacity`` is 1 while work waits and no instance runs.
+- Billing counts an instance from launch (while it provisions) until it is removed.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import heapq
+import math
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..metric_math import compile_queries
+from .params import Params
+from .schedules import fire_times
+from .template import EndpointSetup, StepPolicy, TargetTracking
+
+WAIT_BINS = 7 * 86400  # one-second bins for async waits; longer waits land in the last bin
+
+
+@dataclass
+class Event:
+    time_s: float
+    before: int
+    after: int
+    cause: str
+
+    def to_json(self, start_epoch: float) -> dict[str, Any]:
+        when = dt.datetime.fromtimestamp(start_epoch + self.time_s, dt.timezone.utc)
+        return {"time": when.isoformat().replace("+00:00", "Z"), "time_s": self.time_s,
+                "from": self.before, "to": self.after, "cause": self.cause}
+
+
+@dataclass
+class Result:
+    """What a simulation found. ``to_json`` gives the documented, stable object."""
+
+    endpoint: str
+    kind: str
+    start_epoch: float
+    duration_s: float
+    pools: tuple[str, ...]
+    instance_seconds: dict[str, float]
+    prices: dict[str, float]
+    events: list[Event]
+    times_s: np.ndarray
+    load: np.ndarray
+    in_service: np.ndarray  # steps x pools
+    capacity: np.ndarray  # serving capacity per step (streams, or job slots)
+    pool_capacity: tuple[float, ...] = ()  # per instance of each pool (streams, or slots)
+    realtime: dict[str, float] = field(default_factory=dict)
+    asynchronous: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def instance_hours(self) -> float:
+        return sum(self.instance_seconds.values()) / 3600
+
+    @property
+    def cost(self) -> float:
+        return sum(s / 3600 * self.prices[p] for p, s in self.instance_seconds.items())
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "endpoint": self.endpoint,
+            "kind": self.kind,
+            "duration_h": round(self.duration_s / 3600, 4),
+            "instance_hours": round(self.instance_hours, 4),
+            "cost": round(self.cost, 4),
+            "per_pool": {
+                pool: {"instance_hours": round(s / 3600, 4),
+                       "cost": round(s / 3600 * self.prices[pool], 4)}
+                for pool, s in self.instance_seconds.items()
+            },
+            "scaling_events": len(self.events),
+            "events": [e.to_json(self.start_epoch) for e in self.events],
+        }
+        data.update(self.realtime if self.kind == "realtime" else self.asynchronous)
+        return data
+
+
+class _Alarm:
+    """N-of-M datapoints with CloudWatch's missing-data treatments."""
+
+    def __init__(self, evaluation: int, datapoints: int, treat_missing: str = "missing") -> None:
+        self.window: deque[bool] = deque(maxlen=evaluation)
+        self.datapoints = datapoints
+        self.treat_missing = treat_missing
+        self.state = False
+
+    def add(self, breaching: bool | None) -> bool:
+        if breaching is None:
+            if self.treat_missing == "breaching":
+                breaching = True
+            elif self.treat_missing == "notBreaching":
+                breaching = False
+            else:
+                return self.state  # missing: the state holds
+        self.window.append(breaching)
+        self.state = sum(self.window) >= self.datapoints and len(self.window) >= self.datapoints
+        return self.state
+
+
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "GreaterThanOrEqualToThreshold": lambda v, t: v >= t,
+    "GreaterThanThreshold": lambda v, t: v > t,
+    "LessThanThreshold": lambda v, t: v < t,
+    "LessThanOrEqualToThreshold": lambda v, t: v <= t,
+}
+
+
+class _Tracking:
+    def __init__(self, spec: TargetTracking, params: Params) -> None:
+        self.spec = spec
+        self.high = _Alarm(params.high_datapoints, params.high_datapoints)
+        self.low = _Alarm(params.low_datapoints, params.low_datapoints)
+        self.low_limit = spec.target * (1 - params.scale_in_margin)
+        self.math = compile_queries(spec.queries) if spec.queries else None
+        self.value: float | None = None  # the latest datapoint (drives scale-out)
+        self.low_value: float | None = None  # the latest one-minute datapoint (scale-in)
+        self.out_cooldown_until = -1.0
+        self.in_cooldown_until = -1.0
+
+    def proposal(self, in_service: int, value: float) -> int:
+        return math.ceil(max(in_service, 1) * value / self.spec.target - 1e-9)
+
+
+class _Step:
+    def __init__(self, spec: StepPolicy) -> None:
+        self.spec = spec
+        alarm = spec.alarm
+        self.alarm = _Alarm(alarm.evaluation_periods, alarm.datapoints_to_alarm,
+                            alarm.treat_missing)
+        self.compare = _COMPARE[alarm.comparison]
+        self.cooldown_until = -1.0
+        self.last_adjustment = 0
+
+    def adjustment(self, value: float) -> int:
+        offset = value - self.spec.alarm.threshold
+        for interval in self.spec.intervals:
+            if (interval.lower is None or offset >= interval.lower) and (
+                    interval.upper is None or offset < interval.upper):
+                return interval.adjustment
+        return 0
+
+
+class Simulation:
+    """One endpoint, one trace. Call :meth:`run_realtime` or :meth:`run_async`."""
+
+    def __init__(self, setup: EndpointSetup, params: Params, *, start_epoch: float,
+                 progress: Callable[[float], None] | None = None) -> None:
+        self.setup = setup
+        self.params = params
+        self.start_epoch = start_epoch
+        self.progress = progress
+        self.pools = setup.pools
+        types = [params.instance(p) for p in self.pools]
+        self.capacity = [setup.declared_capacity.get(p, t.capacity) for p, t in
+                         zip(self.pools, types, strict=True)]
+        self.hard = [t.hard_limit if t.hard_limit is not None else 2 * c
+                     for t, c in zip(types, self.capacity, strict=True)]
+        self.provision_s = [t.provision_s for t in types]
+        self.speed = [t.speed for t in types]
+        self.prices = {p: t.price_per_hour for p, t in zip(self.pools, types, strict=True)}
+        self.tracking = [_Tracking(s, params) for s in setup.target_tracking]
+        self.steps = [_Step(s) for s in setup.step_policies]
+        self.min_capacity = setup.min_capacity
+        self.max_capacity = setup.max_capacity
+        self.in_service = [0] * len(self.pools)
+        self.pending: list[tuple[float, int]] = []  # (ready time, pool), sorted
+        self.desired = 0
+        self.events: list[Event] = []
+        self.instance_seconds = [0.0] * len(self.pools)
+        self.interrupted = 0.0
+        self.per_instance_load = 0.0
+        #: Called with (pool, time) when scale-in removes an in-service instance.
+        self.on_removed: Callable[[int, float], None] | None = None
+
+    # --- fleet ---------------------------------------------------------------------------
+
+    def _in_shortage(self, pool: int, t: float) -> bool:
+        name = self.pools[pool]
+        return any(s.instance_type == name and s.start_s <= t < s.end_s
+                   for s in self.params.shortages)
+
+    def _set_desired(self, value: int, t: float, cause: str) -> None:
+        value = max(self.min_capacity, min(self.max_capacity, value))
+        if value != self.desired:
+            self.events.append(Event(t, self.desired, value, cause))
+            self.desired = value
+
+    def _reconcile(self, t: float) -> None:
+        total = sum(self.in_service) + len(self.pending)
+        while total < self.desired:
+            delay = 0.0
+            for pool in range(len(self.pools)):
+                if not self._in_shortage(pool, t + delay):
+                    ready = t + delay + self.provision_s[pool]
+                    bisect.insort(self.pending, (ready, pool))
+                    self.instance_seconds[pool] += ready - t  # billed while it provisions
+                    break
+                delay += self.setup.provision_timeout_s
+            else:
+                return  # every pool short of capacity: retried next step
+            total += 1
+        while total > self.desired:
+            if self.pending:
+                ready, pool = self.pending.pop()  # the latest launch is cancelled first
+                self.instance_seconds[pool] -= max(0.0, ready - t)
+            else:
+                pool = max(p for p in range(len(self.pools)) if self.in_service[p] > 0)
+                self.in_service[pool] -= 1
+                self.interrupted += self.per_instance_load
+                if self.on_removed is not None:
+                    self.on_removed(pool, t)
+            total -= 1
+
+    def _promote(self, t: float) -> bool:
+        changed = False
+        while self.pending and self.pending[0][0] <= t:
+            _, pool = self.pending.pop(0)
+            self.in_service[pool] += 1
+            changed = True
+        return changed
+
+    @staticmethod
+    def _counts(changes: list[tuple[int, list[int]]], n_steps: int, pools: int) -> np.ndarray:
+        """In-service counts per step and pool, from the list of changes."""
+        counts = np.zeros((n_steps, pools), dtype=np.int32)
+        for (start, row), (end, _) in zip(changes, [*changes[1:], (n_steps, [])], strict=True):
+            counts[start:end] = row
+        return counts
+
+    def _bill_counts(self, counts: np.ndarray, step_s: float) -> None:
+        for pool, seconds in enumerate(counts.sum(axis=0) * step_s):
+            self.instance_seconds[pool] += float(seconds)
+
+    # --- schedules -----------------------------------------------------------------------
+
+    def _schedule_events(self, horizon_s: float) -> list[tuple[float, Any]]:
+        start = dt.datetime.fromtimestamp(self.start_epoch, dt.timezone.utc)
+        end = start + dt.timedelta(seconds=horizon_s)
+        fired = []
+        for action in self.setup.schedules:
+            for when in fire_times(action.schedule, action.timezone, start, end):
+                fired.append(((when - start).total_seconds(), action))
+        return sorted(fired, key=lambda item: item[0])
+
+    def _apply_schedule(self, action: Any, t: float) -> None:
+        if action.min_capacity is not None:
+            self.min_capacity = action.min_capacity
+        if action.max_capacity is not None:
+            self.max_capacity = action.max_capacity
+        self._set_desired(self.desired, t, f"scheduled {action.name}")
+
+    # --- policies ------------------------------------------------------------------------
+
+    def _decide(self, t: float, fresh: list[_Tracking], minute: bool) -> None:
+        """Combine the target-tracking policies that just got a datapoint. Scale-in is
+        considered only when the low alarms got a new one-minute datapoint."""
+        in_service = sum(self.in_service)
+        ups = [(p.proposal(in_service, p.value), p) for p in fresh
+               if p.high.state and p.value is not None]
+        ups = [(n, p) for n, p in ups if n > self.desired]
+        if ups:
+            value, _ = max(ups, key=lambda item: item[0])
+            names = "+".join(sorted({p.spec.metric for _, p in ups}))
+            self._set_desired(value, t, f"target tracking {names} above target")
+            for _, policy in ups:
+                policy.out_cooldown_until = t + policy.spec.scale_out_cooldown_s
+            for policy in self.tracking:
+                policy.in_cooldown_until = -1.0
+            return
+        if not minute:
+            return
+        voters = [p for p in self.tracking if not p.spec.disable_scale_in]
+        if not voters:
+            return
+        if all(p.low.state and p.low_value is not None and t >= p.in_cooldown_until
+               for p in voters):
+            value = max(p.proposal(in_service, p.low_value or 0.0) for p in voters)
+            if value < self.desired:
+                self._set_desired(value, t, "target tracking below target")
+                for policy in voters:
+                    policy.in_cooldown_until = t + policy.spec.scale_in_cooldown_s
+
+    def _step_policy(self, policy: _Step, value: float | None, t: float) -> None:
+        breaching = None if value is None else policy.compare(value, policy.spec.alarm.threshold)
+        # Application Auto Scaling runs the policy at every evaluation while the alarm is in
+        # ALARM, subject to the cooldown.
+        if not policy.alarm.add(breaching) or value is None:
+            return
+        adjustment = policy.adjustment(value)
+        within = t < policy.cooldown_until
+        if adjustment > 0:
+            if within and adjustment <= policy.last_adjustment:
+                return
+            change = adjustment - (policy.last_adjustment if within else 0)
+            self._set_desired(self.desired + change, t,
+                              f"step policy on {policy.spec.alarm.metric_name} {change:+d}")
+        elif adjustment < 0:
+            if within:
+                return
+            self._set_desired(self.desired + adjustment, t,
+                              f"step policy on {policy.spec.alarm.metric_name} {adjustment:+d}")
+        else:
+            return
+        if not within:
+            policy.cooldown_until = t + policy.spec.cooldown_s
+            policy.last_adjustment = max(adjustment, 0)
+        else:
+            policy.last_adjustment = adjustment
+
+    # --- real-time -----------------------------------------------------------------------
+
+    def run_realtime(self, active: np.ndarray, arrivals: np.ndarray) -> Result:
+        p = self.params
+        step = p.step_s
+        per_minute = round(p.metric_period_s / step)
+        n_steps = len(active)
+        horizon = n_steps * step
+        schedule = self._schedule_events(horizon)
+        next_schedule = schedule[0][0] if schedule else math.inf
+        schedule_index = 0
+        pools = len(self.pools)
+        fast = [x for x in self.tracking if x.spec.period_s < p.metric_period_s]
+        slow = [x for x in self.tracking if x.spec.period_s >= p.metric_period_s]
+        minute_sum = minute_max = 0.0
+        minute_present = [False] * pools
+        self.desired = self.setup.initial_instance_count
+        self.in_service[0] = self.setup.initial_instance_count
+        self.events.append(Event(0.0, 0, self.desired, "initial"))
+        loads = active.tolist()
+        changes: list[tuple[int, list[int]]] = [(0, list(self.in_service))]
+        report_every = max(1, n_steps // 50)
+        next_ready = math.inf
+        n = sum(self.in_service)
+        desired_seen = self.desired
+        minute_countdown = per_minute
+
+        for k in range(n_steps):
+            t = k * step
+            if t >= next_schedule:
+                while schedule_index < len(schedule) and schedule[schedule_index][0] <= t:
+                    self._apply_schedule(schedule[schedule_index][1], t)
+                    schedule_index += 1
+                next_schedule = (schedule[schedule_index][0] if schedule_index < len(schedule)
+                                 else math.inf)
+            if t >= next_ready:
+                self._promote(t)
+                n = sum(self.in_service)
+                changes.append((k, list(self.in_service)))
+                next_ready = self.pending[0][0] if self.pending else math.inf
+            load = loads[k]
+            per_instance = load / n if n else 0.0
+            self.per_instance_load = per_instance
+            minute_sum += per_instance
+            if per_instance > minute_max:
+                minute_max = per_instance
+            scale_out_possible = False
+            for policy in fast:
+                policy.value = per_instance if n else None
+                if policy.high.add(per_instance > policy.spec.target if n else None):
+                    scale_out_possible = True
+            minute_countdown -= 1
+            minute = minute_countdown == 0
+            if minute:
+                minute_countdown = per_minute
+                for pool in range(pools):
+                    if self.in_service[pool]:
+                        minute_present[pool] = True
+                average = minute_sum / per_minute
+                for policy in fast:
+                    policy.low_value = average
+                    policy.low.add(average < policy.low_limit)
+                for policy in slow:
+                    if policy.math is not None:
+                        value = policy.math({name: (minute_max if minute_present[i] else None)
+                                             for i, name in enumerate(self.pools)})
+                    else:
+                        value = minute_max if policy.spec.statistic == "Maximum" else average
+                    policy.value = policy.low_value = value
+                    if policy.high.add(None if value is None else value > policy.spec.target):
+                        scale_out_possible = True
+                    policy.low.add(None if value is None else value < policy.low_limit)
+                for step_policy in self.steps:
+                    stat = step_policy.spec.alarm.statistic
+                    self._step_policy(step_policy, minute_max if stat == "Maximum" else average,
+                                      t)
+                minute_sum = minute_max = 0.0
+                minute_present = [bool(c) for c in self.in_service]
+            if scale_out_possible or minute:
+                self._decide(t, fast + slow if minute else fast, minute)
+            if self.desired != desired_seen or minute:
+                desired_seen = self.desired
+                before = list(self.in_service)
+                self._reconcile(t)
+                if self.in_service != before:
+                    n = sum(self.in_service)
+                    changes.append((k, list(self.in_service)))
+                next_ready = self.pending[0][0] if self.pending else math.inf
+            if self.progress and k % report_every == 0:
+                self.progress(k / n_steps)
+
+        counts = self._counts(changes, n_steps, pools)
+        self._bill_counts(counts, step)
+        capacity_by_pool = np.asarray(self.capacity)
+        hard_by_pool = np.asarray(self.hard)
+        total = counts.sum(axis=1)
+        per_instance = np.divide(active, total, out=np.zeros_like(active, dtype=float),
+                                 where=total > 0)
+        overload = (np.maximum(per_instance[:, None] - capacity_by_pool[None, :], 0)
+                    * counts).sum(axis=1)
+        overload = np.where(total > 0, overload, active)
+        hard = (counts * hard_by_pool[None, :]).sum(axis=1)
+        rejected = np.minimum(arrivals[:n_steps], np.maximum(active - hard, 0)).sum()
+        stream_seconds = float(active.sum() * step)
+        result = self._result("realtime", horizon, active, counts,
+                              (counts * capacity_by_pool[None, :]).sum(axis=1),
+                              tuple(self.capacity))
+        result.realtime = {
+            "overloaded_stream_seconds_fraction": round(
+                float(overload.sum() * step) / stream_seconds, 6) if stream_seconds else 0.0,
+            "peak_overload": round(float(overload.max(initial=0.0)), 4),
+            "rejected_streams": int(rejected),
+            "interrupted_streams": round(self.interrupted, 2),
+            "peak_load": round(float(active.max(initial=0.0)), 4),
+        }
+        return result
+
+    def _result(self, kind: str, horizon: float, load: np.ndarray, counts: np.ndarray,
+                capacity: np.ndarray, pool_capacity: tuple[float, ...]) -> Result:
+        return Result(
+            pool_capacity=pool_capacity,
+            endpoint=self.setup.name, kind=kind, start_epoch=self.start_epoch,
+            duration_s=horizon, pools=self.pools,
+            instance_seconds=dict(zip(self.pools, self.instance_seconds, strict=True)),
+            prices=self.prices, events=self.events,
+            times_s=np.arange(len(load)) * self.params.step_s, load=load, in_service=counts,
+            capacity=capacity,
+        )
+
+    # --- asynchronous --------------------------------------------------------------------
+
+    def run_async(self, jobs: Iterable[tuple[float, float]], *, drain_s: float = 86400.0
+                  ) -> Result:
+        """``jobs``: (arrival seconds, processing seconds) in arrival order."""
+        p = self.params
+        step = p.step_s
+        per_minute = round(p.metric_period_s / step)
+        slots = max(1, self.setup.max_concurrent_invocations)
+        pools = len(self.pools)
+        queue: deque[tuple[float, float]] = deque()
+        running: list[list[tuple[float, float, float]]] = [[] for _ in range(pools)]
+        waits = np.zeros(WAIT_BINS, dtype=np.int64)
+        wait_max = 0.0
+        completed = 0
+        wake_ups: list[float] = []
+        waiting_since: float | None = None
+        iterator: Iterator[tuple[float, float]] = iter(jobs)
+        upcoming = next(iterator, None)
+        self.desired = self.setup.initial_instance_count
+        self.in_service[0] = self.setup.initial_instance_count
+        self.events.append(Event(0.0, 0, self.desired, "initial"))
+        loads: list[float] = []
+        rows: list[list[int]] = []
+        minute_backlog = 0.0
+        last_arrival = 0.0
+        k = 0
+
+        def requeue(pool: int, t: float) -> None:
+            excess = len(running[pool]) - self.in_service[pool] * slots
+            for _ in range(max(0, excess)):
+                _, arrival, processing = heapq.heappop(running[pool])
+                queue.appendleft((arrival, processing))
+
+        self.on_removed = requeue
+
+        while True:
+            t = k * step
+            if upcoming is None and not queue and not any(running) and t > last_arrival:
+                break
+            if upcoming is None and t > last_arrival + drain_s:
+                break
+            while upcoming is not None and upcoming[0] < t + step:
+                queue.append(upcoming)
+                last_arrival = upcoming[0]
+                upcoming = next(iterator, None)
+            if self.pending and self.pending[0][0] <= t and self._promote(t) \
+                    and waiting_since is not None:
+                wake_ups.append(t - waiting_since)
+                waiting_since = None
+            n = sum(self.in_service)
+            if n == 0 and queue and waiting_since is None:
+                waiting_since = queue[0][0]
+            for pool in range(pools):
+                heap = running[pool]
+                while heap and heap[0][0] <= t:
+                    heapq.heappop(heap)
+                    completed += 1
+                free = self.in_service[pool] * slots - len(heap)
+                while free > 0 and queue:
+                    arrival, processing = queue.popleft()
+                    wait = max(0.0, t - arrival)
+                    waits[min(int(wait), WAIT_BINS - 1)] += 1
+                    wait_max = max(wait_max, wait)
+                    heapq.heappush(heap, (t + processing * self.speed[pool], arrival, processing))
+                    free -= 1
+            backlog = len(queue) + sum(len(h) for h in running)
+            minute_backlog += backlog
+            if (k + 1) % per_minute == 0:
+                average = minute_backlog / per_minute
+                minute_backlog = 0.0
+                per_instance = average / n if n else average
+                without_capacity = 1.0 if (backlog > 0 and n == 0) else 0.0
+                values = {"ApproximateBacklogSizePerInstance": per_instance,
+                          "ApproximateBacklogSize": average,
+                          "HasBacklogWithoutCapacity": without_capacity}
+                fresh = []
+                for policy in self.tracking:
+                    policy.value = policy.low_value = values[policy.spec.metric]
+                    policy.high.add(policy.value > policy.spec.target)
+                    policy.low.add(policy.value < policy.low_limit)
+                    fresh.append(policy)
+                for step_policy in self.steps:
+                    self._step_policy(step_policy, values[step_policy.spec.alarm.metric_name], t)
+                self._decide(t, fresh, True)
+            self._reconcile(t)
+            loads.append(float(backlog))
+            rows.append(list(self.in_service))
+            k += 1
+
+        counts = np.asarray(rows, dtype=np.int32).reshape(-1, pools)
+        self._bill_counts(counts, step)
+        load = np.asarray(loads)
+        result = self._result("async", k * step, load, counts, counts.sum(axis=1) * slots,
+                              (float(slots),) * pools)
+        total = int(waits.sum())
+        cumulative = np.cumsum(waits)
+
+        def percentile(q: float) -> float:
+            if not total:
+                return 0.0
+            return float(np.searchsorted(cumulative, q * total, side="left"))
+
+        result.asynchronous = {
+            "jobs": total + len(queue),
+            "completed": completed,
+            "unserved_jobs": len(queue),
+            "wait_s": {"p50": percentile(0.50), "p95": percentile(0.95),
+                       "p99": percentile(0.99), "max": round(wait_max, 3)},
+            "time_to_first_instance_s": [round(w, 3) for w in wake_ups],
+            "peak_backlog": int(load.max(initial=0)),
+        }
+        return result

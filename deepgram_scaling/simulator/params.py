@@ -1,0 +1,170 @@
+"""Every assumption of the simulator, as parameters with defaults and their sources.
+
+Override any of them with ``--params FILE`` (JSON or TOML with the same keys). Sources refer
+to the project's facts file (sections 2-5 and 8) unless they say otherwise. Prices are
+illustrative placeholders dated 2026-11, not AWS quotes: put your region's prices in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import tomllib
+
+from ..errors import DeepgramScalingConfigError
+
+
+class ParamsError(DeepgramScalingConfigError):
+    """A parameters file holds an unknown key or a value of the wrong kind."""
+
+
+@dataclass(frozen=True)
+class InstanceType:
+    """One instance type's behaviour in the simulation.
+
+    :param capacity: Concurrent streams one instance serves within the latency bound (from
+        your load test). A capacity declared in the template (mixed-fleet metric math)
+        takes precedence. Default: 10 (Deepgram's worked example of an instance that holds
+        10 streams).
+    :param hard_limit: Concurrent streams at which an instance refuses new ones
+        (Deepgram's ``max_active_requests``). Default: 2 x capacity (an assumption).
+    :param speed: Async processing-time factor (0.5 = twice as fast). Default: 1.0.
+    :param provision_s: From the scale-out decision to InService. Default: 300 s (AWS's
+        published measurements: about 4-6 minutes without container caching).
+    :param price_per_hour: Illustrative USD per instance-hour. Default: per type below.
+    """
+
+    capacity: float = 10.0
+    hard_limit: float | None = None
+    speed: float = 1.0
+    provision_s: float = 300.0
+    price_per_hour: float = 1.5
+
+    @property
+    def hard(self) -> float:
+        return self.hard_limit if self.hard_limit is not None else 2 * self.capacity
+
+
+#: Illustrative prices (USD/hour, 2026-11, placeholders to override) and capacities.
+DEFAULT_TYPES: dict[str, InstanceType] = {
+    "ml.g4dn.2xlarge": InstanceType(capacity=5, price_per_hour=1.05),
+    "ml.g5.2xlarge": InstanceType(capacity=8, price_per_hour=1.52),
+    "ml.g6.2xlarge": InstanceType(capacity=10, price_per_hour=1.22),
+    "ml.g6e.2xlarge": InstanceType(capacity=20, price_per_hour=2.81),
+    "ml.g7.2xlarge": InstanceType(capacity=14, price_per_hour=1.90),
+    "ml.g7e.2xlarge": InstanceType(capacity=24, price_per_hour=3.40),
+    "ml.g5.12xlarge": InstanceType(capacity=40, price_per_hour=7.09),
+    "ml.g6.12xlarge": InstanceType(capacity=48, price_per_hour=5.75),
+    "ml.g6e.12xlarge": InstanceType(capacity=96, price_per_hour=13.12),
+}
+
+
+@dataclass(frozen=True)
+class Shortage:
+    """A window in which a type has no capacity: provisioning it fails after the variant's
+    provision timeout, and SageMaker falls back to the next pool."""
+
+    instance_type: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class Params:
+    """Simulation parameters.
+
+    :param step_s: Simulation step; ``ConcurrentRequestsPerModel`` is emitted every 10 s.
+    :param metric_period_s: Backlog metrics, ``HasBacklogWithoutCapacity`` and metric-math
+        policies: every 60 s.
+    :param high_datapoints: Datapoints above target before target tracking scales out.
+        Default: 3 (practitioners' reports; AWS does not document the alarms' counts).
+    :param low_datapoints: One-minute datapoints below target before it scales in.
+        Default: 15 (same source).
+    :param scale_in_margin: Target tracking scales in only when the metric is this fraction
+        or more below the target. Default: 0.10.
+    :param types: Per instance type; unknown types use ``default_type``.
+    :param shortages: Capacity shortages per type.
+    """
+
+    step_s: float = 10.0
+    metric_period_s: float = 60.0
+    high_datapoints: int = 3
+    low_datapoints: int = 15
+    scale_in_margin: float = 0.10
+    types: Mapping[str, InstanceType] = field(default_factory=lambda: dict(DEFAULT_TYPES))
+    default_type: InstanceType = InstanceType()
+    shortages: tuple[Shortage, ...] = ()
+
+    def instance(self, instance_type: str) -> InstanceType:
+        return self.types.get(instance_type, self.default_type)
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise ParamsError(f"{where} must be a table/object, got {data!r}")
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ParamsError(f"{where}: unknown key {unknown[0]!r}; known: {sorted(known)}")
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if cls is Params and key == "types":
+            base = dict(DEFAULT_TYPES)
+            for name, spec in (value or {}).items():
+                start = dataclasses.asdict(base.get(name, InstanceType()))
+                start.update(spec if isinstance(spec, Mapping) else {"?": spec})
+                base[name] = _build(InstanceType, start, f"{where}.types.{name}")
+            values[key] = base
+        elif cls is Params and key == "default_type":
+            values[key] = _build(InstanceType, value, f"{where}.default_type")
+        elif cls is Params and key == "shortages":
+            values[key] = tuple(_build(Shortage, s, f"{where}.shortages[{i}]")
+                                for i, s in enumerate(value))
+        elif key == "instance_type":
+            if not isinstance(value, str):
+                raise ParamsError(f"{where}.{key} must be a string, got {value!r}")
+            values[key] = value
+        elif value is None and key == "hard_limit":
+            values[key] = None
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ParamsError(f"{where}.{key} must be a number >= 0, got {value!r}")
+        else:
+            values[key] = value
+    return cls(**values)
+
+
+def load_params(path: str | os.PathLike[str] | None = None) -> Params:
+    """Defaults, overridden by a JSON or TOML file."""
+    if path is None:
+        return Params()
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    try:
+        data = tomllib.loads(text) if os.fspath(path).endswith(".toml") else json.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as err:
+        raise ParamsError(f"{os.fspath(path)}: {err}") from None
+    built: Params = _build(Params, data, os.path.basename(os.fspath(path)))
+    return built
+
+
+def params_table() -> list[tuple[str, str, str]]:
+    """(parameter, default, source) rows for documentation."""
+    p = Params()
+    return [
+        ("step_s", f"{p.step_s:g}", "ConcurrentRequestsPerModel is emitted every 10 s"),
+        ("metric_period_s", f"{p.metric_period_s:g}",
+         "backlog metrics, HasBacklogWithoutCapacity, metric-math policies: per minute"),
+        ("high_datapoints", str(p.high_datapoints), "practitioners' reports (undocumented)"),
+        ("low_datapoints", str(p.low_datapoints), "practitioners' reports (undocumented)"),
+        ("scale_in_margin", f"{p.scale_in_margin:g}", "AWS: scale-in when ~10% below target"),
+        ("types.<type>.capacity", "per type", "your load test; template capacities win"),
+        ("types.<type>.hard_limit", "2 x capacity", "assumption (max_active_requests)"),
+        ("types.<type>.provision_s", "300", "AWS: about 4-6 minutes without caching"),
+        ("types.<type>.price_per_hour", "per type", "illustrative 2026-11; override"),
+        ("shortages", "none", "per-type capacity shortage windows"),
+    ]

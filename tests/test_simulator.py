@@ -1,0 +1,277 @@
+"""The strategy simulator against the documented mechanics, on templates the constructs
+synthesize (the simulator reads only the template)."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import math
+from collections.abc import Callable
+
+import aws_cdk as cdk
+import numpy as np
+import pytest
+from aws_cdk.assertions import Template
+
+from deepgram_scaling import (
+    AsyncDeepgramEndpoint,
+    DeepgramModel,
+    InstancePool,
+    RealtimeDeepgramEndpoint,
+)
+from deepgram_scaling.simulator.cli import main
+from deepgram_scaling.simulator.engine import Simulation
+from deepgram_scaling.simulator.params import Params, Shortage
+from deepgram_scaling.simulator.template import (
+    EndpointSetup,
+    TemplateError,
+    read_endpoints,
+    select_endpoint,
+)
+
+from .conftest import IMAGE_URI, PACKAGE_ARN
+
+MONDAY = 1772409600.0  # 2026-03-02T00:00:00Z
+STEP = 10
+HOUR = 3600
+PARAMS = Params()
+
+
+@pytest.fixture(scope="module")
+def setups(new_stack: Callable[..., cdk.Stack]) -> dict[str, EndpointSetup]:
+    stack = new_stack("Simulated", nag=False)
+    model = DeepgramModel.from_model_package(PACKAGE_ARN)
+    single = RealtimeDeepgramEndpoint(stack, "Single", model=model,
+                                      instance_pools=[InstancePool("ml.g6.2xlarge", max_concurrency=10)],
+                                      max_capacity=20)
+    single.scale_on_schedule("MorningFloor", schedule="cron(0 9 * * ? *)", min_capacity=4)
+    RealtimeDeepgramEndpoint(stack, "Mixed", model=model,
+                             instance_pools=[InstancePool("ml.g6.2xlarge", max_concurrency=8),
+                                             InstancePool("ml.g6e.2xlarge", max_concurrency=20)],
+                             max_capacity=20, high_resolution_companion=False)
+    AsyncDeepgramEndpoint(stack, "Jobs", model=DeepgramModel.from_image(IMAGE_URI),
+                          instance_pools=["ml.g6.2xlarge"], max_capacity=4)
+    return read_endpoints(Template.from_stack(stack).to_json())
+
+
+def step_load(hours: float, changes: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """Constant load levels: [(from hour, streams), ...]."""
+    active = np.zeros(int(hours * HOUR / STEP))
+    for start, level in changes:
+        active[int(start * HOUR / STEP):] = level
+    return active, np.zeros(len(active), dtype=np.int64)
+
+
+def events(result, cause: str = "") -> list:
+    return [e for e in result.events[1:] if cause in e.cause]
+
+
+# --- a step up in load -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def step_up(setups):
+    setup = dataclasses.replace(setups["Single"], schedules=())
+    active, arrivals = step_load(6, [(0, 5), (1, 50), (3, 5)])
+    return Simulation(setup, PARAMS, start_epoch=MONDAY).run_realtime(active, arrivals)
+
+
+def test_first_scale_out_after_the_alarm_datapoints(step_up):
+    first = events(step_up)[0]
+    # 3 high-resolution datapoints above target: the third at +20 s
+    assert first.time_s == HOUR + (PARAMS.high_datapoints - 1) * STEP
+    assert first.cause.startswith("target tracking")
+    # the target is 75 % of 10 streams: ceil(50 / 7.5) = 7
+    assert (first.before, first.after) == (1, 7)
+
+
+def test_new_capacity_serves_after_provisioning(step_up):
+    first = events(step_up)[0]
+    ready = int((first.time_s + PARAMS.instance("ml.g6.2xlarge").provision_s) / STEP)
+    assert step_up.in_service[ready - 1].sum() == 1
+    assert step_up.in_service[ready].sum() == 7
+
+
+def test_capacity_settles_at_load_over_target(step_up):
+    plateau = step_up.in_service[int(2.5 * HOUR / STEP)].sum()
+    assert plateau == math.ceil(50 / 7.5)
+
+
+def test_no_scale_in_before_the_low_alarm_allows(step_up):
+    scale_ins = [e for e in events(step_up, "below target") if e.time_s > 3 * HOUR]
+    assert scale_ins
+    # 15 one-minute datapoints below target after the drop at 3 h
+    assert scale_ins[0].time_s >= 3 * HOUR + (PARAMS.low_datapoints - 1) * 60
+    assert scale_ins[0].time_s <= 3 * HOUR + (PARAMS.low_datapoints + 1) * 60
+
+
+def test_scale_in_cooldown_holds(step_up, setups):
+    cooldown = max(p.scale_in_cooldown_s for p in setups["Single"].target_tracking)
+    assert cooldown == 300  # the construct's default, read from the template
+    scale_ins = events(step_up, "below target")
+    for earlier, later in itertools.pairwise(scale_ins):
+        assert later.time_s - earlier.time_s >= cooldown
+
+
+def test_streams_cut_only_by_scale_in(step_up):
+    assert step_up.to_json()["interrupted_streams"] > 0
+    assert step_up.to_json()["rejected_streams"] == 0
+
+
+# --- scheduled floor ---------------------------------------------------------------------
+
+
+def test_scheduled_floor_applies_at_its_time(setups):
+    active, arrivals = step_load(12, [(0, 2)])
+    result = Simulation(setups["Single"], PARAMS, start_epoch=MONDAY).run_realtime(active, arrivals)
+    (floor,) = events(result, "scheduled MorningFloor")
+    assert floor.time_s == 9 * HOUR and floor.after == 4
+    assert result.in_service[int(9 * HOUR / STEP) + 31].sum() == 4  # after provisioning
+
+
+# --- asynchronous wake-up ----------------------------------------------------------------
+
+
+def one_job_after_an_idle_day(arrival: float = 86400.0) -> list[tuple[float, float]]:
+    return [(arrival, 40.0)]
+
+
+def test_one_job_wakes_the_endpoint_through_has_backlog_without_capacity(setups):
+    result = Simulation(setups["Jobs"], PARAMS, start_epoch=MONDAY).run_async(
+        one_job_after_an_idle_day())
+    data = result.to_json()
+    assert data["completed"] == 1 and data["unserved_jobs"] == 0
+    (wake,) = data["time_to_first_instance_s"]
+    # two one-minute alarm periods (+ up to one period of alignment) plus provisioning
+    limit = 2 * 60 + 60 + PARAMS.instance("ml.g6.2xlarge").provision_s + STEP
+    assert wake <= limit
+    assert any("HasBacklogWithoutCapacity" in e.cause for e in result.events)
+    assert any(e.after == 0 for e in result.events)  # it had scaled to zero while idle
+
+
+def test_without_the_step_policy_a_small_backlog_waits(setups):
+    setup = dataclasses.replace(setups["Jobs"], step_policies=())
+    result = Simulation(setup, PARAMS, start_epoch=MONDAY).run_async(
+        one_job_after_an_idle_day(), drain_s=6 * HOUR)
+    data = result.to_json()
+    assert data["unserved_jobs"] == 1  # 1 job < target 5: target tracking never wakes
+    assert data["time_to_first_instance_s"] == []
+
+
+def test_a_backlog_above_target_wakes_target_tracking_alone(setups):
+    setup = dataclasses.replace(setups["Jobs"], step_policies=())
+    jobs = [(86400.0 + i, 40.0) for i in range(8)]  # backlog 8 > target 5
+    result = Simulation(setup, PARAMS, start_epoch=MONDAY).run_async(jobs, drain_s=6 * HOUR)
+    assert result.to_json()["completed"] == 8
+
+
+# --- mixed fleet ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shortage(setups):
+    params = dataclasses.replace(PARAMS, shortages=(Shortage("ml.g6.2xlarge", 1 * HOUR, 3 * HOUR),))
+    active, arrivals = step_load(8, [(0, 4), (1.5, 100), (5, 4)])
+    return Simulation(setups["Mixed"], params, start_epoch=MONDAY).run_realtime(active, arrivals)
+
+
+def test_fallback_pool_serves_during_the_primary_shortage(shortage):
+    during = shortage.in_service[int(2.5 * HOUR / STEP)]
+    assert during[1] > 0  # g6e instances
+    assert during[0] == 1  # only the initial g6 instance
+    assert shortage.to_json()["per_pool"]["ml.g6e.2xlarge"]["instance_hours"] > 0
+
+
+def test_scale_in_removes_fallback_instances_first(shortage):
+    counts = shortage.in_service
+    for earlier, later in itertools.pairwise(counts):
+        if later.sum() < earlier.sum() and later[0] < earlier[0]:
+            assert later[1] == 0, "a g6 instance went while g6e instances remained"
+
+
+def test_mixed_fleet_is_held_at_the_declared_utilization(setups):
+    active, arrivals = step_load(4, [(0, 60)])
+    result = Simulation(setups["Mixed"], PARAMS, start_epoch=MONDAY).run_realtime(active, arrivals)
+    final = result.in_service[-1]
+    per_instance = 60 / final.sum()
+    assert per_instance / 8 <= 0.75 + 1e-9  # the g6 pool (capacity 8) binds
+    assert 60 / (final.sum() - 1) / 8 > 0.75 * 0.9  # one fewer would be above the scale-in line
+
+
+# --- the example app -----------------------------------------------------------------------
+
+
+def test_example_templates_simulate(example_template, tmp_path):
+    from deepgram_scaling.simulator.traces import generate_trace
+
+    realtime_trace = tmp_path / "rt.csv"
+    generate_trace("contact-centre", days=0.5, seed=3, out=realtime_trace, peak_per_hour=300)
+    async_trace = tmp_path / "jobs.csv"
+    generate_trace("batch-uploads", days=0.5, seed=3, out=async_trace)
+    path = tmp_path / "example.json"
+    path.write_text(json.dumps(example_template.to_json()))
+    for endpoint, trace in (("Realtime", realtime_trace), ("Batch", async_trace)):
+        assert main(["simulate", str(path), "--endpoint", endpoint, "--trace", str(trace),
+                     "--json"]) == 0
+
+
+def test_json_output_has_the_documented_keys(example_template, tmp_path, capsys):
+    from deepgram_scaling.simulator.traces import generate_trace
+
+    trace = tmp_path / "flat.csv"
+    generate_trace("flat", days=0.1, seed=1, out=trace, peak_per_hour=200)
+    path = tmp_path / "example.json"
+    path.write_text(json.dumps(example_template.to_json()))
+    assert main(["simulate", str(path), "--endpoint", "Realtime", "--trace", str(trace),
+                 "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    for key in ("instance_hours", "cost", "per_pool", "events", "overloaded_stream_seconds_fraction",
+                "peak_overload", "rejected_streams"):
+        assert key in data
+    assert set(data["events"][0]) >= {"time", "from", "to", "cause"}
+
+
+# --- bad input ---------------------------------------------------------------------------
+
+
+def test_unknown_endpoint_lists_the_endpoints(setups):
+    with pytest.raises(TemplateError, match=r"no endpoint 'Nope' in the template; endpoints: Jobs, Mixed, Single"):
+        select_endpoint(setups, "Nope")
+
+
+def test_unsupported_scaling_names_the_resource(example_template):
+    template = json.loads(json.dumps(example_template.to_json()))
+    policy_id = next(k for k, r in template["Resources"].items()
+                     if r["Type"] == "AWS::ApplicationAutoScaling::ScalingPolicy")
+    template["Resources"][policy_id]["Properties"]["PolicyType"] = "PredictiveScaling"
+    with pytest.raises(TemplateError, match=rf"{policy_id}.PolicyType 'PredictiveScaling' is not supported"):
+        read_endpoints(template)
+
+
+def test_deploy_time_values_are_refused_with_the_property(example_template):
+    template = json.loads(json.dumps(example_template.to_json()))
+    target_id = next(k for k, r in template["Resources"].items()
+                     if r["Type"] == "AWS::ApplicationAutoScaling::ScalableTarget")
+    template["Resources"][target_id]["Properties"]["MaxCapacity"] = {"Ref": "MaxParam"}
+    with pytest.raises(TemplateError, match=rf"{target_id}.MaxCapacity must be a literal number"):
+        read_endpoints(template)
+
+
+def test_cli_reports_a_malformed_trace_row_with_its_line(example_template, tmp_path, capsys):
+    trace = tmp_path / "bad.csv"
+    trace.write_text("start,duration_s\n0,30\n10,abc\n")
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(example_template.to_json()))
+    assert main(["simulate", str(path), "--endpoint", "Realtime", "--trace", str(trace)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: bad.csv:3: ")
+
+
+def test_cli_unknown_endpoint(example_template, tmp_path, capsys):
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(example_template.to_json()))
+    trace = tmp_path / "t.csv"
+    trace.write_text("start,duration_s\n0,30\n")
+    assert main(["simulate", str(path), "--endpoint", "Nope", "--trace", str(trace)]) == 2
+    assert "endpoints: Batch, Realtime" in capsys.readouterr().err
