@@ -275,3 +275,39 @@ def test_cli_unknown_endpoint(example_template, tmp_path, capsys):
     trace.write_text("start,duration_s\n0,30\n")
     assert main(["simulate", str(path), "--endpoint", "Nope", "--trace", str(trace)]) == 2
     assert "endpoints: Batch, Realtime" in capsys.readouterr().err
+
+
+# --- the other subcommands ----------------------------------------------------------------
+
+
+def test_recommend_prints_construct_arguments_that_meet_the_slo(tmp_path, capsys):
+    trace = tmp_path / "flat.csv"
+    assert main(["traces", "generate", "flat", "--days", "0.25", "--seed", "2",
+                 "--peak-per-hour", "300", "-o", str(trace)]) == 0
+    assert main(["recommend", "--trace", str(trace), "--kind", "realtime",
+                 "--pools", "ml.g6.2xlarge", "--slo", "overload=0.01", "--max-capacity", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "RealtimeDeepgramEndpoint(scope" in out
+    assert 'InstancePool("ml.g6.2xlarge", max_concurrency=10)' in out
+    assert "target_concurrency_per_instance=" in out
+
+
+def test_recommend_rejects_an_unknown_slo_key(tmp_path, capsys):
+    trace = tmp_path / "t.csv"
+    trace.write_text("start,duration_s\n0,30\n")
+    assert main(["recommend", "--trace", str(trace), "--kind", "realtime", "--pools",
+                 "ml.g6.2xlarge", "--slo", "latency=1"]) == 2
+    assert "--slo key 'latency' is not one of" in capsys.readouterr().err
+
+
+def test_compare_prints_one_row_per_endpoint(setups, example_template, tmp_path, capsys):
+    path = tmp_path / "example.json"
+    path.write_text(json.dumps(example_template.to_json()))
+    trace = tmp_path / "flat.csv"
+    main(["traces", "generate", "flat", "--days", "0.1", "--seed", "1", "-o", str(trace)])
+    capsys.readouterr()
+    assert main(["compare", f"{path}:Realtime", f"{path}:Realtime", "--trace", str(trace)]) == 0
+    table = capsys.readouterr().out.strip().splitlines()
+    assert table[0].startswith("| policy | instance-hours | cost |") and len(table) == 4
+    assert main(["compare", str(path), "--trace", str(trace)]) == 2  # real-time and async mixed
+    assert "compare needs endpoints of one kind" in capsys.readouterr().err

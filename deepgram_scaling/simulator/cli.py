@@ -80,15 +80,22 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     params = load_params(args.params)
-    labelled = []
+    chosen: list[tuple[str, EndpointSetup]] = []
     for spec in args.templates:
         path, _, name = spec.partition(":") if not os.path.exists(spec) else (spec, "", "")
         endpoints = read_endpoints(path)
-        chosen = [select_endpoint(endpoints, name)] if name else list(endpoints.values())
-        for setup in chosen:
+        for setup in [select_endpoint(endpoints, name)] if name else list(endpoints.values()):
             label = (setup.name if name or len(args.templates) == 1
                      else f"{Path(path).stem}:{setup.name}")
-            labelled.append((label, run(setup, args.trace, params, start=args.start)))
+            chosen.append((label, setup))
+    kinds = {"asynchronous" if s.is_async else "real-time" for _, s in chosen}
+    if len(kinds) > 1:
+        raise DeepgramScalingConfigError(
+            "compare needs endpoints of one kind (all real-time or all asynchronous), got "
+            + ", ".join(f"{label} ({'asynchronous' if s.is_async else 'real-time'})"
+                        for label, s in chosen))
+    labelled = [(label, run(setup, args.trace, params, start=args.start))
+                for label, setup in chosen]
     if args.json:
         print(json.dumps({label: r.to_json() for label, r in labelled}, indent=2))
     else:
