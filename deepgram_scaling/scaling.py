@@ -141,6 +141,8 @@ def check_steps(problems: Problems, prop: str, steps: object) -> tuple[ScalingSt
         problems.add(f"{prop} changes must not decrease as the metric rises, got {changes}")
     if all(c == 0 for c in changes):
         problems.add(f"{prop} must change capacity somewhere, got only change=0")
+    if len(problems) > before:
+        return ()
     return tuple(ordered)
 
 

@@ -409,3 +409,11 @@ def test_lever_templates_pass_cfn_lint(streaming_safe, step_mode):
 
     assert cfn_lint_findings(streaming_safe[1].to_json()) == []
     assert cfn_lint_findings(step_mode.to_json()) == []
+
+
+def test_rejected_steps_always_come_back_empty():
+    # found by hypothesis: an all-zero step list was reported and still returned
+    problems = Problems()
+    assert check_steps(problems, "steps", [ScalingStep(upper=0, change=0),
+                                           ScalingStep(lower=0, change=0)]) == ()
+    assert problems
