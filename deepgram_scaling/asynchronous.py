@@ -201,8 +201,9 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
         problems.number("max_concurrent_invocations_per_instance",
                         max_concurrent_invocations_per_instance, minimum=low, maximum=high,
                         integer=True)
-        problems.duration("scale_out_cooldown", scale_out_cooldown, minimum_s=0)
-        problems.duration("scale_in_cooldown", scale_in_cooldown, minimum_s=0)
+        self._check_scaling_options(problems, alarms=alarms, alarm_type=AsyncAlarmOptions,
+                                    scale_out_cooldown=scale_out_cooldown,
+                                    scale_in_cooldown=scale_in_cooldown)
         if bucket is not None:
             for prop, value in (("result_expiration", result_expiration),
                                 ("access_logs_bucket", access_logs_bucket),
@@ -226,10 +227,6 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
         if len(set(prefixes.values())) < 3:
             problems.add(f"input_prefix, output_prefix and failure_prefix must differ, got "
                          f"{list(prefixes.values())}")
-        if isinstance(alarms, AsyncAlarmOptions):
-            alarms.check(problems)
-        else:
-            problems.add(f"alarms must be an AsyncAlarmOptions, got {fmt(alarms)}")
 
         super().__init__(
             scope,

@@ -558,6 +558,20 @@ class DeepgramEndpointBase(Construct):
         )
 
     @staticmethod
+    def _check_scaling_options(
+        problems: Problems, *, alarms: object, alarm_type: type,
+        scale_out_cooldown: object, scale_in_cooldown: object,
+    ) -> None:
+        """Checks both endpoint types share: cooldowns and the alarm options' type."""
+        problems.duration("scale_out_cooldown", scale_out_cooldown, minimum_s=0)
+        problems.duration("scale_in_cooldown", scale_in_cooldown, minimum_s=0)
+        check = getattr(alarms, "check", None)
+        if isinstance(alarms, alarm_type) and check is not None:
+            check(problems)
+        else:
+            problems.add(f"alarms must be an instance of {alarm_type.__name__}, got {fmt(alarms)}")
+
+    @staticmethod
     def _check_step_options(problems: Problems, options: object) -> None:
         if not isinstance(options, StepScalingOptions):
             problems.add(f"step_scaling must be a StepScalingOptions, got {fmt(options)}")

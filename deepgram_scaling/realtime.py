@@ -215,12 +215,9 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
                              "scale-in steps in step_scaling.steps, got both")
         if scale_in is not None:
             self._check_scale_in(problems, scale_in, target_concurrency_per_instance)
-        problems.duration("scale_out_cooldown", scale_out_cooldown, minimum_s=0)
-        problems.duration("scale_in_cooldown", scale_in_cooldown, minimum_s=0)
-        if isinstance(alarms, RealtimeAlarmOptions):
-            alarms.check(problems)
-        else:
-            problems.add(f"alarms must be a RealtimeAlarmOptions, got {alarms!r}")
+        self._check_scaling_options(problems, alarms=alarms, alarm_type=RealtimeAlarmOptions,
+                                    scale_out_cooldown=scale_out_cooldown,
+                                    scale_in_cooldown=scale_in_cooldown)
         super().__init__(
             scope,
             construct_id,

@@ -87,7 +87,7 @@ def stack(new_stack: Callable[..., cdk.Stack]) -> cdk.Stack:
          r"alarms.model_latency.period must be 10, 20, 30 or a multiple of 60 seconds, got 1 minute 30 seconds"),
         ({"alarms": RealtimeAlarmOptions(invocation_5xx_errors=AlarmOptions(evaluation_periods=2, datapoints_to_alarm=3))},
          r"alarms.invocation_5xx_errors.datapoints_to_alarm must be between 1 and 2 \(no more than evaluation_periods\), got 3"),
-        ({"alarms": {"model_latency": None}}, r"alarms must be a RealtimeAlarmOptions"),
+        ({"alarms": {"model_latency": None}}, r"alarms must be an instance of RealtimeAlarmOptions"),
     ],
 )
 def test_invalid_props_raise_a_clear_error(stack: cdk.Stack, overrides: dict[str, Any], message: str):
@@ -209,7 +209,7 @@ def async_endpoint(stack: cdk.Stack, **overrides: Any):
         ({"input_prefix": "same/", "output_prefix": "same/"},
          r"input_prefix, output_prefix and failure_prefix must differ"),
         ({"initial_instance_count": 0}, r"initial_instance_count must be >= 1 \(CreateEndpointConfig needs at least one instance\), got 0"),
-        ({"alarms": "none"}, r"alarms must be an AsyncAlarmOptions, got 'none'"),
+        ({"alarms": "none"}, r"alarms must be an instance of AsyncAlarmOptions, got 'none'"),
     ],
 )
 def test_invalid_async_props(stack: cdk.Stack, overrides: dict[str, Any], message: str):
