@@ -311,3 +311,16 @@ def test_compare_prints_one_row_per_endpoint(setups, example_template, tmp_path,
     assert table[0].startswith("| policy | instance-hours | cost |") and len(table) == 4
     assert main(["compare", str(path), "--trace", str(trace)]) == 2  # real-time and async mixed
     assert "compare needs endpoints of one kind" in capsys.readouterr().err
+
+
+def test_utilization_is_held_beside_the_high_resolution_companion(example_template):
+    # The example's real-time endpoint: metric math on pools (8, 20, 6) at 0.75, plus the
+    # companion at 7 concurrent requests per instance. The fleet ends within the bound.
+    setup = dataclasses.replace(read_endpoints(example_template.to_json())["Realtime"],
+                                schedules=(), max_capacity=40)
+    assert len(setup.target_tracking) == 2
+    active, arrivals = step_load(4, [(0, 60)])
+    result = Simulation(setup, PARAMS, start_epoch=MONDAY).run_realtime(active, arrivals)
+    final = result.in_service[-1]
+    assert 60 / final.sum() / 8 <= 0.75 + 1e-9  # every g6 instance at or below 75 %
+    assert final[0] == final.sum()  # no shortage: all from the primary pool
