@@ -59,6 +59,9 @@ strategies: $(DEPS)
 	$(SIM) strategies --trace $(STRATEGIES)/contact-centre.csv -o $(STRATEGIES)
 	$(SIM) compare $(STRATEGIES)/Strategies.template.json --trace $(STRATEGIES)/contact-centre.csv \
 		--plot deepgram_scaling/simulator/strategy-comparison.png
+	echo '{"scale_out_from_desired": 0}' > $(STRATEGIES)/from-in-service.json
+	$(SIM) compare $(STRATEGIES)/Strategies.template.json --trace $(STRATEGIES)/contact-centre.csv \
+		--params $(STRATEGIES)/from-in-service.json
 
 clean:
 	rm -rf cdk.out .mypy_cache .ruff_cache .pytest_cache

@@ -33,15 +33,22 @@ class AlarmOptions:
     def check(self, problems: Problems, prop: str) -> None:
         if self.threshold is not None:
             problems.number(f"{prop}.threshold", self.threshold)
-        if problems.duration(f"{prop}.period", self.period, minimum_s=10):
-            seconds = self.period.to_seconds()
-            if isinstance(seconds, (int, float)) and seconds not in (10, 20, 30) and seconds % 60:
-                problems.add(
-                    f"{prop}.period must be 10, 20, 30 or a multiple of 60 seconds, "
-                    f"got {self.period.to_human_string()}"
-                )
-        problems.number(f"{prop}.evaluation_periods", self.evaluation_periods, minimum=1,
-                        integer=True)
+        period_ok = problems.duration(f"{prop}.period", self.period, minimum_s=60,
+                                      why="(the endpoint metrics are published per minute)")
+        if period_ok:
+            seconds = self.period.to_seconds(integral=False)
+            if isinstance(seconds, (int, float)) and seconds % 60:
+                period_ok = False
+                problems.add(f"{prop}.period must be a multiple of 60 seconds (the endpoint "
+                             f"metrics are published per minute), got "
+                             f"{self.period.to_human_string()}")
+        if problems.number(f"{prop}.evaluation_periods", self.evaluation_periods, minimum=1,
+                           integer=True) and period_ok:
+            seconds = self.period.to_seconds(integral=False)
+            if isinstance(seconds, (int, float)) and seconds * self.evaluation_periods > 86_400:
+                problems.add(f"{prop}: evaluation_periods x period must be at most one day "
+                             f"(CloudWatch's limit), got {self.evaluation_periods} x "
+                             f"{self.period.to_human_string()}")
         if self.datapoints_to_alarm is not None:
             problems.number(
                 f"{prop}.datapoints_to_alarm", self.datapoints_to_alarm, minimum=1,

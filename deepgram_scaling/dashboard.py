@@ -15,17 +15,17 @@ WIDGET_HEIGHT = 6
 
 
 def check_dashboard_period(problems: Problems, period: object, *, high_resolution: bool) -> None:
-    """A dashboard period must be a multiple of 60 s, or of 10 s for high-resolution
-    metrics (real-time concurrency is emitted every 10 s)."""
+    """A dashboard period is a multiple of 60 s; a real-time endpoint, whose concurrency is
+    emitted every 10 s, may also use CloudWatch's sub-minute periods of 10, 20 or 30 s."""
     if not problems.duration("period", period, minimum_s=10):
         return
     assert isinstance(period, Duration)
     seconds = period.to_seconds(integral=False)
     if is_token(seconds):
         return
-    step = 10 if high_resolution else 60
-    if seconds % step:
-        what = "10 s (this endpoint's signal is high resolution)" if high_resolution else "60 s"
+    if seconds % 60 and not (high_resolution and seconds in (10, 20, 30)):
+        what = ("60 s, or 10, 20 or 30 s (this endpoint's signal is high resolution)"
+                if high_resolution else "60 s")
         problems.add(f"period must be a multiple of {what}, got {period.to_human_string()}")
 
 

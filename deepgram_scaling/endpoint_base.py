@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 
 from aws_cdk import Annotations, ArnFormat, Duration, Names, Stack, TimeZone
@@ -48,6 +49,7 @@ AUTOSCALING_SERVICE_LINKED_ROLE = (
     "aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
     "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
 )
+_ENDPOINT_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 #: API ranges of the variant's timeouts (CreateEndpointConfig).
 MODEL_DOWNLOAD_TIMEOUT_RANGE_S = (60, 3600)
 STARTUP_HEALTH_CHECK_TIMEOUT_RANGE_S = (60, 3600)
@@ -93,6 +95,11 @@ class DeepgramEndpointBase(Construct):
         problems: Problems,
     ) -> None:
         pools = coerce_pools(instance_pools)
+        if endpoint_name is not None and not is_token(endpoint_name) and (
+            not isinstance(endpoint_name, str) or not _ENDPOINT_NAME.fullmatch(endpoint_name)
+        ):
+            problems.add("endpoint_name must be 1-63 letters, digits and hyphens, starting and "
+                         f"ending with a letter or digit, got {fmt(endpoint_name)}")
         if vpc is None and (vpc_subnets is not None or security_groups is not None):
             problems.add("vpc_subnets and security_groups need vpc, got "
                          f"vpc=None with {'vpc_subnets' if vpc_subnets else 'security_groups'}")
@@ -525,6 +532,12 @@ class DeepgramEndpointBase(Construct):
                 problems.add(f"min_capacity must be <= the endpoint's max_capacity "
                              f"({self.max_capacity}) unless the action also sets max_capacity, "
                              f"got {min_capacity}")
+        if (max_ok and min_capacity is None and max_capacity is not None
+                and not is_token(max_capacity) and not is_token(self.min_capacity)
+                and max_capacity < self.min_capacity):
+            problems.add(f"max_capacity must be >= the endpoint's min_capacity "
+                         f"({self.min_capacity}) unless the action also sets min_capacity, "
+                         f"got {max_capacity}")
         if self._scheduled_actions >= MAX_SCHEDULED_ACTIONS:
             problems.add(f"scale_on_schedule: a scalable target holds at most "
                          f"{MAX_SCHEDULED_ACTIONS} scheduled actions (Application Auto Scaling's "
@@ -579,7 +592,9 @@ class DeepgramEndpointBase(Construct):
         check_steps(problems, "step_scaling.steps", options.steps)
         problems.duration("step_scaling.cooldown", options.cooldown, minimum_s=0)
         if problems.number("step_scaling.evaluation_periods", options.evaluation_periods,
-                           minimum=1, integer=True) and options.datapoints_to_alarm is not None:
+                           minimum=1, maximum=1440, integer=True,
+                           why="(one-minute datapoints; CloudWatch evaluates at most a day)"
+                           ) and options.datapoints_to_alarm is not None:
             problems.number("step_scaling.datapoints_to_alarm", options.datapoints_to_alarm,
                             minimum=1, maximum=options.evaluation_periods, integer=True)
 
@@ -612,6 +627,9 @@ class DeepgramEndpointBase(Construct):
         return dashboard
 
     def _capacity_widget(self, period: Duration) -> cloudwatch.GraphWidget:
+        # Instances report CPUUtilization once a minute: count them over a minute at least.
+        if period.to_seconds(integral=False) < 60:
+            period = metrics.ONE_MINUTE
         per_pool: list[cloudwatch.IMetric] = []
         if len(self.instance_pools) > 1:
             per_pool = [

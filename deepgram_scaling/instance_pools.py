@@ -45,8 +45,7 @@ class InstancePool:
     :param max_concurrency: Concurrent requests one instance of this type serves within your
         latency bound, measured by a load test. Declaring it on every pool, with different
         values, turns on capacity-aware scaling for mixed fleets. Default: None (undeclared).
-    :param weight: Explicit weight of this type's concurrency in AWS's weighted-sum form.
-        Default: None.
+    :param weight: Explicit weight (> 0) of this type in AWS's weighted form. Default: None.
     """
 
     instance_type: str
@@ -68,7 +67,8 @@ class InstancePool:
                 "max_concurrency", self.max_concurrency, minimum=0, exclusive_minimum=True
             )
         if self.weight is not None:
-            problems.number("weight", self.weight, minimum=0)
+            # A zero weight would zero the normalizing divisor while only that pool reports.
+            problems.number("weight", self.weight, minimum=0, exclusive_minimum=True)
         problems.raise_if_any()
 
     @property
@@ -164,14 +164,9 @@ def _check_capacity_declarations(problems: Problems, pools: Sequence[InstancePoo
             f"got it missing on {missing}"
         )
     weights = [p.weight for p in pools]
-    if any(w is not None for w in weights):
-        if not all(w is not None for w in weights):
-            missing = [p.instance_type for p in pools if p.weight is None]
-            problems.add(
-                f"weight must be set on every pool or on none, got it missing on {missing}"
-            )
-        elif all(w == 0 for w in weights if not is_token(w)):
-            problems.add(f"weight must not be 0 on every pool, got {weights}")
+    if any(w is not None for w in weights) and not all(w is not None for w in weights):
+        missing = [p.instance_type for p in pools if p.weight is None]
+        problems.add(f"weight must be set on every pool or on none, got it missing on {missing}")
 
 
 def variant_instance_properties(

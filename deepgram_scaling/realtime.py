@@ -17,7 +17,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from . import metrics
-from ._validation import Problems
+from ._validation import Problems, is_token
 from .alarms import AlarmOptions
 from .dashboard import graph
 from .endpoint_base import DEFAULT_INFERENCE_AMI_VERSION, DeepgramEndpointBase
@@ -213,11 +213,15 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
             if scale_in is not None:
                 problems.add("scale_in applies to target tracking; with step_scaling, put the "
                              "scale-in steps in step_scaling.steps, got both")
-        if scale_in is not None:
-            self._check_scale_in(problems, scale_in, target_concurrency_per_instance)
         self._check_scaling_options(problems, alarms=alarms, alarm_type=RealtimeAlarmOptions,
                                     scale_out_cooldown=scale_out_cooldown,
                                     scale_in_cooldown=scale_in_cooldown)
+        #: Concurrency per instance at which the binding pool reaches its target: the
+        #: target itself, or in mixed-fleet mode target_utilization x the smallest capacity.
+        self._binding_concurrency = _binding_concurrency(
+            kind, signals, target_concurrency_per_instance, target_utilization)
+        if scale_in is not None:
+            self._check_scale_in(problems, scale_in, self._binding_concurrency)
         super().__init__(
             scope,
             construct_id,
@@ -287,8 +291,8 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
                 disable_scale_in=True if scale_in is not None else None,
             )
         if step_scaling is None and scale_in is not None:
-            assert target_concurrency_per_instance is not None
-            self._create_streaming_safe_scale_in(scale_in, target_concurrency_per_instance)
+            assert self._binding_concurrency is not None
+            self._create_streaming_safe_scale_in(scale_in, self._binding_concurrency)
         self._create_alarms(alarms)
 
     # --- mixed fleets ------------------------------------------------------------------
@@ -387,14 +391,20 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
         if scale_in.low_water_mark is not None and problems.number(
             "scale_in.low_water_mark", scale_in.low_water_mark, minimum=0,
             exclusive_minimum=True,
-        ) and isinstance(target, (int, float)) and scale_in.low_water_mark >= target:
-            problems.add(f"scale_in.low_water_mark must be below the target "
-                         f"({target}), got {scale_in.low_water_mark}")
+        ) and isinstance(target, (int, float)) and not is_token(target) \
+                and scale_in.low_water_mark >= target:
+            problems.add(f"scale_in.low_water_mark must be below the concurrency at which "
+                         f"scaling out starts ({target:g} per instance), got "
+                         f"{scale_in.low_water_mark}")
 
     def _create_streaming_safe_scale_in(self, scale_in: StreamingSafeScaleIn,
                                         target: float) -> None:
         """Remove one instance after ``quiet_period`` below the low-water mark; the cooldown
-        is the quiet period again, so the fleet shrinks one instance per quiet period."""
+        is the quiet period again, so the fleet shrinks one instance per quiet period.
+
+        ``target`` is the binding concurrency: in a mixed fleet the concurrency at which the
+        smallest pool reaches ``target_utilization``, so that the removal alarm always sits
+        below every scale-out threshold and the policies never fight."""
         low_water = scale_in.low_water_mark if scale_in.low_water_mark is not None \
             else target / 2
         minutes = int(scale_in.quiet_period.to_minutes())
@@ -588,3 +598,16 @@ def _pool_signals(instance_pools: object) -> list[PoolSignal]:
         return []
     return [PoolSignal(p.instance_type, p.max_concurrency, p.weight)
             for p in instance_pools if isinstance(p, InstancePool)]
+
+
+def _binding_concurrency(kind: str, signals: list[PoolSignal], target: float | None,
+                         utilization: float) -> float | None:
+    """Concurrency per instance at which some policy starts scaling out (see the
+    attribute of the same name)."""
+    capacities = [s.capacity for s in signals if s.capacity is not None]
+    if kind in ("pool-utilization", "weighted-utilization") and capacities:
+        smallest = utilization * min(capacities)
+        return smallest if target is None or is_token(target) else min(smallest, target)
+    if target is None and capacities and len(set(capacities)) == 1:
+        return utilization * capacities[0]
+    return target

@@ -246,8 +246,8 @@ def test_fleet_utilization_metric_helper(new_stack):
     (MIXED, {"target_utilization": 1.2}, r"target_utilization must be > 0 and <= 1, got 1.2"),
     ([InstancePool("ml.g6.2xlarge", max_concurrency=8), InstancePool("ml.g6e.2xlarge")], {},
      r"max_concurrency must be declared on every pool or on none, got it missing on \['ml.g6e.2xlarge'\]"),
-    ([InstancePool("ml.g6.2xlarge", weight=0), InstancePool("ml.g6e.2xlarge", weight=0)],
-     {"target_concurrency_per_instance": 5}, r"weight must not be 0 on every pool"),
+    ([InstancePool("ml.g6.2xlarge", weight=1), InstancePool("ml.g6e.2xlarge")],
+     {"target_concurrency_per_instance": 5}, r"weight must be set on every pool or on none"),
     ([InstancePool("ml.g6.2xlarge"), InstancePool("ml.g6e.2xlarge")], {},
      r"target_concurrency_per_instance is required for target tracking unless every pool declares max_concurrency"),
 ])
@@ -275,3 +275,19 @@ def test_async_pools_with_capacities_warn_that_they_are_unused(new_stack):
     warnings = Annotations.from_stack(stack).find_warning(
         "*", Match.string_like_regexp("only the EndpointName dimension"))
     assert len(warnings) == 1
+
+
+def test_streaming_safe_low_water_comes_from_the_binding_pool(new_stack):
+    # Review finding: with the target derived from the largest pool (0.75 x 20 = 15) a
+    # low-water mark of 7.5 sat above the g6 pool's scale-out point (0.75 x 8 = 6), so the
+    # policies fought. The removal alarm now sits below every scale-out threshold.
+    from deepgram_scaling import StreamingSafeScaleIn
+
+    stack = new_stack(nag=False)
+    endpoint = realtime(stack, MIXED, scale_in=StreamingSafeScaleIn())
+    assert endpoint.target_concurrency_per_instance == 15
+    quiet = endpoint.scale_in_alarm.node.default_child
+    assert stack.resolve(quiet.threshold) == 3  # half of 0.75 x 8
+    with pytest.raises(DeepgramScalingConfigError,
+                       match=r"scale_in.low_water_mark must be below the concurrency at which scaling out starts \(6 per instance\), got 7"):
+        realtime(new_stack(nag=False), MIXED, scale_in=StreamingSafeScaleIn(low_water_mark=7))

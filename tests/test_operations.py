@@ -273,10 +273,12 @@ def test_example_has_a_business_hours_floor(example_template: Template):
         ({"schedule": "rate(2 hours)", "min_capacity": 0},
          r"min_capacity must be >= 1 for a real-time endpoint, got 0"),
         ({"schedule": "at(2026-12-01T08:00:00)"}, r"needs min_capacity, max_capacity or both"),
+        ({"schedule": "rate(2 hours)", "max_capacity": 1, "min_capacity": None},
+         r"max_capacity must be >= the endpoint's min_capacity \(2\) unless the action also sets min_capacity, got 1"),
     ],
 )
 def test_invalid_schedules(new_stack, kwargs, message):
-    endpoint = realtime(new_stack(nag=False))
+    endpoint = realtime(new_stack(nag=False), min_capacity=2)
     with pytest.raises(DeepgramScalingConfigError, match=message):
         endpoint.scale_on_schedule("Action", **kwargs)
 
@@ -312,7 +314,7 @@ def test_async_schedule_may_set_zero(new_stack):
          r"scale_in.quiet_period must be between 60 and 86400 seconds \(at least one 60 s metric period"),
         (StreamingSafeScaleIn(quiet_period=cdk.Duration.seconds(90)),
          r"scale_in.quiet_period must be whole minutes"),
-        (StreamingSafeScaleIn(low_water_mark=7), r"scale_in.low_water_mark must be below the target \(7\), got 7"),
+        (StreamingSafeScaleIn(low_water_mark=7), r"scale_in.low_water_mark must be below the concurrency at which scaling out starts \(7 per instance\), got 7"),
         (StreamingSafeScaleIn(low_water_mark=0), r"scale_in.low_water_mark must be > 0, got 0"),
     ],
 )
@@ -366,6 +368,8 @@ def test_async_dashboard_widgets(example_template: Template):
 @pytest.mark.parametrize(("factory", "period", "ok"), [
     ("realtime", cdk.Duration.seconds(30), True),
     ("realtime", cdk.Duration.seconds(15), False),
+    ("realtime", cdk.Duration.seconds(40), False),
+    ("realtime", cdk.Duration.seconds(120), True),
     ("async", cdk.Duration.seconds(30), False),
     ("async", cdk.Duration.minutes(5), True),
 ])
@@ -417,3 +421,10 @@ def test_rejected_steps_always_come_back_empty():
     assert check_steps(problems, "steps", [ScalingStep(upper=0, change=0),
                                            ScalingStep(lower=0, change=0)]) == ()
     assert problems
+
+
+def test_step_evaluation_is_at_most_a_day(new_stack):
+    options = StepScalingOptions(steps=STEPS.steps, evaluation_periods=1441)
+    with pytest.raises(DeepgramScalingConfigError,
+                       match=r"step_scaling.evaluation_periods must be between 1 and 1440 \(one-minute datapoints"):
+        realtime(new_stack(nag=False), target_concurrency_per_instance=None, step_scaling=options)

@@ -324,3 +324,74 @@ def test_utilization_is_held_beside_the_high_resolution_companion(example_templa
     final = result.in_service[-1]
     assert 60 / final.sum() / 8 <= 0.75 + 1e-9  # every g6 instance at or below 75 %
     assert final[0] == final.sum()  # no shortage: all from the primary pool
+
+
+# --- review findings -----------------------------------------------------------------------
+
+
+def test_async_jobs_never_start_before_they_arrive(setups):
+    setup = dataclasses.replace(setups["Jobs"], min_capacity=1, step_policies=())
+    result = Simulation(setup, PARAMS, start_epoch=MONDAY).run_async([(15.0, 40.0)],
+                                                                     drain_s=HOUR)
+    assert result.to_json()["wait_s"]["max"] == 5.0  # arrives at 15 s, next step at 20 s
+
+
+def test_requeued_jobs_are_counted_once(setups):
+    # three two-hour jobs on three one-slot instances; idle-looking backlog scales in and
+    # requeues two of them: still three jobs, three waits, three completions
+    setup = dataclasses.replace(setups["Jobs"], initial_instance_count=3,
+                                max_concurrent_invocations=1, step_policies=())
+    jobs = [(0.0, 7200.0)] * 3
+    data = Simulation(setup, PARAMS, start_epoch=MONDAY).run_async(jobs).to_json()
+    assert data["jobs"] == 3 and data["completed"] == 3 and data["unserved_jobs"] == 0
+    assert data["wait_s"]["max"] == 0.0  # each wait counted at its first start only
+    assert any(e.after < e.before for e in Simulation(
+        setup, PARAMS, start_epoch=MONDAY).run_async(jobs).events[1:])
+
+
+def test_a_scale_out_cooldown_shorter_than_provisioning_over_scales(setups):
+    base = dataclasses.replace(setups["Single"], schedules=())
+    active, arrivals = step_load(2, [(0, 5), (0.5, 50)])
+
+    def peak(cooldown: int) -> int:
+        policies = tuple(dataclasses.replace(p, scale_out_cooldown_s=cooldown)
+                         for p in base.target_tracking)
+        setup = dataclasses.replace(base, target_tracking=policies)
+        result = Simulation(setup, PARAMS, start_epoch=MONDAY).run_realtime(active, arrivals)
+        return max(e.after for e in result.events)
+
+    assert peak(600) == math.ceil(50 / 7.5)  # waits for the new instances
+    assert peak(60) > peak(600)  # re-scales from the desired count before they serve
+
+
+def test_fallback_waits_are_not_billed(setups):
+    params = dataclasses.replace(PARAMS, shortages=(Shortage("ml.g6.2xlarge", 0, 10 * HOUR),))
+    setup = dataclasses.replace(setups["Mixed"], initial_instance_count=1, min_capacity=2)
+    active, arrivals = step_load(1, [(0, 1)])
+    result = Simulation(setup, params, start_epoch=MONDAY).run_realtime(active, arrivals)
+    launched = next(e for e in result.events if e.after == 2)
+    timeout, provision = setup.provision_timeout_s, PARAMS.instance("ml.g6e.2xlarge").provision_s
+    expected = provision + (HOUR - (launched.time_s + timeout + provision))
+    assert result.instance_seconds["ml.g6e.2xlarge"] == pytest.approx(expected, abs=STEP)
+
+
+def test_parameters_the_engine_cannot_run_with_are_refused(tmp_path):
+    from deepgram_scaling.simulator.params import ParamsError, load_params
+
+    for body, message in (('{"step_s": 0}', "step_s must be > 0"),
+                          ('{"metric_period_s": 25}', "metric_period_s must be a positive multiple"),
+                          ('{"high_datapoints": 2.5}', "high_datapoints must be a whole number"),
+                          ('{"types": {"ml.g6.2xlarge": {"capacity": 0}}}', "capacity must be > 0"),
+                          ('{"nonsense": 1}', "unknown key 'nonsense'")):
+        path = tmp_path / "p.json"
+        path.write_text(body)
+        with pytest.raises(ParamsError, match=message):
+            load_params(path)
+
+
+def test_scale_out_basis_is_a_parameter(setups):
+    base = dataclasses.replace(setups["Single"], schedules=())
+    active, arrivals = step_load(2, [(0, 5), (0.5, 50)])
+    params = dataclasses.replace(PARAMS, scale_out_from_desired=0)
+    result = Simulation(base, params, start_epoch=MONDAY).run_realtime(active, arrivals)
+    assert max(e.after for e in result.events) == math.ceil(50 / 7.5)  # no overshoot

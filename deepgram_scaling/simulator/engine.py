@@ -6,9 +6,10 @@ Model (every number is a parameter, see ``params.py``):
   backlog metrics, ``HasBacklogWithoutCapacity`` and metric-math policies every minute.
 - Target tracking: a high alarm (``high_datapoints`` datapoints above target) scales out,
   a low alarm (``low_datapoints`` one-minute datapoints at least ``scale_in_margin`` below
-  target) scales in; the new capacity is ``ceil(in-service x metric / target)``. During a
-  scale-out cooldown the capacity already added counts toward the next scale-out; no
-  scale-in happens within the scale-in cooldown, which a scale-out ends.
+  target) scales in; the new capacity is ``ceil(capacity x metric / target)``, where the
+  capacity is the desired count, or within the policy's scale-out cooldown the in-service
+  count (the capacity already added counts toward the next scale-out). No scale-in happens
+  within the scale-in cooldown, which a scale-out ends.
 - Several policies: scale out if any policy asks, scale in only if every target-tracking
   policy that may scale in asks; the largest capacity wins. Step policies act on their own
   (a step scale-in is not blocked by target tracking); within a step cooldown only a larger
@@ -24,7 +25,8 @@ Model (every number is a parameter, see ``params.py``):
   instance. With no instance, ``ApproximateBacklogSizePerInstance`` equals the backlog, so
   target tracking alone wakes the endpoint only once the backlog exceeds the target;
   ``HasBacklogWithoutCapacity`` is 1 while work waits and no instance runs.
-- Billing counts an instance from launch (while it provisions) until it is removed.
+- Billing counts an instance from launch (while it provisions, not while SageMaker tries
+  pools that are short of capacity) until it is removed.
 """
 
 from __future__ import annotations
@@ -150,8 +152,8 @@ class _Tracking:
         self.out_cooldown_until = -1.0
         self.in_cooldown_until = -1.0
 
-    def proposal(self, in_service: int, value: float) -> int:
-        return math.ceil(max(in_service, 1) * value / self.spec.target - 1e-9)
+    def proposal(self, capacity: int, value: float) -> int:
+        return math.ceil(max(capacity, 1) * value / self.spec.target - 1e-9)
 
 
 class _Step:
@@ -226,7 +228,8 @@ class Simulation:
                 if not self._in_shortage(pool, t + delay):
                     ready = t + delay + self.provision_s[pool]
                     bisect.insort(self.pending, (ready, pool))
-                    self.instance_seconds[pool] += ready - t  # billed while it provisions
+                    # billed while it provisions, not while SageMaker tries the pools before
+                    self.instance_seconds[pool] += self.provision_s[pool]
                     break
                 delay += self.setup.provision_timeout_s
             else:
@@ -235,7 +238,8 @@ class Simulation:
         while total > self.desired:
             if self.pending:
                 ready, pool = self.pending.pop()  # the latest launch is cancelled first
-                self.instance_seconds[pool] -= max(0.0, ready - t)
+                launched = ready - self.provision_s[pool]
+                self.instance_seconds[pool] -= ready - max(t, launched)
             else:
                 pool = max(p for p in range(len(self.pools)) if self.in_service[p] > 0)
                 self.in_service[pool] -= 1
@@ -288,8 +292,19 @@ class Simulation:
         """Combine the target-tracking policies that just got a datapoint. Scale-in is
         considered only when the low alarms got a new one-minute datapoint."""
         in_service = sum(self.in_service)
-        ups = [(p.proposal(in_service, p.value), p) for p in fresh
-               if p.high.state and p.value is not None]
+        # Application Auto Scaling computes from the current (desired) capacity. Within a
+        # policy's scale-out cooldown the capacity that scale-out added is already counted:
+        # only what the in-service instances' load asks beyond it is added. Past the
+        # cooldown, instances still provisioning count as capacity the metric does not yet
+        # reflect, so a cooldown shorter than provisioning over-scales, as it does on AWS.
+        from_desired = self.params.scale_out_from_desired
+
+        def base(policy: _Tracking) -> int:
+            within = t < policy.out_cooldown_until
+            return in_service if within or not from_desired else self.desired
+
+        ups = [(p.proposal(base(p), p.value), p)
+               for p in fresh if p.high.state and p.value is not None]
         ups = [(n, p) for n, p in ups if n > self.desired]
         if ups:
             value, _ = max(ups, key=lambda item: item[0])
@@ -359,12 +374,14 @@ class Simulation:
         self.desired = self.setup.initial_instance_count
         self.in_service[0] = self.setup.initial_instance_count
         self.events.append(Event(0.0, 0, self.desired, "initial"))
+        # registering the scalable target brings the count into its bounds at once
+        self._set_desired(self.desired, 0.0, "scalable target min/max")
         loads = active.tolist()
         changes: list[tuple[int, list[int]]] = [(0, list(self.in_service))]
         report_every = max(1, n_steps // 50)
         next_ready = math.inf
         n = sum(self.in_service)
-        desired_seen = self.desired
+        desired_seen = -1  # reconcile at the first step
         minute_countdown = per_minute
 
         for k in range(n_steps):
@@ -421,7 +438,7 @@ class Simulation:
             if scale_out_possible or minute:
                 self._decide(t, fast + slow if minute else fast, minute)
             if self.desired != desired_seen or minute:
-                desired_seen = self.desired
+                desired_seen = -1  # reconcile at the first step
                 before = list(self.in_service)
                 self._reconcile(t)
                 if self.in_service != before:
@@ -479,8 +496,9 @@ class Simulation:
         per_minute = round(p.metric_period_s / step)
         slots = max(1, self.setup.max_concurrent_invocations)
         pools = len(self.pools)
-        queue: deque[tuple[float, float]] = deque()
+        queue: deque[tuple[float, float, bool]] = deque()  # (arrival, processing, started)
         running: list[list[tuple[float, float, float]]] = [[] for _ in range(pools)]
+        arrived = 0
         waits = np.zeros(WAIT_BINS, dtype=np.int64)
         wait_max = 0.0
         completed = 0
@@ -491,6 +509,8 @@ class Simulation:
         self.desired = self.setup.initial_instance_count
         self.in_service[0] = self.setup.initial_instance_count
         self.events.append(Event(0.0, 0, self.desired, "initial"))
+        # registering the scalable target brings the count into its bounds at once
+        self._set_desired(self.desired, 0.0, "scalable target min/max")
         loads: list[float] = []
         rows: list[list[int]] = []
         minute_backlog = 0.0
@@ -501,7 +521,7 @@ class Simulation:
             excess = len(running[pool]) - self.in_service[pool] * slots
             for _ in range(max(0, excess)):
                 _, arrival, processing = heapq.heappop(running[pool])
-                queue.appendleft((arrival, processing))
+                queue.appendleft((arrival, processing, True))  # restarts; its wait is counted
 
         self.on_removed = requeue
 
@@ -511,9 +531,10 @@ class Simulation:
                 break
             if upcoming is None and t > last_arrival + drain_s:
                 break
-            while upcoming is not None and upcoming[0] < t + step:
-                queue.append(upcoming)
+            while upcoming is not None and upcoming[0] <= t:  # a job never starts early
+                queue.append((upcoming[0], upcoming[1], False))
                 last_arrival = upcoming[0]
+                arrived += 1
                 upcoming = next(iterator, None)
             if self.pending and self.pending[0][0] <= t and self._promote(t) \
                     and waiting_since is not None:
@@ -529,10 +550,11 @@ class Simulation:
                     completed += 1
                 free = self.in_service[pool] * slots - len(heap)
                 while free > 0 and queue:
-                    arrival, processing = queue.popleft()
-                    wait = max(0.0, t - arrival)
-                    waits[min(int(wait), WAIT_BINS - 1)] += 1
-                    wait_max = max(wait_max, wait)
+                    arrival, processing, started = queue.popleft()
+                    if not started:
+                        wait = t - arrival
+                        waits[min(int(wait), WAIT_BINS - 1)] += 1
+                        wait_max = max(wait_max, wait)
                     heapq.heappush(heap, (t + processing * self.speed[pool], arrival, processing))
                     free -= 1
             backlog = len(queue) + sum(len(h) for h in running)
@@ -573,9 +595,9 @@ class Simulation:
             return float(np.searchsorted(cumulative, q * total, side="left"))
 
         result.asynchronous = {
-            "jobs": total + len(queue),
+            "jobs": arrived,
             "completed": completed,
-            "unserved_jobs": len(queue),
+            "unserved_jobs": arrived - total,
             "wait_s": {"p50": percentile(0.50), "p95": percentile(0.95),
                        "p99": percentile(0.99), "max": round(wait_max, 3)},
             "time_to_first_instance_s": [round(w, 3) for w in wake_ups],

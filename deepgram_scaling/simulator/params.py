@@ -87,6 +87,10 @@ class Params:
         Default: 15 (same source).
     :param scale_in_margin: Target tracking scales in only when the metric is this fraction
         or more below the target. Default: 0.10.
+    :param scale_out_from_desired: Past a policy's scale-out cooldown, target tracking
+        computes the new capacity from the desired count (the scalable dimension is
+        ``DesiredInstanceCount``), which includes instances still provisioning; 0 computes
+        it from in-service instances only. Default: 1 (our reading; unconfirmed).
     :param types: Per instance type; unknown types use ``default_type``.
     :param shortages: Capacity shortages per type.
     """
@@ -96,6 +100,7 @@ class Params:
     high_datapoints: int = 3
     low_datapoints: int = 15
     scale_in_margin: float = 0.10
+    scale_out_from_desired: int = 1
     types: Mapping[str, InstanceType] = field(default_factory=lambda: dict(DEFAULT_TYPES))
     default_type: InstanceType = InstanceType()
     shortages: tuple[Shortage, ...] = ()
@@ -148,8 +153,30 @@ def load_params(path: str | os.PathLike[str] | None = None) -> Params:
         data = tomllib.loads(text) if os.fspath(path).endswith(".toml") else json.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as err:
         raise ParamsError(f"{os.fspath(path)}: {err}") from None
-    built: Params = _build(Params, data, os.path.basename(os.fspath(path)))
+    name = os.path.basename(os.fspath(path))
+    built: Params = _build(Params, data, name)
+    check_params(built, name)
     return built
+
+
+def check_params(params: Params, where: str = "params") -> None:
+    """Values the engine cannot run with: a clear error instead of a crash."""
+    if params.step_s <= 0:
+        raise ParamsError(f"{where}.step_s must be > 0, got {params.step_s!r}")
+    ratio = params.metric_period_s / params.step_s
+    if params.metric_period_s <= 0 or abs(ratio - round(ratio)) > 1e-9:
+        raise ParamsError(f"{where}.metric_period_s must be a positive multiple of step_s "
+                          f"({params.step_s:g}), got {params.metric_period_s!r}")
+    for key in ("high_datapoints", "low_datapoints"):
+        value = getattr(params, key)
+        if not isinstance(value, int) or value < 1:
+            raise ParamsError(f"{where}.{key} must be a whole number >= 1, got {value!r}")
+    if not 0 <= params.scale_in_margin < 1:
+        raise ParamsError(f"{where}.scale_in_margin must be in [0, 1), got "
+                          f"{params.scale_in_margin!r}")
+    for name, spec in params.types.items():
+        if spec.capacity <= 0:
+            raise ParamsError(f"{where}.types.{name}.capacity must be > 0, got {spec.capacity!r}")
 
 
 def params_table() -> list[tuple[str, str, str]]:
@@ -162,6 +189,7 @@ def params_table() -> list[tuple[str, str, str]]:
         ("high_datapoints", str(p.high_datapoints), "practitioners' reports (undocumented)"),
         ("low_datapoints", str(p.low_datapoints), "practitioners' reports (undocumented)"),
         ("scale_in_margin", f"{p.scale_in_margin:g}", "AWS: scale-in when ~10% below target"),
+        ("scale_out_from_desired", "1", "scalable dimension DesiredInstanceCount (unconfirmed)"),
         ("types.<type>.capacity", "per type", "your load test; template capacities win"),
         ("types.<type>.hard_limit", "2 x capacity", "assumption (max_active_requests)"),
         ("types.<type>.provision_s", "300", "AWS: about 4-6 minutes without caching"),

@@ -8,6 +8,7 @@ candidate has exactly the policies the constructs produce, then vary the numbers
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -109,11 +110,11 @@ def candidate_setups(kind: str, pools: Sequence[str], params: Params, *,
                            ("streaming-safe", bases["StreamingSafe"])):
             for fraction in (0.5, 0.6, 0.7, 0.75, 0.8, 0.9):
                 target = round(primary * fraction, 3)
-                for cooldown in (300, 900):
+                for cooldown, out in itertools.product((300, 900), (60, 300)):
                     for floor in (1, 2, 3):
                         policies = tuple(
                             dataclasses.replace(
-                                policy, scale_in_cooldown_s=cooldown,
+                                policy, scale_in_cooldown_s=cooldown, scale_out_cooldown_s=out,
                                 target=(fraction if policy.metric == "metric-math" else target))
                             for policy in base.target_tracking)
                         setup = dataclasses.replace(
@@ -122,6 +123,7 @@ def candidate_setups(kind: str, pools: Sequence[str], params: Params, *,
                         kwargs = {"instance_pools": pool_text, "min_capacity": str(floor),
                                   "max_capacity": str(max_capacity),
                                   "target_concurrency_per_instance": f"{target:g}",
+                                  "scale_out_cooldown": f"Duration.seconds({out})",
                                   "scale_in_cooldown": f"Duration.seconds({cooldown})"}
                         if len({params.instance(p).capacity for p in pools}) > 1:
                             kwargs["target_utilization"] = f"{fraction:g}"
