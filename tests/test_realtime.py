@@ -328,3 +328,27 @@ def test_two_endpoints_in_one_stack_do_not_collide(two_endpoints: Template):
 
 def test_package_arn_fixture_is_a_package():
     assert ":model-package/" in PACKAGE_ARN
+
+
+def test_a_role_the_user_passes_gets_the_policy_and_no_role_is_created(new_stack):
+    import aws_cdk as cdk
+    from aws_cdk import aws_iam as iam
+
+    from deepgram_scaling import DeepgramModel, RealtimeDeepgramEndpoint
+
+    stack = new_stack("OwnRole", nag=False)
+    role = iam.Role(stack, "Mine", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    endpoint = RealtimeDeepgramEndpoint(
+        stack, "E", model=DeepgramModel.from_model_package(PACKAGE_ARN),
+        instance_pools=["ml.g6.2xlarge"], max_capacity=2, target_concurrency_per_instance=7,
+        role=role)
+    template = Template.from_stack(stack)
+    roles = template.find_resources("AWS::IAM::Role")
+    assert list(roles) == [stack.get_logical_id(role.node.default_child)]
+    (mine,) = roles.values()
+    policy_id = template.find_resources("AWS::IAM::ManagedPolicy")
+    assert mine["Properties"]["ManagedPolicyArns"] == [{"Ref": next(iter(policy_id))}]
+    assert endpoint.role is role
+    model = next(iter(template.find_resources("AWS::SageMaker::Model").values()))
+    assert model["Properties"]["ExecutionRoleArn"] == {"Fn::GetAtt": [list(roles)[0], "Arn"]}
+    assert cdk.Token.is_unresolved(endpoint.endpoint_name)
