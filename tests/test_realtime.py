@@ -350,5 +350,5 @@ def test_a_role_the_user_passes_gets_the_policy_and_no_role_is_created(new_stack
     assert mine["Properties"]["ManagedPolicyArns"] == [{"Ref": next(iter(policy_id))}]
     assert endpoint.role is role
     model = next(iter(template.find_resources("AWS::SageMaker::Model").values()))
-    assert model["Properties"]["ExecutionRoleArn"] == {"Fn::GetAtt": [list(roles)[0], "Arn"]}
+    assert model["Properties"]["ExecutionRoleArn"] == {"Fn::GetAtt": [next(iter(roles)), "Arn"]}
     assert cdk.Token.is_unresolved(endpoint.endpoint_name)
