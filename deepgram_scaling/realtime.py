@@ -248,6 +248,9 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
         #: ``"weighted-concurrency"`` or ``"step"``: which signal the endpoint scales on.
         self.scaling_signal = "step" if step_scaling is not None else kind
         self._signals = signals
+        #: The mixed-fleet queries, built once: the policy and metric_fleet_utilization use them.
+        self._mixed_queries = (mixed_fleet_queries(signals)
+                               if kind != "predefined" and len(signals) >= 2 else [])
         if target_concurrency_per_instance is None and derivable and step_scaling is None:
             # Uniform declared capacity, or the companion of a mixed-fleet policy.
             largest = max(s.capacity for s in signals if s.capacity is not None)
@@ -302,7 +305,7 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
         disable_scale_in: bool,
     ) -> None:
         """Target tracking on metric math over the per-pool concurrency (see metric_math)."""
-        queries = mixed_fleet_queries(self._signals)
+        queries = self._mixed_queries
         cfn = appscaling.CfnScalingPolicy
         policy = cfn(
             self,
@@ -352,12 +355,12 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
         """The mixed-fleet signal (the most loaded pool's utilization, or the weighted
         form), exactly as the metric-math policy computes it. Needs ``max_concurrency`` or
         ``weight`` declared on every pool."""
-        if len(self._signals) < 2 or self.scaling_signal == "predefined":
+        if not self._mixed_queries:
             raise DeepgramScalingConfigError(
                 "metric_fleet_utilization needs two or more pools declaring different "
                 f"max_concurrency (or weights), got the signal {self.scaling_signal!r}")
         built: dict[str, cloudwatch.IMetric] = {}
-        for query in mixed_fleet_queries(self._signals):
+        for query in self._mixed_queries:
             if query.instance_type is not None:
                 built[query.id] = self.metric_concurrent_requests_per_model(
                     statistic=POOL_STATISTIC, period=period, instance_type=query.instance_type)
@@ -368,7 +371,7 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
             built[query.id] = cloudwatch.MathExpression(
                 expression=query.expression, using_metrics=uses, period=period,
                 label=query.id)
-        result = built[next(q.id for q in mixed_fleet_queries(self._signals) if q.return_data)]
+        result = built[next(q.id for q in self._mixed_queries if q.return_data)]
         assert isinstance(result, cloudwatch.MathExpression)
         return result
 
