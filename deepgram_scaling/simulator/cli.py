@@ -12,13 +12,14 @@ import datetime as dt
 import json
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import DeepgramScalingConfigError
 from .engine import Result, Simulation
-from .params import Params, load_params
+from .params import Params, ParamsWarning, load_params
 from .report import comparison_table, plot, summary
 from .template import EndpointSetup, TemplateError, read_endpoints, select_endpoint
 from .traces import async_trace_origin, generate_trace, iter_async_trace, read_realtime_trace
@@ -241,10 +242,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _warn(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+          file: Any = None, line: str | None = None) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        status: int = args.func(args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", ParamsWarning)
+            warnings.showwarning = _warn
+            status: int = args.func(args)
         return status
     except (DeepgramScalingConfigError, TemplateError) as err:
         print(f"error: {err}", file=sys.stderr)

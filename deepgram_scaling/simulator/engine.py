@@ -1,37 +1,45 @@
 """The simulation: replay a trace against one endpoint's synthesized scaling set-up.
 
-Model (every number is a parameter, see ``params.py``):
+Model (every number is a parameter, see ``params.py``; every mechanic has an entry with
+its source in ``docs/aws-behaviour.md``):
 
 - Time advances in 10 s steps. ``ConcurrentRequestsPerModel`` is a datapoint every step;
   backlog metrics, ``HasBacklogWithoutCapacity`` and metric-math policies every minute.
 - Target tracking: a high alarm (``high_datapoints`` datapoints above target) scales out,
   a low alarm (``low_datapoints`` one-minute datapoints at least ``scale_in_margin`` below
-  target) scales in; the new capacity is ``ceil(capacity x metric / target)``, where the
-  capacity is the desired count, or within the policy's scale-out cooldown the in-service
-  count (the capacity already added counts toward the next scale-out). No scale-in happens
-  within the scale-in cooldown, which a scale-out ends.
+  target) scales in; the new capacity is ``ceil(capacity x metric / target)``. No scale-in
+  happens within the scale-in cooldown, which a scale-out ends.
+- The endpoint's state: a capacity change puts it in ``Updating`` until every instance it
+  adds is in service (or its removals are done, ``removal_s``). While it is Updating, no
+  other capacity change applies: the attempt is an event of its own kind (``refused:
+  endpoint updating``), and a policy whose alarm stays in ALARM tries again at its next
+  evaluation. A scheduled min/max still changes the scalable target at once; the desired
+  count follows when the endpoint is back in service. So the desired and in-service counts
+  agree whenever a change applies, and a scale-out cannot stack on one still provisioning.
 - Several policies: scale out if any policy asks, scale in only if every target-tracking
   policy that may scale in asks; the largest capacity wins. Step policies act on their own
   (a step scale-in is not blocked by target tracking); within a step cooldown only a larger
-  scale-out is applied, and only its difference.
-- Scheduled actions set min and max at their time; the desired count is clamped into them.
-- Pools: a new instance comes from the highest-priority pool without a shortage; each
-  pool passed over costs the variant's provision timeout first. Scale-in cancels pending
-  instances first, then removes in-service instances from the lowest-priority pool.
+  scale-out is applied, and only its difference. Cooldowns count from the end of the change.
+- Pools: new instances come from the highest-priority pool not short of capacity; a short
+  pool answers at once, so falling back costs no time. With every pool short, the change
+  fails at once; a change whose instances are not in service within the variant's
+  ``VariantInstanceProvisionTimeoutInSeconds`` fails at the timeout. A failed change rolls
+  back to the previous count (``failed: ...`` events). Scale-in removes in-service instances
+  from the lowest-priority pool first.
 - Real-time serving: requests spread evenly over in-service instances (least outstanding
   requests). Load above an instance's capacity is overload; above its hard limit, new
-  streams are rejected. Instances removed by scale-in cut the streams they hold.
+  streams are rejected. Instances removed by scale-in cut the streams they hold, counted in
+  whole streams per scale-in (the removed share of the load, rounded).
 - Asynchronous serving: a FIFO queue served at ``MaxConcurrentInvocationsPerInstance`` per
   instance. With no instance, ``ApproximateBacklogSizePerInstance`` equals the backlog, so
   target tracking alone wakes the endpoint only once the backlog exceeds the target;
   ``HasBacklogWithoutCapacity`` is 1 while work waits and no instance runs.
-- Billing counts an instance from launch (while it provisions, not while SageMaker tries
-  pools that are short of capacity) until it is removed.
+- Billing counts an in-service instance until it is removed, plus its provisioning time
+  when ``bill_provisioning`` is 1 (the default; AWS does not say, see the entry).
 """
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import heapq
 import math
@@ -48,6 +56,10 @@ from .schedules import fire_times
 from .template import EndpointSetup, StepPolicy, TargetTracking
 
 WAIT_BINS = 7 * 86400  # one-second bins for async waits; longer waits land in the last bin
+#: Causes of attempts that did not change the capacity (events of their own kind).
+REFUSED = "refused: endpoint updating"
+FAILED_CAPACITY = "failed: insufficient capacity in every pool"
+FAILED_TIMEOUT = "failed: not in service within the provision timeout, rolled back"
 
 
 @dataclass
@@ -56,11 +68,12 @@ class Event:
     before: int
     after: int
     cause: str
+    kind: str = "change"  # "change" (applied), "refused" (endpoint Updating) or "failed"
 
     def to_json(self, start_epoch: float) -> dict[str, Any]:
         when = dt.datetime.fromtimestamp(start_epoch + self.time_s, dt.timezone.utc)
         return {"time": when.isoformat().replace("+00:00", "Z"), "time_s": self.time_s,
-                "from": self.before, "to": self.after, "cause": self.cause}
+                "from": self.before, "to": self.after, "cause": self.cause, "kind": self.kind}
 
 
 @dataclass
@@ -80,6 +93,8 @@ class Result:
     in_service: np.ndarray  # steps x pools
     capacity: np.ndarray  # serving capacity per step (streams, or job slots)
     pool_capacity: tuple[float, ...] = ()  # per instance of each pool (streams, or slots)
+    refused: int = 0  # capacity changes refused because the endpoint was Updating
+    failed: int = 0  # capacity changes that failed (no capacity, or past the timeout)
     realtime: dict[str, float] = field(default_factory=dict)
     asynchronous: dict[str, Any] = field(default_factory=dict)
 
@@ -103,7 +118,9 @@ class Result:
                        "cost": round(s / 3600 * self.prices[pool], 4)}
                 for pool, s in self.instance_seconds.items()
             },
-            "scaling_events": len(self.events),
+            "scaling_events": sum(1 for e in self.events if e.kind == "change"),
+            "refused_changes": self.refused,
+            "failed_changes": self.failed,
             "events": [e.to_json(self.start_epoch) for e in self.events],
         }
         data.update(self.realtime if self.kind == "realtime" else self.asynchronous)
@@ -149,7 +166,6 @@ class _Tracking:
         self.math = compile_queries(spec.queries) if spec.queries else None
         self.value: float | None = None  # the latest datapoint (drives scale-out)
         self.low_value: float | None = None  # the latest one-minute datapoint (scale-in)
-        self.out_cooldown_until = -1.0
         self.in_cooldown_until = -1.0
 
     def proposal(self, capacity: int, value: float) -> int:
@@ -200,59 +216,123 @@ class Simulation:
         self.in_service = [0] * len(self.pools)
         self.pending: list[tuple[float, int]] = []  # (ready time, pool), sorted
         self.desired = 0
+        #: When the capacity change in progress ends (the endpoint is Updating until then).
+        self.update_done: float | None = None
+        #: (count before, cause) of a scale-out that will fail at ``update_done``.
+        self.rollback: tuple[int, str] | None = None
         self.events: list[Event] = []
+        self.attempts_listed: set[str] = set()
+        self.refused = 0
+        self.failed = 0
         self.instance_seconds = [0.0] * len(self.pools)
-        self.interrupted = 0.0
-        self.per_instance_load = 0.0
+        self.interrupted = 0
+        self.load_now = 0.0  # the load the in-service fleet holds at this step
+        self.horizon = math.inf  # the end of the simulated time, once known
+        self.fleet_changed = False  # the in-service counts changed since last looked at
         #: Called with (pool, time) when scale-in removes an in-service instance.
         self.on_removed: Callable[[int, float], None] | None = None
 
     # --- fleet ---------------------------------------------------------------------------
 
-    def _in_shortage(self, pool: int, t: float) -> bool:
-        name = self.pools[pool]
-        return any(s.instance_type == name and s.start_s <= t < s.end_s
-                   for s in self.params.shortages)
+    @property
+    def updating(self) -> bool:
+        """The endpoint is ``Updating``: a capacity change is still in progress."""
+        return self.update_done is not None
 
-    def _set_desired(self, value: int, t: float, cause: str) -> None:
+    def _pool_with_capacity(self, t: float) -> int | None:
+        """SageMaker's choice for a new instance: the highest-priority pool that is not short
+        of capacity. A short pool answers at once, so passing over it costs no time."""
+        for pool, name in enumerate(self.pools):
+            if not any(s.instance_type == name and s.start_s <= t < s.end_s
+                       for s in self.params.shortages):
+                return pool
+        return None
+
+    def _record(self, t: float, value: int, cause: str, kind: str, prefix: str) -> None:
+        """A refused or failed attempt: counted every time, listed once per cause between two
+        applied changes (a policy whose alarm stays in ALARM retries at every evaluation)."""
+        if kind == "refused":
+            self.refused += 1
+        else:
+            self.failed += 1
+        text = f"{prefix} ({cause})"
+        if text not in self.attempts_listed:
+            self.attempts_listed.add(text)
+            self.events.append(Event(t, self.desired, value, text, kind))
+
+    def _set_desired(self, value: int, t: float, cause: str) -> bool:
+        """Ask for a new desired count (clamped into min/max), as Application Auto Scaling
+        does with ``UpdateEndpointWeightsAndCapacities``. Returns whether it was applied."""
         value = max(self.min_capacity, min(self.max_capacity, value))
-        if value != self.desired:
-            self.events.append(Event(t, self.desired, value, cause))
-            self.desired = value
+        if value == self.desired:
+            return False
+        if self.updating:
+            # SageMaker refuses a capacity change while the endpoint is Updating
+            # (ValidationException: Cannot update in-progress endpoint).
+            self._record(t, value, cause, "refused", REFUSED)
+            return False
+        before = self.desired
+        if value > before:
+            pool = self._pool_with_capacity(t)
+            if pool is None:
+                # every pool short: the change fails and the endpoint rolls back at once
+                self._record(t, value, cause, "failed", FAILED_CAPACITY)
+                return False
+            provision = self.provision_s[pool]
+            timeout = self.setup.provision_timeout_s
+            ready = t + provision
+            if provision > timeout:
+                # not in service within the variant's provision timeout: the change fails
+                # at the timeout and SageMaker rolls back to the previous count
+                ready = t + timeout
+                self.rollback = (before, cause)
+            for _ in range(value - before):
+                self.pending.append((ready, pool))
+                if self.params.bill_provisioning:
+                    self.instance_seconds[pool] += max(0.0, min(ready, self.horizon) - t)
+            self.pending.sort()
+            self.update_done = ready
+        else:
+            self._remove(before - value, t)
+            self.update_done = t + self.params.removal_s
+        self.attempts_listed.clear()
+        self.events.append(Event(t, before, value, cause))
+        self.desired = value
+        return True
 
-    def _reconcile(self, t: float) -> None:
-        total = sum(self.in_service) + len(self.pending)
-        while total < self.desired:
-            delay = 0.0
-            for pool in range(len(self.pools)):
-                if not self._in_shortage(pool, t + delay):
-                    ready = t + delay + self.provision_s[pool]
-                    bisect.insort(self.pending, (ready, pool))
-                    # billed while it provisions, not while SageMaker tries the pools before
-                    self.instance_seconds[pool] += self.provision_s[pool]
-                    break
-                delay += self.setup.provision_timeout_s
-            else:
-                return  # every pool short of capacity: retried next step
-            total += 1
-        while total > self.desired:
-            if self.pending:
-                ready, pool = self.pending.pop()  # the latest launch is cancelled first
-                launched = ready - self.provision_s[pool]
-                self.instance_seconds[pool] -= ready - max(t, launched)
-            else:
-                pool = max(p for p in range(len(self.pools)) if self.in_service[p] > 0)
-                self.in_service[pool] -= 1
-                self.interrupted += self.per_instance_load
-                if self.on_removed is not None:
-                    self.on_removed(pool, t)
-            total -= 1
+    def _remove(self, count: int, t: float) -> None:
+        """Scale-in removes in-service instances, lowest-priority pool first; they cut the
+        streams they hold (an even spread, in whole streams)."""
+        held = sum(self.in_service)
+        if held:
+            self.interrupted += math.floor(count * self.load_now / held + 0.5)
+        for _ in range(count):
+            pool = max(p for p in range(len(self.pools)) if self.in_service[p] > 0)
+            self.in_service[pool] -= 1
+            self.fleet_changed = True
+            if self.on_removed is not None:
+                self.on_removed(pool, t)
 
-    def _promote(self, t: float) -> bool:
+    def _settle(self, t: float) -> bool:
+        """Bring pending instances into service and end the update when its time comes.
+        Returns whether the in-service fleet changed."""
         changed = False
         while self.pending and self.pending[0][0] <= t:
             _, pool = self.pending.pop(0)
-            self.in_service[pool] += 1
+            if self.rollback is None:
+                self.in_service[pool] += 1
+                changed = self.fleet_changed = True
+        if self.update_done is not None and t >= self.update_done:
+            self.update_done = None
+            if self.rollback is not None:
+                before, cause = self.rollback
+                self.rollback = None
+                self.failed += 1
+                self.events.append(Event(t, self.desired, before, f"{FAILED_TIMEOUT} ({cause})",
+                                         "failed"))
+                self.desired = before
+            # a scheduled min/max that arrived while Updating moves the count now
+            self._set_desired(self.desired, t, "scalable target min/max")
             changed = True
         return changed
 
@@ -288,32 +368,30 @@ class Simulation:
 
     # --- policies ------------------------------------------------------------------------
 
+    def _done(self, t: float) -> float:
+        """When the change just applied completes: cooldowns count from then."""
+        return self.update_done if self.update_done is not None else t
+
     def _decide(self, t: float, fresh: list[_Tracking], minute: bool) -> None:
         """Combine the target-tracking policies that just got a datapoint. Scale-in is
-        considered only when the low alarms got a new one-minute datapoint."""
-        in_service = sum(self.in_service)
-        # Application Auto Scaling computes from the current (desired) capacity. Within a
-        # policy's scale-out cooldown the capacity that scale-out added is already counted:
-        # only what the in-service instances' load asks beyond it is added. Past the
-        # cooldown, instances still provisioning count as capacity the metric does not yet
-        # reflect, so a cooldown shorter than provisioning over-scales, as it does on AWS.
-        from_desired = self.params.scale_out_from_desired
+        considered only when the low alarms got a new one-minute datapoint.
 
-        def base(policy: _Tracking) -> int:
-            within = t < policy.out_cooldown_until
-            return in_service if within or not from_desired else self.desired
-
-        ups = [(p.proposal(base(p), p.value), p)
+        Application Auto Scaling computes from the current capacity. Because the endpoint
+        refuses changes while Updating, a change can only apply when every instance asked
+        for is in service, so the desired and in-service counts agree whenever it does. A
+        target-tracking scale-out cooldown then changes nothing: within it only a scale-out
+        above the current capacity applies, which every scale-out is.
+        """
+        capacity = self.desired
+        ups = [(p.proposal(capacity, p.value), p)
                for p in fresh if p.high.state and p.value is not None]
         ups = [(n, p) for n, p in ups if n > self.desired]
         if ups:
             value, _ = max(ups, key=lambda item: item[0])
             names = "+".join(sorted({p.spec.metric for _, p in ups}))
-            self._set_desired(value, t, f"target tracking {names} above target")
-            for _, policy in ups:
-                policy.out_cooldown_until = t + policy.spec.scale_out_cooldown_s
-            for policy in self.tracking:
-                policy.in_cooldown_until = -1.0
+            if self._set_desired(value, t, f"target tracking {names} above target"):
+                for policy in self.tracking:
+                    policy.in_cooldown_until = -1.0  # a scale-out ends the scale-in cooldown
             return
         if not minute:
             return
@@ -322,11 +400,11 @@ class Simulation:
             return
         if all(p.low.state and p.low_value is not None and t >= p.in_cooldown_until
                for p in voters):
-            value = max(p.proposal(in_service, p.low_value or 0.0) for p in voters)
-            if value < self.desired:
-                self._set_desired(value, t, "target tracking below target")
+            value = max(p.proposal(capacity, p.low_value or 0.0) for p in voters)
+            if value < self.desired and self._set_desired(value, t,
+                                                          "target tracking below target"):
                 for policy in voters:
-                    policy.in_cooldown_until = t + policy.spec.scale_in_cooldown_s
+                    policy.in_cooldown_until = self._done(t) + policy.spec.scale_in_cooldown_s
 
     def _step_policy(self, policy: _Step, value: float | None, t: float) -> None:
         breaching = None if value is None else policy.compare(value, policy.spec.alarm.threshold)
@@ -336,21 +414,24 @@ class Simulation:
             return
         adjustment = policy.adjustment(value)
         within = t < policy.cooldown_until
+        name = policy.spec.alarm.metric_name
         if adjustment > 0:
             if within and adjustment <= policy.last_adjustment:
                 return
             change = adjustment - (policy.last_adjustment if within else 0)
-            self._set_desired(self.desired + change, t,
-                              f"step policy on {policy.spec.alarm.metric_name} {change:+d}")
+            applied = self._set_desired(self.desired + change, t,
+                                        f"step policy on {name} {change:+d}")
         elif adjustment < 0:
             if within:
                 return
-            self._set_desired(self.desired + adjustment, t,
-                              f"step policy on {policy.spec.alarm.metric_name} {adjustment:+d}")
+            applied = self._set_desired(self.desired + adjustment, t,
+                                        f"step policy on {name} {adjustment:+d}")
         else:
             return
+        if not applied:
+            return  # refused or failed: the alarm, still in ALARM, runs it again
         if not within:
-            policy.cooldown_until = t + policy.spec.cooldown_s
+            policy.cooldown_until = self._done(t) + policy.spec.cooldown_s
             policy.last_adjustment = max(adjustment, 0)
         else:
             policy.last_adjustment = adjustment
@@ -362,7 +443,7 @@ class Simulation:
         step = p.step_s
         per_minute = round(p.metric_period_s / step)
         n_steps = len(active)
-        horizon = n_steps * step
+        horizon = self.horizon = n_steps * step
         schedule = self._schedule_events(horizon)
         next_schedule = schedule[0][0] if schedule else math.inf
         schedule_index = 0
@@ -379,27 +460,26 @@ class Simulation:
         loads = active.tolist()
         changes: list[tuple[int, list[int]]] = [(0, list(self.in_service))]
         report_every = max(1, n_steps // 50)
-        next_ready = math.inf
         n = sum(self.in_service)
-        desired_seen = -1  # reconcile at the first step
         minute_countdown = per_minute
 
         for k in range(n_steps):
             t = k * step
+            self.load_now = loads[k]
             if t >= next_schedule:
                 while schedule_index < len(schedule) and schedule[schedule_index][0] <= t:
                     self._apply_schedule(schedule[schedule_index][1], t)
                     schedule_index += 1
                 next_schedule = (schedule[schedule_index][0] if schedule_index < len(schedule)
                                  else math.inf)
-            if t >= next_ready:
-                self._promote(t)
+            if self.update_done is not None and t >= self.update_done:
+                self._settle(t)
+            if self.fleet_changed:
+                self.fleet_changed = False
                 n = sum(self.in_service)
                 changes.append((k, list(self.in_service)))
-                next_ready = self.pending[0][0] if self.pending else math.inf
-            load = loads[k]
+            load = self.load_now
             per_instance = load / n if n else 0.0
-            self.per_instance_load = per_instance
             minute_sum += per_instance
             if per_instance > minute_max:
                 minute_max = per_instance
@@ -437,14 +517,10 @@ class Simulation:
                 minute_present = [bool(c) for c in self.in_service]
             if scale_out_possible or minute:
                 self._decide(t, fast + slow if minute else fast, minute)
-            if self.desired != desired_seen or minute:
-                desired_seen = -1  # reconcile at the first step
-                before = list(self.in_service)
-                self._reconcile(t)
-                if self.in_service != before:
-                    n = sum(self.in_service)
-                    changes.append((k, list(self.in_service)))
-                next_ready = self.pending[0][0] if self.pending else math.inf
+            if self.fleet_changed:  # a scale-in removed instances at this step
+                self.fleet_changed = False
+                n = sum(self.in_service)
+                changes.append((k, list(self.in_service)))
             if self.progress and k % report_every == 0:
                 self.progress(k / n_steps)
 
@@ -469,7 +545,7 @@ class Simulation:
                 float(overload.sum() * step) / stream_seconds, 6) if stream_seconds else 0.0,
             "peak_overload": round(float(overload.max(initial=0.0)), 4),
             "rejected_streams": int(rejected),
-            "interrupted_streams": round(self.interrupted, 2),
+            "interrupted_streams": self.interrupted,
             "peak_load": round(float(active.max(initial=0.0)), 4),
         }
         return result
@@ -481,7 +557,7 @@ class Simulation:
             endpoint=self.setup.name, kind=kind, start_epoch=self.start_epoch,
             duration_s=horizon, pools=self.pools,
             instance_seconds=dict(zip(self.pools, self.instance_seconds, strict=True)),
-            prices=self.prices, events=self.events,
+            prices=self.prices, events=self.events, refused=self.refused, failed=self.failed,
             times_s=np.arange(len(load)) * self.params.step_s, load=load, in_service=counts,
             capacity=capacity,
         )
@@ -536,10 +612,12 @@ class Simulation:
                 last_arrival = upcoming[0]
                 arrived += 1
                 upcoming = next(iterator, None)
-            if self.pending and self.pending[0][0] <= t and self._promote(t) \
-                    and waiting_since is not None:
-                wake_ups.append(t - waiting_since)
-                waiting_since = None
+            if self.update_done is not None and t >= self.update_done:
+                serving = sum(self.in_service)
+                self._settle(t)
+                if sum(self.in_service) > serving and waiting_since is not None:
+                    wake_ups.append(t - waiting_since)
+                    waiting_since = None
             n = sum(self.in_service)
             if n == 0 and queue and waiting_since is None:
                 waiting_since = queue[0][0]
@@ -576,7 +654,6 @@ class Simulation:
                 for step_policy in self.steps:
                     self._step_policy(step_policy, values[step_policy.spec.alarm.metric_name], t)
                 self._decide(t, fresh, True)
-            self._reconcile(t)
             loads.append(float(backlog))
             rows.append(list(self.in_service))
             k += 1

@@ -1,8 +1,9 @@
 """Every assumption of the simulator, as parameters with defaults and their sources.
 
-Override any of them with ``--params FILE`` (JSON or TOML with the same keys). Sources refer
-to the project's facts file (sections 2-5 and 8) unless they say otherwise. Prices are
-illustrative placeholders dated 2026-11, not AWS quotes: put your region's prices in.
+Override any of them with ``--params FILE`` (JSON or TOML with the same keys). Each default
+names its entry in ``docs/aws-behaviour.md``, which gives the source or says "unconfirmed".
+Prices are illustrative placeholders dated 2026-11, not AWS quotes: put your region's prices
+in.
 """
 
 from __future__ import annotations
@@ -10,17 +11,30 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import tomllib
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-import tomllib
 
 from ..errors import DeepgramScalingConfigError
 
 
 class ParamsError(DeepgramScalingConfigError):
     """A parameters file holds an unknown key or a value of the wrong kind."""
+
+
+class ParamsWarning(UserWarning):
+    """A parameters file holds a key that no longer has an effect."""
+
+
+#: Keys accepted for old parameter files, with why they no longer do anything.
+RETIRED = {
+    "scale_out_from_desired": (
+        "the endpoint refuses capacity changes while it is Updating, so whenever a "
+        "scale-out applies the desired and in-service counts agree and the basis cannot "
+        "differ (see the README's simulator section)"),
+}
 
 
 @dataclass(frozen=True)
@@ -35,15 +49,16 @@ class InstanceType:
         (Deepgram's ``max_active_requests``). Default: 2 x capacity (an assumption).
     :param speed: Async processing-time factor (0.5 = twice as fast). Default: 1.0.
     :param provision_s: From the scale-out decision to InService. Default: 300 s (AWS's
-        published measurements: about 4-6 minutes without container caching).
+        published measurements: about 4-6 minutes without container caching;
+        docs/aws-behaviour.md#instance-provisioning-time).
     :param price_per_hour: Illustrative USD per instance-hour. Default: per type below.
     """
 
-    capacity: float = 10.0
-    hard_limit: float | None = None
+    capacity: float = 10.0  # your load test (docs/aws-behaviour.md#instance-capacity)
+    hard_limit: float | None = None  # docs/aws-behaviour.md#instance-hard-limit
     speed: float = 1.0
-    provision_s: float = 300.0
-    price_per_hour: float = 1.5
+    provision_s: float = 300.0  # docs/aws-behaviour.md#instance-provisioning-time
+    price_per_hour: float = 1.5  # docs/aws-behaviour.md#instance-billing
 
     @property
     def hard(self) -> float:
@@ -66,8 +81,8 @@ DEFAULT_TYPES: dict[str, InstanceType] = {
 
 @dataclass(frozen=True)
 class Shortage:
-    """A window in which a type has no capacity: provisioning it fails after the variant's
-    provision timeout, and SageMaker falls back to the next pool."""
+    """A window in which a type has no capacity: SageMaker's request for it fails at once
+    and it falls back to the next pool (docs/aws-behaviour.md#instance-pool-fallback)."""
 
     instance_type: str
     start_s: float
@@ -87,23 +102,26 @@ class Params:
         Default: 15 (same source).
     :param scale_in_margin: Target tracking scales in only when the metric is this fraction
         or more below the target. Default: 0.10.
-    :param scale_out_from_desired: Past a policy's scale-out cooldown, target tracking
-        computes the new capacity from the desired count (the scalable dimension is
-        ``DesiredInstanceCount``), which includes instances still provisioning; 0 computes
-        it from in-service instances only. Default: 1 (our reading; unconfirmed).
+    :param removal_s: How long a scale-in keeps the endpoint Updating. Default: 0
+        (unconfirmed).
+    :param bill_provisioning: 1 bills an instance while it provisions as well as in
+        service; 0 bills from InService only. Default: 1 (AWS does not say; 1 is the
+        costlier reading).
     :param types: Per instance type; unknown types use ``default_type``.
     :param shortages: Capacity shortages per type.
     """
 
-    step_s: float = 10.0
-    metric_period_s: float = 60.0
-    high_datapoints: int = 3
-    low_datapoints: int = 15
-    scale_in_margin: float = 0.10
-    scale_out_from_desired: int = 1
+    # Each default names its entry in docs/aws-behaviour.md (source, or "unconfirmed").
+    step_s: float = 10.0  # docs/aws-behaviour.md#metric-periods
+    metric_period_s: float = 60.0  # docs/aws-behaviour.md#metric-periods
+    high_datapoints: int = 3  # docs/aws-behaviour.md#target-tracking-alarm-datapoints
+    low_datapoints: int = 15  # docs/aws-behaviour.md#target-tracking-alarm-datapoints
+    scale_in_margin: float = 0.10  # docs/aws-behaviour.md#target-tracking-scale-in-margin
+    removal_s: float = 0.0  # docs/aws-behaviour.md#scale-in-duration
+    bill_provisioning: int = 1  # docs/aws-behaviour.md#instance-billing
     types: Mapping[str, InstanceType] = field(default_factory=lambda: dict(DEFAULT_TYPES))
     default_type: InstanceType = InstanceType()
-    shortages: tuple[Shortage, ...] = ()
+    shortages: tuple[Shortage, ...] = ()  # docs/aws-behaviour.md#instance-pool-fallback
 
     def instance(self, instance_type: str) -> InstanceType:
         return self.types.get(instance_type, self.default_type)
@@ -113,6 +131,11 @@ def _build(cls: type, data: Any, where: str) -> Any:
     if not isinstance(data, Mapping):
         raise ParamsError(f"{where} must be a table/object, got {data!r}")
     known = {f.name: f for f in dataclasses.fields(cls)}
+    if cls is Params:
+        for key in sorted(set(data) & set(RETIRED)):
+            warnings.warn(f"{where}: {key} no longer has an effect and is ignored: "
+                          f"{RETIRED[key]}", ParamsWarning, stacklevel=3)
+        data = {k: v for k, v in data.items() if k not in RETIRED}
     unknown = sorted(set(data) - set(known))
     if unknown:
         raise ParamsError(f"{where}: unknown key {unknown[0]!r}; known: {sorted(known)}")
@@ -171,6 +194,9 @@ def check_params(params: Params, where: str = "params") -> None:
         value = getattr(params, key)
         if not isinstance(value, int) or value < 1:
             raise ParamsError(f"{where}.{key} must be a whole number >= 1, got {value!r}")
+    if params.bill_provisioning not in (0, 1):
+        raise ParamsError(f"{where}.bill_provisioning must be 0 or 1, got "
+                          f"{params.bill_provisioning!r}")
     if not 0 <= params.scale_in_margin < 1:
         raise ParamsError(f"{where}.scale_in_margin must be in [0, 1), got "
                           f"{params.scale_in_margin!r}")
@@ -189,7 +215,9 @@ def params_table() -> list[tuple[str, str, str]]:
         ("high_datapoints", str(p.high_datapoints), "practitioners' reports (undocumented)"),
         ("low_datapoints", str(p.low_datapoints), "practitioners' reports (undocumented)"),
         ("scale_in_margin", f"{p.scale_in_margin:g}", "AWS: scale-in when ~10% below target"),
-        ("scale_out_from_desired", "1", "scalable dimension DesiredInstanceCount (unconfirmed)"),
+        ("removal_s", f"{p.removal_s:g}", "how long a scale-in keeps the endpoint Updating "
+         "(unconfirmed)"),
+        ("bill_provisioning", str(p.bill_provisioning), "provisioning time billed (unconfirmed)"),
         ("types.<type>.capacity", "per type", "your load test; template capacities win"),
         ("types.<type>.hard_limit", "2 x capacity", "assumption (max_active_requests)"),
         ("types.<type>.provision_s", "300", "AWS: about 4-6 minutes without caching"),
