@@ -1,11 +1,10 @@
 """``AsyncDeepgramEndpoint``: S3-based requests, scale to zero, and wake up from zero.
 
-Facts (project facts file, section 4): the backlog metrics carry the ``EndpointName``
-dimension ONLY; AWS's scale-to-zero recipe is target tracking on
-``ApproximateBacklogSizePerInstance`` (Average) plus a step policy (+1 instance) driven by
-an alarm on ``HasBacklogWithoutCapacity`` (Average, 60 s, 2 of 2, >= 1, missing data
-treated as missing). Without the step policy, an endpoint at zero instances only wakes once
-the backlog exceeds the target value.
+The backlog metrics carry the ``EndpointName`` dimension only
+(docs/aws-behaviour.md#backlog-metrics). AWS's scale-to-zero recipe is target tracking on
+``ApproximateBacklogSizePerInstance`` (Average) plus a step policy (+1 instance) driven by an
+alarm on ``HasBacklogWithoutCapacity`` (docs/aws-behaviour.md#wake-up-from-zero). Without the
+step policy, an endpoint at zero instances only wakes once the backlog exceeds the target.
 """
 
 from __future__ import annotations
@@ -35,9 +34,11 @@ from .model_source import DeepgramModel
 from .nag import acknowledge_rules, acknowledge_wildcard, hipaa_and_nist
 from .scaling import StepScalingOptions, check_steps
 
-#: AWS's asynchronous autoscaling example tracks a backlog of 5 requests per instance.
+#: AWS's asynchronous autoscaling example tracks a backlog of 5 requests per instance
+#: (docs/aws-behaviour.md#async-target-tracking).
 DEFAULT_TARGET_BACKLOG_PER_INSTANCE = 5
-#: SageMaker's own default of 4 is low for Deepgram; Deepgram uses 32 (facts file, sec. 4).
+#: SageMaker's own default of 4 is low for Deepgram; Deepgram uses 32
+#: (docs/aws-behaviour.md#async-concurrency).
 DEFAULT_MAX_CONCURRENT_INVOCATIONS = 32
 MAX_CONCURRENT_INVOCATIONS_RANGE = (1, 1000)
 DEFAULT_RESULT_EXPIRATION = Duration.days(30)
@@ -60,6 +61,17 @@ class AsyncAlarmOptions:
         minutes.
     :param capacity_at_max: Instance count (``CPUUtilization`` SampleCount) >=
         ``max_capacity``. Default: for 15 of 15 minutes.
+    :param request_download_failures: ``RequestDownloadFailures`` (Sum): SageMaker could not
+        read a request's input from S3 (missing object, S3 or KMS permission, VPC route).
+        Default: >= 1 in 1 of 1 minute.
+    :param response_upload_failures: ``ResponseUploadFailures`` (Sum): SageMaker could not
+        write a result to S3 (permission or key). Default: >= 1 in 1 of 1 minute.
+    :param notification_failures: ``NotificationFailures`` (Sum): SageMaker could not publish
+        to the success or error topic (permission, topic key). Default: >= 1 in 1 of 1
+        minute.
+
+    The last three reveal IAM, KMS and SNS mistakes that no request error shows
+    (docs/aws-behaviour.md#async-failure-metrics).
     """
 
     oldest_request_age: AlarmOptions | None = AlarmOptions(threshold=900, evaluation_periods=3)
@@ -70,10 +82,17 @@ class AsyncAlarmOptions:
         threshold=1, evaluation_periods=5, datapoints_to_alarm=3
     )
     capacity_at_max: AlarmOptions | None = AlarmOptions(evaluation_periods=15)
+    request_download_failures: AlarmOptions | None = AlarmOptions(
+        threshold=1, evaluation_periods=1)
+    response_upload_failures: AlarmOptions | None = AlarmOptions(
+        threshold=1, evaluation_periods=1)
+    notification_failures: AlarmOptions | None = AlarmOptions(
+        threshold=1, evaluation_periods=1)
 
     def check(self, problems: Problems) -> None:
         for name in ("oldest_request_age", "backlog_without_capacity", "invocation_failures",
-                     "capacity_at_max"):
+                     "capacity_at_max", "request_download_failures",
+                     "response_upload_failures", "notification_failures"):
             options = getattr(self, name)
             if options is not None:
                 options.check(problems, f"alarms.{name}")
@@ -103,13 +122,14 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
         holds. Default: 5 (AWS's example).
     :param min_capacity: Fewest instances. Default: 0 (scale to zero when idle).
     :param initial_instance_count: Instances created with the endpoint (CreateEndpointConfig
-        needs at least one; scaling then takes an idle endpoint to ``min_capacity``).
-        Default: ``max(1, min_capacity)``.
+        needs at least one; scaling then takes an idle endpoint to ``min_capacity``). A change
+        replaces the endpoint config, so it does not follow ``min_capacity``. Default: 1.
     :param max_concurrent_invocations_per_instance: Requests one instance processes at once
         (1-1000). Default: 32 (Deepgram's value; SageMaker's own default is 4).
-    :param bucket: Bucket for inputs, results and failures. Default: a new bucket, encrypted
-        with ``encryption_key``, SSL enforced, public access blocked, access-logged, results
-        expiring after ``result_expiration``.
+    :param bucket: Bucket for inputs, results and failures. An imported bucket needs
+        ``encryption_key`` as well, since its own key cannot be seen. Default: a new bucket,
+        encrypted with ``encryption_key``, SSL enforced, public access blocked,
+        access-logged, results expiring after ``result_expiration``.
     :param encryption_key: Key for the created bucket, the created topics and the results
         SageMaker writes. Default: a new key with rotation on.
     :param result_expiration: Age at which results and failures are deleted (whole days,
@@ -121,8 +141,10 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
     :param input_prefix: Where callers upload audio. Default: ``"input/"``.
     :param output_prefix: Where results land. Default: ``"output/"``.
     :param failure_prefix: Where failures land. Default: ``"failure/"``.
-    :param success_topic: Notified for each result. Default: a new encrypted topic.
-    :param error_topic: Notified for each failure. Default: a new encrypted topic.
+    :param success_topic: Notified for each result. The execution role gets ``sns:Publish``
+        on it and the use of its ``master_key``. Default: a new encrypted topic.
+    :param error_topic: Notified for each failure; as ``success_topic``. Default: a new
+        encrypted topic.
     :param scale_out_cooldown: Default: ``Duration.seconds(300)`` (AWS's async example).
     :param scale_in_cooldown: Default: ``Duration.seconds(600)`` (AWS's async example).
     :param alarm_topic: SNS topic notified on every alarm's ALARM and OK. Default: a new
@@ -130,8 +152,9 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
     :param alarms: Default: :class:`AsyncAlarmOptions`.
     :param step_scaling: Explicit steps on ``ApproximateBacklogSizePerInstance`` (Average,
         1 min) instead of target tracking. When the endpoint can scale to zero, scale-in
-        steps must lie below a backlog of 1 per instance, or they would remove the instance
-        the wake-up just added while its one request waits. Default: None.
+        steps must end strictly below a backlog of 1 per instance (a scale-in step's upper
+        bound is inclusive), or they would remove the instance the wake-up just added while
+        its one request waits. Default: None.
 
     The remaining props (``role``, ``kms_key``, ``provision_timeout``,
     ``inference_ami_version``, ``model_data_download_timeout``,
@@ -188,12 +211,16 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
                 is_token(min_capacity) or min_capacity == 0
             ):
                 for step in check_steps(Problems(), "step_scaling.steps", step_scaling.steps):
-                    if step.change < 0 and (step.upper is None or step.upper > 1):
+                    # A scale-in step's upper bound is inclusive
+                    # (docs/aws-behaviour.md#step-bounds): upper=1 removes the one instance
+                    # that works on the one request the wake-up added it for.
+                    if step.change < 0 and (step.upper is None or step.upper >= 1):
                         problems.add(
-                            "step_scaling.steps: a scale-in step must end at a backlog of at "
-                            "most 1 per instance on an endpoint that scales to zero, or it "
-                            "undoes the wake-up while requests wait, got a step "
-                            f"[{step.lower}, {step.upper}) with change {step.change}"
+                            "step_scaling.steps: on an endpoint that scales to zero, a scale-in "
+                            "step must end below a backlog of 1 per instance (its upper bound "
+                            "is inclusive: at exactly 1 it would remove the instance serving "
+                            "the request that woke the endpoint), got a step with "
+                            f"lower={step.lower}, upper={step.upper}, change={step.change}"
                         )
         problems.number("target_backlog_per_instance", target_backlog_per_instance, minimum=0,
                         exclusive_minimum=True)
@@ -205,6 +232,16 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
                                     scale_out_cooldown=scale_out_cooldown,
                                     scale_in_cooldown=scale_in_cooldown)
         if bucket is not None:
+            if encryption_key is None and getattr(bucket, "encryption_key", None) is None \
+                    and not isinstance(bucket, s3.Bucket):
+                problems.add(
+                    "bucket is imported, so the construct cannot see the key that encrypts "
+                    "it, and SageMaker would fail to read inputs or write results under an "
+                    "unseen KMS key; pass encryption_key= (the bucket's key, or for an SSE-S3 "
+                    "bucket a key for the results), or import the bucket with "
+                    "s3.Bucket.from_bucket_attributes(..., encryption_key=...), got "
+                    f"bucket={fmt(bucket)} with no key"
+                )
             for prop, value in (("result_expiration", result_expiration),
                                 ("access_logs_bucket", access_logs_bucket),
                                 ("bucket_removal_policy", bucket_removal_policy)):
@@ -439,11 +476,20 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
     def _object_arns(self, *prefixes: str) -> list[str]:
         return [self.bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes]
 
-    def _key_statements(self, *actions: str) -> list[iam.PolicyStatement]:
-        keys = [k.key_arn for k in (self.encryption_key, self.bucket.encryption_key) if k]
+    def _key_statements(self, *actions: str, topics: bool = False) -> list[iam.PolicyStatement]:
+        """Use of the keys of the bucket and the results, and with ``topics`` of the keys
+        that encrypt the success and error topics: publishing to an encrypted topic needs
+        its key (docs/aws-behaviour.md#async-sns-publish)."""
+        holders: list[kms.IKey | None] = [self.encryption_key, self.bucket.encryption_key]
+        if topics:
+            holders += [self.success_topic.master_key, self.error_topic.master_key]
+        keys: list[str] = []
+        for key in holders:
+            if key is not None and key.key_arn not in keys:
+                keys.append(key.key_arn)
         if not keys:
             return []
-        return [iam.PolicyStatement(actions=list(actions), resources=sorted(set(keys)))]
+        return [iam.PolicyStatement(actions=list(actions), resources=keys)]
 
     def _storage_statements(self) -> list[iam.PolicyStatement]:
         """What SageMaker needs to read inputs, write results and announce them."""
@@ -454,10 +500,12 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
                 actions=["s3:PutObject", "s3:AbortMultipartUpload"],
                 resources=self._object_arns(self.output_prefix, self.failure_prefix),
             ),
+            # SageMaker publishes with the execution role; same-account topics need no topic
+            # policy statement for it (docs/aws-behaviour.md#async-sns-publish).
             iam.PolicyStatement(actions=["sns:Publish"],
                                 resources=[self.success_topic.topic_arn,
                                            self.error_topic.topic_arn]),
-            *self._key_statements("kms:Decrypt", "kms:GenerateDataKey"),
+            *self._key_statements("kms:Decrypt", "kms:GenerateDataKey", topics=True),
         ]
 
     # --- scale from zero ---------------------------------------------------------------
@@ -491,7 +539,16 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
 
     def grant_invoke_async(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow ``sagemaker:InvokeEndpointAsync`` on this endpoint, uploads to the input
-        prefix and reads of the output and failure prefixes (with the key), nothing more."""
+        prefix and reads of the output and failure prefixes (with the key), nothing more.
+
+        Consumers of ``success_topic`` and ``error_topic`` also receive SageMaker's test
+        notifications, sent after the endpoint is created or updated and after capacity
+        changes (docs/aws-behaviour.md#async-test-notification). Their body is
+        ``{"eventVersion": "1.0", "eventSource": "aws:sagemaker", "eventName":
+        "TestNotification"}``: skip messages whose ``eventName`` is ``TestNotification``, or
+        subscribe with a payload filter such as
+        ``{"eventName": [{"anything-but": "TestNotification"}]}``
+        (``filter_policy_scope: MessageBody``)."""
         grant = self._grant(grantee, "sagemaker:InvokeEndpointAsync")
         iam.Grant.add_to_principal(grantee=grantee, actions=["s3:PutObject"],
                                    resource_arns=self._object_arns(self.input_prefix))
@@ -542,6 +599,24 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
         """``InvocationFailures`` (``EndpointName``, ``VariantName``). Default: Sum."""
         return self.metric("InvocationFailures", statistic=statistic, period=period)
 
+    def metric_request_download_failures(
+        self, *, statistic: str = "Sum", period: Duration = metrics.ONE_MINUTE
+    ) -> cloudwatch.Metric:
+        """``RequestDownloadFailures`` (``EndpointName``, ``VariantName``). Default: Sum."""
+        return self.metric("RequestDownloadFailures", statistic=statistic, period=period)
+
+    def metric_response_upload_failures(
+        self, *, statistic: str = "Sum", period: Duration = metrics.ONE_MINUTE
+    ) -> cloudwatch.Metric:
+        """``ResponseUploadFailures`` (``EndpointName``, ``VariantName``). Default: Sum."""
+        return self.metric("ResponseUploadFailures", statistic=statistic, period=period)
+
+    def metric_notification_failures(
+        self, *, statistic: str = "Sum", period: Duration = metrics.ONE_MINUTE
+    ) -> cloudwatch.Metric:
+        """``NotificationFailures`` (``EndpointName``, ``VariantName``). Default: Sum."""
+        return self.metric("NotificationFailures", statistic=statistic, period=period)
+
     # --- dashboard ---------------------------------------------------------------------
 
     def _dashboard_rows(self, period: Duration) -> list[list[cloudwatch.IWidget]]:
@@ -561,7 +636,10 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
             "Model latency (microseconds)",
             [self.metric_model_latency(statistic=p, period=period) for p in ("p50", "p90", "p99")],
         )
-        errors = graph("Errors", [self.metric_invocation_failures(period=period)])
+        errors = graph("Errors", [self.metric_invocation_failures(period=period),
+                                  self.metric_request_download_failures(period=period),
+                                  self.metric_response_upload_failures(period=period),
+                                  self.metric_notification_failures(period=period)])
         return [[signal, self._capacity_widget(period)], [backlog, age], [latency, errors]]
 
     # --- alarms ------------------------------------------------------------------------
@@ -588,4 +666,22 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
             "capacity_at_max", alarms.capacity_at_max,
             metric=self.metric_instance_count(), default_threshold=self.max_capacity,
             description="Deepgram asynchronous endpoint is pinned at max_capacity.",
+        )
+        self._add_alarm(
+            "request_download_failures", alarms.request_download_failures,
+            metric=self.metric_request_download_failures(), default_threshold=1,
+            description="SageMaker cannot read request inputs from S3: check the execution "
+                        "role's S3 and KMS permissions and the VPC's route to S3.",
+        )
+        self._add_alarm(
+            "response_upload_failures", alarms.response_upload_failures,
+            metric=self.metric_response_upload_failures(), default_threshold=1,
+            description="SageMaker cannot write results to S3: check the execution role's S3 "
+                        "and KMS permissions.",
+        )
+        self._add_alarm(
+            "notification_failures", alarms.notification_failures,
+            metric=self.metric_notification_failures(), default_threshold=1,
+            description="SageMaker cannot publish to the success or error topic: check "
+                        "sns:Publish and the topic key's permissions.",
         )

@@ -39,16 +39,22 @@ from .model_source import DeepgramModel
 from .nag import acknowledge_rules, acknowledge_wildcard, hipaa_and_nist
 from .scaling import MAX_SCHEDULED_ACTIONS, StepScalingOptions, check_steps, parse_schedule
 
-#: Deepgram's listings use a single variant with this name (facts file, section 6).
+#: Deepgram's listings use a single variant with this name
+#: (docs/aws-behaviour.md#deepgram-marketplace-model).
 VARIANT_NAME = "AllTraffic"
-#: Required by Deepgram's containers: NVIDIA driver >= 580 / CUDA 13 (facts file, section 6).
+#: Required by Deepgram's containers: NVIDIA driver >= 580 / CUDA 13
+#: (docs/aws-behaviour.md#inference-ami).
 DEFAULT_INFERENCE_AMI_VERSION = "al2023-ami-sagemaker-inference-gpu-4-1"
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
-#: Application Auto Scaling's service-linked role for SageMaker variants (facts file, sec. 2).
+#: Application Auto Scaling's service-linked role for SageMaker variants
+#: (docs/aws-behaviour.md#service-linked-role).
 AUTOSCALING_SERVICE_LINKED_ROLE = (
     "aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
     "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
 )
+#: Instances the endpoint config creates the variant with; see the constructor.
+DEFAULT_INITIAL_INSTANCE_COUNT = 1
+ISOLATED_IMAGE_WARNING_ID = "deepgram-scaling:isolatedImageLicence"
 _ENDPOINT_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 #: API ranges of the variant's timeouts (CreateEndpointConfig).
 MODEL_DOWNLOAD_TIMEOUT_RANGE_S = (60, 3600)
@@ -124,9 +130,13 @@ class DeepgramEndpointBase(Construct):
         problems.raise_if_any()
         super().__init__(scope, construct_id)
         if initial_instance_count is None:
-            initial_instance_count = (
-                min_capacity if is_token(min_capacity) else max(1, min_capacity)
-            )
+            # A constant, not min_capacity: ProductionVariants is create-only, so a count
+            # that followed min_capacity would make a floor change replace the endpoint
+            # config and rebuild the fleet. Registering the scalable target brings the
+            # fleet inside [min_capacity, max_capacity] instead
+            # (docs/aws-behaviour.md#endpoint-config-replacement,
+            # docs/aws-behaviour.md#register-target-range).
+            initial_instance_count = DEFAULT_INITIAL_INSTANCE_COUNT
 
         self.model = model
         self.instance_pools: tuple[InstancePool, ...] = pools
@@ -134,6 +144,17 @@ class DeepgramEndpointBase(Construct):
         self.max_capacity = max_capacity
         #: Where every alarm sends ALARM and OK (created when you pass none).
         self.alarm_topic: sns.ITopic = alarm_topic or self._create_alarm_topic()
+        if alarm_topic is not None:
+            self._let_cloudwatch_publish(alarm_topic)
+        if model.image_uri is not None and model.network_isolation:
+            Annotations.of(self).add_warning_v2(
+                ISOLATED_IMAGE_WARNING_ID,
+                "The model is a self-hosted Deepgram image with network isolation: the "
+                "container cannot reach Deepgram's licence server or a License Proxy, so it "
+                "cannot validate its licence unless the image carries an offline licence. "
+                "Leave network_isolation off (the default for images) and see "
+                "DeepgramModel.from_image(license_proxy_url=...).",
+            )
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         self._scheduled_actions = 0
         #: The step policy when step scaling was chosen, else None.
@@ -213,7 +234,8 @@ class DeepgramEndpointBase(Construct):
             endpoint_config_name=self.cfn_endpoint_config.attr_endpoint_config_name,
             endpoint_name=endpoint_name or self._generated_endpoint_name(pools),
             # Keep the autoscaled DesiredInstanceCount when a new endpoint config is applied;
-            # by default UpdateEndpoint resets it to InitialInstanceCount (facts file, sec. 9).
+            # by default UpdateEndpoint resets it to InitialInstanceCount
+            # (docs/aws-behaviour.md#retain-variant-properties).
             retain_all_variant_properties=True,
         )
         if endpoint_name is not None:
@@ -229,7 +251,8 @@ class DeepgramEndpointBase(Construct):
         self.variant_name = VARIANT_NAME
 
         # Referencing the endpoint's name makes the target depend on the endpoint, so it
-        # is never registered before the endpoint exists (facts file, section 9).
+        # is never registered before the endpoint exists
+        # (docs/aws-behaviour.md#variant-scalable-target).
         self.scalable_target = appscaling.ScalableTarget(
             self,
             "ScalableTarget",
@@ -256,9 +279,10 @@ class DeepgramEndpointBase(Construct):
 
         SageMaker refuses to update a variant's instance type while it is a registered
         scalable target, and CloudFormation cannot deregister the target during an update
-        (facts file, section 9). A new name makes CloudFormation replace the endpoint
-        instead: it creates the new endpoint and its new scalable target, then deletes the
-        old ones. Changes of the model or the counts keep the name and update in place.
+        (docs/aws-behaviour.md#instance-type-change-with-autoscaling). A new name makes
+        CloudFormation replace the endpoint instead: it creates the new endpoint and its new
+        scalable target, then deletes the old ones. Changes of the model or the counts keep
+        the name and update in place.
         """
         instance_config = [[p.instance_type, priority] for priority, p in enumerate(pools, 1)]
         digest = hashlib.sha256(json.dumps(instance_config).encode()).hexdigest()[:8]
@@ -279,14 +303,25 @@ class DeepgramEndpointBase(Construct):
             return None
         groups = list(security_groups or [])
         if not groups:
-            groups = [ec2.SecurityGroup(
+            group = ec2.SecurityGroup(
                 self,
                 "SecurityGroup",
                 vpc=vpc,
                 description="Deepgram SageMaker model network interfaces",
-                # A network-isolated container makes no outbound calls at all.
+                # An isolated container makes no calls itself; a container with network
+                # access needs the licence server (docs/aws-behaviour.md#self-hosted-licence).
                 allow_all_outbound=not model.network_isolation,
-            )]
+            )
+            if model.network_isolation:
+                # SageMaker still downloads the model and moves async input and output
+                # through these interfaces (docs/aws-behaviour.md#network-isolation-vpc).
+                # S3's gateway endpoint has no address range CloudFormation can name, so
+                # HTTPS goes to any address; the subnets' routes decide where it can land.
+                group.add_egress_rule(
+                    ec2.Peer.any_ipv4(), ec2.Port.tcp(443),
+                    "HTTPS to S3 and VPC endpoints: model artifacts, async input and output",
+                )
+            groups = [group]
         self.connections = ec2.Connections(security_groups=groups)
         selection = vpc_subnets or ec2.SubnetSelection()
         subnets = vpc.select_subnets(
@@ -305,7 +340,8 @@ class DeepgramEndpointBase(Construct):
     def _vpc_statements(
         self, config: sagemaker.CfnModel.VpcConfigProperty
     ) -> list[iam.PolicyStatement]:
-        """What SageMaker needs to attach the model's interfaces to your subnets."""
+        """What SageMaker needs to attach the model's interfaces to your subnets
+        (docs/aws-behaviour.md#vpc-permissions)."""
         stack = Stack.of(self)
 
         def ec2_arn(resource: str, name: str) -> str:
@@ -333,7 +369,8 @@ class DeepgramEndpointBase(Construct):
             # Describe calls have no resource-level permissions.
             iam.PolicyStatement(
                 actions=["ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces",
-                         "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"],
+                         "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets",
+                         "ec2:DescribeVpcEndpoints", "ec2:DescribeVpcs"],
                 resources=["*"],
             ),
         ]
@@ -354,7 +391,42 @@ class DeepgramEndpointBase(Construct):
                 resources=["*"],
             )
         )
-        return sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True)
+        topic = sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True)
+        self._let_cloudwatch_publish(topic)
+        return topic
+
+    def _let_cloudwatch_publish(self, topic: sns.ITopic) -> None:
+        """Allow CloudWatch alarms of this account and region to publish to ``topic``.
+
+        A topic policy replaces SNS's default policy, and ``enforce_ssl`` creates one that
+        only denies plain HTTP: without this statement every alarm action fails silently
+        (docs/aws-behaviour.md#alarm-topic-policy). A topic of this app without a policy
+        keeps SNS's default policy, which lets CloudWatch of the owning account publish:
+        it is left alone, because a first statement would replace that default (give the
+        topic its policy before passing it, and this statement joins it). A topic imported
+        by ARN cannot be changed here; its owner must allow CloudWatch.
+        """
+        if not isinstance(topic, sns.Topic):
+            Annotations.of(self).add_info(
+                "alarm_topic is imported: make sure its topic policy (if it has one) allows "
+                "cloudwatch.amazonaws.com to sns:Publish, or the alarms cannot notify it."
+            )
+            return
+        if topic.node.try_find_child("Policy") is None:
+            return
+        stack = Stack.of(self)
+        topic.add_to_resource_policy(iam.PolicyStatement(
+            sid="AllowCloudWatchAlarmsToPublish",
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            actions=["sns:Publish"],
+            resources=[topic.topic_arn],
+            conditions={
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "ArnLike": {"aws:SourceArn": stack.format_arn(
+                    service="cloudwatch", resource="alarm", resource_name="*",
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME)},
+            },
+        ))
 
     # --- hooks for subclasses --------------------------------------------------------
 
@@ -419,19 +491,11 @@ class DeepgramEndpointBase(Construct):
         if initial is not None and problems.number(
             "initial_instance_count", initial, minimum=1, integer=True,
             why="(CreateEndpointConfig needs at least one instance)",
-        ):
-            if max_ok and not is_token(initial) and not is_token(max_capacity) \
-                    and initial > max_capacity:
-                problems.add(
-                    f"initial_instance_count must be <= max_capacity ({max_capacity}), "
-                    f"got {initial}"
-                )
-            if min_ok and not is_token(initial) and not is_token(min_capacity) \
-                    and initial < min_capacity:
-                problems.add(
-                    f"initial_instance_count must be >= min_capacity ({min_capacity}), "
-                    f"got {initial}"
-                )
+        ) and max_ok and not is_token(initial) and not is_token(max_capacity) \
+                and initial > max_capacity:
+            problems.add(
+                f"initial_instance_count must be <= max_capacity ({max_capacity}), got {initial}"
+            )
 
     # --- execution role --------------------------------------------------------------
 

@@ -1,9 +1,10 @@
 """Instance pools: several instance types for one variant, tried in priority order.
 
-Facts (project facts file, section 5): ``ProductionVariant.InstancePools`` takes 1-5 entries
-``{InstanceType, Priority}`` (1 = highest) and replaces ``InstanceType``;
-``VariantInstanceProvisionTimeoutInSeconds`` is 300-3600 (botocore's range). Pools are a
-fallback order, not a split: ``InitialInstanceCount`` is the variant's total.
+``ProductionVariant.InstancePools`` takes 1-5 entries ``{InstanceType, Priority}`` (1 =
+highest) and replaces ``InstanceType``. On an insufficient-capacity error SageMaker moves to
+the next pool at once; ``VariantInstanceProvisionTimeoutInSeconds`` (300-3600) bounds the
+whole attempt across all pools. Pools are a fallback order, not a split:
+``InitialInstanceCount`` is the variant's total. See docs/aws-behaviour.md#instance-pools.
 """
 
 from __future__ import annotations
@@ -29,12 +30,16 @@ GPU_FAMILIES = frozenset(
     {"g4dn", "g5", "g6", "g6e", "g7", "g7e", "p3", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en"}
 )
 #: Families with local NVMe instance storage. CreateEndpointConfig rejects a ``KmsKeyId``
-#: for them; their local volumes are encrypted by a hardware module (facts file, section 6).
+#: for them; their local volumes are encrypted by a hardware module
+#: (docs/aws-behaviour.md#nvme-kms).
 NVME_FAMILIES = frozenset(
     {"g4dn", "g5", "g6", "g6e", "g7", "g7e", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en"}
 )
 
 _INSTANCE_TYPE = re.compile(r"^ml\.([a-z0-9-]+)\.([a-z0-9]+)$")
+#: Sizes EC2 and SageMaker name instance types with: ``medium``, ``large``, ``xlarge`` and
+#: ``<n>xlarge``. A typo such as ``2xlarg`` would otherwise only fail at deploy time.
+_SIZE = re.compile(r"^(medium|large|xlarge|(2|3|4|6|8|9|12|16|18|24|32|48)xlarge)$")
 
 
 @dataclass(frozen=True)
@@ -55,13 +60,20 @@ class InstancePool:
 
     def __post_init__(self) -> None:
         problems = Problems()
-        if not is_token(self.instance_type) and (
-            not isinstance(self.instance_type, str) or not _INSTANCE_TYPE.match(self.instance_type)
-        ):
-            problems.add(
-                "instance_type must look like 'ml.<family>.<size>' "
-                f"(e.g. 'ml.g6.2xlarge'), got {fmt(self.instance_type)}"
-            )
+        if not is_token(self.instance_type):
+            match = (_INSTANCE_TYPE.match(self.instance_type)
+                     if isinstance(self.instance_type, str) else None)
+            if match is None:
+                problems.add(
+                    "instance_type must look like 'ml.<family>.<size>' "
+                    f"(e.g. 'ml.g6.2xlarge'), got {fmt(self.instance_type)}"
+                )
+            elif not _SIZE.match(match.group(2)):
+                problems.add(
+                    f"instance_type has an unknown size {match.group(2)!r}: sizes are medium, "
+                    "large, xlarge or <n>xlarge with n in 2, 3, 4, 6, 8, 9, 12, 16, 18, 24, 32, "
+                    f"48 (e.g. 'ml.g6.2xlarge'), got {self.instance_type!r}"
+                )
         if self.max_concurrency is not None:
             problems.number(
                 "max_concurrency", self.max_concurrency, minimum=0, exclusive_minimum=True
@@ -176,8 +188,8 @@ def variant_instance_properties(
 
     One type gives a plain ``InstanceType``. Several give ``InstancePools`` with priorities
     1..n in list order and the provision timeout; with ``least_outstanding_requests``
-    (real-time endpoints) also the routing AWS recommends for mixed fleets (facts file,
-    section 5).
+    (real-time endpoints) also the routing AWS recommends for mixed fleets
+    (docs/aws-behaviour.md#least-outstanding-requests).
     """
     if len(pools) == 1:
         return {"instance_type": pools[0].instance_type}

@@ -1,7 +1,8 @@
 """Capacity-aware scaling signals for mixed instance pools, as CloudWatch metric math.
 
 Pure functions: the query builder and an evaluator for the subset of metric math it emits.
-Facts (project facts file, sections 5 and 8):
+What they rely on (docs/aws-behaviour.md#metric-math-missing-values,
+docs/aws-behaviour.md#instance-pools):
 
 - each pool publishes ``ConcurrentRequestsPerModel`` with the dimensions ``EndpointName``,
   ``VariantName`` and ``InstanceType``; a pool without instances publishes nothing;
@@ -32,7 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 #: Statistic of each pool's concurrency: Deepgram documents Minimum/Maximum, AWS's pool
-#: example uses Average (facts file, section 3: unconfirmed); Maximum is valid for both.
+#: example uses Average (docs/aws-behaviour.md#concurrency-metric); Maximum is valid for both.
 POOL_STATISTIC = "Maximum"
 RESULT_ID = "fleet_utilization"
 WEIGHTED_CONCURRENCY_ID = "fleet_concurrency"

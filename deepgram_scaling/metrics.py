@@ -1,9 +1,9 @@
 """Metric factory: pure functions that build the CloudWatch metrics an endpoint publishes.
 
-Names, namespaces and dimensions are from the project's facts file (sections 3 and 4):
-variant metrics live in ``AWS/SageMaker`` with dimensions ``EndpointName`` and
-``VariantName``; the asynchronous backlog metrics carry ``EndpointName`` ONLY (a wrong
-dimension set silently yields no data).
+Variant metrics live in ``AWS/SageMaker`` with dimensions ``EndpointName`` and
+``VariantName`` (docs/aws-behaviour.md#invocation-metrics); the asynchronous backlog metrics
+carry ``EndpointName`` only (docs/aws-behaviour.md#backlog-metrics): a wrong dimension set
+silently yields no data.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 NAMESPACE = "AWS/SageMaker"
 #: Per-instance utilization metrics (CPU, GPU, memory, disk) live here.
 INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
-#: Real-time concurrency is emitted every 10 seconds (facts file, section 3).
+#: Real-time concurrency is emitted every 10 seconds (docs/aws-behaviour.md#concurrency-metric).
 HIGH_RESOLUTION = Duration.seconds(10)
 ONE_MINUTE = Duration.minutes(1)
 
@@ -68,11 +68,12 @@ def instance_count_metric(
 ) -> cloudwatch.Metric:
     """The variant's instance count: the SampleCount of ``CPUUtilization`` per minute.
 
-    There is no direct instance-count metric (facts file, section 8). Every instance
-    reports ``CPUUtilization`` once a minute in ``/aws/sagemaker/Endpoints``, so its sample
-    count over one minute is the number of running instances; AWS's asynchronous-inference
-    troubleshooting FAQ documents this. It needs no traffic and works for both endpoint
-    types (asynchronous endpoints publish no ``Invocations``/``InvocationsPerInstance``).
+    There is no direct instance-count metric. Every instance reports ``CPUUtilization``
+    once a minute in ``/aws/sagemaker/Endpoints``, so its sample count over one minute is
+    the number of running instances; AWS's asynchronous-inference troubleshooting FAQ
+    documents this (docs/aws-behaviour.md#instance-count-metric). It needs no traffic and
+    works for both endpoint types (asynchronous endpoints publish no ``Invocations`` or
+    ``InvocationsPerInstance``).
     """
     dimensions = {"EndpointName": endpoint_name, "VariantName": variant_name}
     if instance_type is not None:

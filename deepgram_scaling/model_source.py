@@ -1,9 +1,11 @@
 """Where the Deepgram model comes from: a Marketplace model package or a container image.
 
-Facts (project facts file, section 6): a Marketplace package needs
-``EnableNetworkIsolation=true``; Deepgram's container reads its configuration from the
-environment variables ``DEEPGRAM_API_01..08`` and ``DEEPGRAM_ENGINE_01..08``, each one a
-dotted TOML assignment such as ``max_active_requests=120``.
+A Marketplace package runs with network isolation
+(docs/aws-behaviour.md#deepgram-marketplace-model).
+Deepgram's container reads its configuration from the environment variables
+``DEEPGRAM_API_01..08`` and ``DEEPGRAM_ENGINE_01..08``, each one a dotted TOML assignment
+such as ``max_active_requests=120`` (docs/aws-behaviour.md#deepgram-settings). A self-hosted
+image validates its licence over the network (docs/aws-behaviour.md#self-hosted-licence).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 
 from aws_cdk import Arn, ArnComponents, ArnFormat, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from ._validation import Problems, fmt, is_token
@@ -25,6 +28,13 @@ SettingValue = str | int | float | bool
 
 #: Each of the two setting families has eight numbered variables.
 MAX_SETTINGS_PER_FAMILY = 8
+#: Deepgram's hosted licence server; a License Proxy is listed before it as the first choice
+#: (docs/aws-behaviour.md#self-hosted-licence).
+DEEPGRAM_LICENSE_SERVER = "https://license.deepgram.com"
+#: The setting both containers read their licence servers from.
+LICENSE_SERVER_SETTING = "license.server_url"
+#: The environment variable a self-hosted container reads its API key from.
+API_KEY_VARIABLE = "DEEPGRAM_API_KEY"
 
 _SETTING_KEY = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
 _MODEL_PACKAGE_ARN = re.compile(
@@ -36,8 +46,11 @@ _ECR_IMAGE = re.compile(
 )
 
 
-def toml_literal(value: SettingValue) -> str:
-    """Render one value as a TOML literal (strings quoted, booleans lower-case)."""
+def toml_literal(value: SettingValue | list[str]) -> str:
+    """Render one value as a TOML literal (strings quoted, booleans lower-case, lists of
+    strings as arrays)."""
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_literal(item) for item in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
@@ -140,28 +153,69 @@ class DeepgramModel:
         product: DeepgramProduct | None = None,
         api_settings: Mapping[str, SettingValue] | None = None,
         engine_settings: Mapping[str, SettingValue] | None = None,
-        network_isolation: bool = True,
+        network_isolation: bool = False,
+        license_proxy_url: str | None = None,
+        api_key_secret: secretsmanager.ISecret | None = None,
+        api_key_secret_field: str | None = None,
     ) -> DeepgramModel:
         """A self-hosted Deepgram container image in Amazon ECR.
 
-        The execution role gets pull access to exactly that repository.
+        The execution role gets pull access to exactly that repository. A self-hosted
+        Deepgram container validates its licence with Deepgram's licence server, or with a
+        License Proxy you run (docs/aws-behaviour.md#self-hosted-licence), so it needs
+        network access unless the image carries its own offline licence configuration.
 
         :param image_uri: ``<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>``
             (or ``@sha256:<digest>``).
-        :param network_isolation: Default: True. The container then has no network access.
+        :param network_isolation: Cut the container off the network. The licence check then
+            fails unless the image needs no network for it; the endpoint warns at synthesis.
+            Default: False.
+        :param license_proxy_url: Your License Proxy, e.g. ``"https://license-proxy:8443"``.
+            Written to both containers' ``license.server_url`` as the first choice, with
+            Deepgram's own server as the fallback, as Deepgram's proxy deployment does.
+            Default: None (the image's own licence configuration).
+        :param api_key_secret: A Secrets Manager secret holding the self-hosted API key. It
+            becomes ``DEEPGRAM_API_KEY`` through a CloudFormation dynamic reference: the
+            template holds no plain text, but SageMaker stores the resolved value in the
+            model, where ``DescribeModel`` shows it
+            (docs/aws-behaviour.md#secrets-dynamic-reference). Default: None (the image's
+            own configuration).
+        :param api_key_secret_field: The JSON key of the API key inside the secret.
+            Default: None (the whole secret string is the key).
         """
+        problems = Problems()
         if not is_token(image_uri) and (
             not isinstance(image_uri, str) or not _ECR_IMAGE.match(image_uri)
         ):
-            raise DeepgramScalingConfigError(
+            problems.add(
                 "image_uri must be an Amazon ECR image such as "
                 "'123456789012.dkr.ecr.us-east-1.amazonaws.com/deepgram:tag', "
                 f"got {fmt(image_uri)}"
             )
+        api = dict(api_settings or {})
+        engine = dict(engine_settings or {})
+        if license_proxy_url is not None:
+            _check_license_proxy(problems, license_proxy_url, network_isolation, api, engine)
+        if api_key_secret_field is not None and api_key_secret is None:
+            problems.add("api_key_secret_field needs api_key_secret, got "
+                         f"api_key_secret_field={api_key_secret_field!r} without a secret")
+        problems.raise_if_any()
+        environment = deepgram_environment(api=api, engine=engine)
+        if license_proxy_url is not None:
+            servers = [license_proxy_url, DEEPGRAM_LICENSE_SERVER]
+            for family in ("API", "ENGINE"):
+                number = sum(1 for name in environment if name.startswith(f"DEEPGRAM_{family}_"))
+                environment[f"DEEPGRAM_{family}_{number + 1:02d}"] = (
+                    f"{LICENSE_SERVER_SETTING}={toml_literal(servers)}"
+                )
+        if api_key_secret is not None:
+            value = (api_key_secret.secret_value_from_json(api_key_secret_field)
+                     if api_key_secret_field is not None else api_key_secret.secret_value)
+            environment[API_KEY_VARIABLE] = value.unsafe_unwrap()
         return DeepgramModel(
             image_uri=image_uri,
             product=product,
-            environment=deepgram_environment(api=api_settings or {}, engine=engine_settings or {}),
+            environment=environment,
             network_isolation=network_isolation,
         )
 
@@ -200,3 +254,25 @@ class DeepgramModel:
             # GetAuthorizationToken has no resource-level permission: "*" is its only form.
             iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]),
         ]
+
+
+def _check_license_proxy(
+    problems: Problems,
+    url: object,
+    network_isolation: bool,
+    api: Mapping[str, SettingValue],
+    engine: Mapping[str, SettingValue],
+) -> None:
+    if not is_token(url) and (not isinstance(url, str) or not re.fullmatch(r"https?://\S+", url)):
+        problems.add("license_proxy_url must be an http(s) URL such as "
+                     f"'https://license-proxy:8443', got {fmt(url)}")
+    if network_isolation:
+        problems.add("license_proxy_url needs network access, but network_isolation=True cuts "
+                     "the container off every network; drop one of them, got both")
+    for prop, settings in (("api_settings", api), ("engine_settings", engine)):
+        if LICENSE_SERVER_SETTING in settings:
+            problems.add(f"{prop} sets {LICENSE_SERVER_SETTING!r} and license_proxy_url sets it "
+                         "too; keep one of them, got both")
+        elif len(settings) >= MAX_SETTINGS_PER_FAMILY:
+            problems.add(f"{prop} takes at most {MAX_SETTINGS_PER_FAMILY - 1} entries with "
+                         f"license_proxy_url, which uses one more variable, got {len(settings)}")

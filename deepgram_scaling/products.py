@@ -1,7 +1,7 @@
 """The Deepgram products and the SageMaker instance types each one supports.
 
 This is data: add a product by constructing a :class:`DeepgramProduct`. Source: Deepgram's
-SageMaker (Marketplace) documentation, summarised in the project's facts file, section 6.
+supported-products page for SageMaker (docs/aws-behaviour.md#deepgram-products).
 """
 
 from __future__ import annotations

@@ -34,10 +34,11 @@ from .model_source import DeepgramModel
 from .scaling import StepScalingOptions, StreamingSafeScaleIn
 
 #: Deepgram's streaming-aware cooldowns: react fast to new streams, and wait before removing
-#: instances that may still hold 30-minute streams (facts file, section 3).
+#: instances that may still hold 30-minute streams (docs/aws-behaviour.md#deepgram-cooldowns).
 DEFAULT_SCALE_OUT_COOLDOWN = Duration.seconds(60)
 DEFAULT_SCALE_IN_COOLDOWN = Duration.seconds(300)
-#: InvokeEndpoint gives up after 60 s; a p99 above 50 s means requests are about to fail.
+#: InvokeEndpoint gives up after 60 s; a p99 above 50 s means requests are about to fail
+#: (docs/aws-behaviour.md#invoke-timeout).
 _LATENCY_ALARM_MICROSECONDS = 50_000_000
 #: Our default bound for the first streamed result: 3 s at p99 (tune it to your product).
 _FIRST_CHUNK_ALARM_MICROSECONDS = 3_000_000
@@ -57,10 +58,14 @@ class RealtimeAlarmOptions:
         requests emit (Deepgram: not emitted for streaming sessions). Default: >= 50,000,000
         (50 s; InvokeEndpoint times out at 60 s) for 3 of 3 minutes.
     :param first_chunk_latency: ``FirstChunkLatency`` p99 in microseconds, one sample per
-        streaming session (Deepgram's streaming metric). Default: >= 3,000,000 (3 s) for 3 of
-        3 minutes.
+        streaming session. Default: >= 3,000,000 (3 s) for 3 of 3 minutes.
     :param mid_stream_errors: ``MidStreamErrors`` (Sum): failures after a stream started.
         Default: >= 1 in 3 of 5 minutes.
+
+    The two streaming metrics are unconfirmed: no AWS or Deepgram page we could find names
+    them (docs/aws-behaviour.md#streaming-metrics). Their alarms treat missing data as
+    missing, so an endpoint that never publishes them shows INSUFFICIENT_DATA, not a false
+    OK.
     """
 
     capacity_at_max: AlarmOptions | None = AlarmOptions(evaluation_periods=15)
@@ -115,8 +120,10 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
         70-80 % of what one instance serves within your latency bound in a load test.
         Required unless ``step_scaling`` is given.
     :param min_capacity: Fewest instances. Must be >= 1. Default: 1.
-    :param initial_instance_count: Instances created with the endpoint. Default:
-        ``min_capacity``.
+    :param initial_instance_count: Instances created with the endpoint. A change replaces
+        the endpoint config (and rebuilds the fleet), so the default does not follow
+        ``min_capacity``: registering the scalable target raises the fleet to
+        ``min_capacity`` (docs/aws-behaviour.md#register-target-range). Default: 1.
     :param scale_out_cooldown: Default: ``Duration.seconds(60)`` (Deepgram's guidance).
     :param scale_in_cooldown: Default: ``Duration.seconds(300)`` (Deepgram's guidance: do
         not remove instances while long streams may still run).
@@ -124,8 +131,10 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
         A role you pass gets the same managed policy attached.
     :param kms_key: Key for the ML storage volume. Refused for types with local NVMe
         storage (every GPU type Deepgram supports). Default: None.
-    :param provision_timeout: How long SageMaker tries one pool before falling back to the
-        next (300-3600 s). Only used with two or more pools. Default:
+    :param provision_timeout: The total time SageMaker spends provisioning instances across
+        all pools before the operation fails (300-3600 s). It is not a wait per pool:
+        SageMaker moves to the next pool as soon as one reports insufficient capacity
+        (docs/aws-behaviour.md#instance-pools). Only used with two or more pools. Default:
         ``Duration.seconds(300)`` (Deepgram's suggestion).
     :param inference_ami_version: Default: ``al2023-ami-sagemaker-inference-gpu-4-1``,
         which Deepgram's containers require.
@@ -141,8 +150,10 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
     :param vpc: Run the model's network interfaces in this VPC. Default: None (SageMaker's
         own network).
     :param vpc_subnets: Default: the VPC's private subnets.
-    :param security_groups: 1-5 groups. Default: a new group; without outbound rules when
-        the model is network-isolated.
+    :param security_groups: 1-5 groups. Default: a new group. With network isolation it
+        allows only outbound HTTPS, which SageMaker needs to download the model and move
+        async data through the VPC (docs/aws-behaviour.md#network-isolation-vpc); without
+        isolation, all outbound traffic.
     :param alarms: Which alarms to create and how. Default: :class:`RealtimeAlarmOptions`.
     :param scale_in: ``StreamingSafeScaleIn(...)`` to spare running streams. Default: None
         (target tracking scales in, after ``scale_in_cooldown``).
@@ -450,8 +461,9 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
         return self._grant(grantee, "sagemaker:InvokeEndpoint")
 
     def grant_invoke_stream(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Allow streaming connections
-        (``sagemaker:InvokeEndpointWithBidirectionalStream``) on this endpoint."""
+        """Allow streaming connections on this endpoint: the IAM action
+        ``sagemaker:InvokeEndpointWithBidirectionalStream``, the one Deepgram's SageMaker
+        clients need (docs/aws-behaviour.md#bidirectional-stream-iam)."""
         return self._grant(grantee, "sagemaker:InvokeEndpointWithBidirectionalStream")
 
     # --- metrics ---------------------------------------------------------------------
@@ -466,8 +478,8 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
         """``ConcurrentRequestsPerModel``: streams plus in-flight requests, emitted every 10 s.
 
         :param statistic: Default: ``Maximum``. Deepgram documents Minimum/Maximum only,
-            AWS's pool example uses Average (facts file, section 3: unconfirmed), so the
-            default is one both accept.
+            AWS's pool example uses Average (docs/aws-behaviour.md#concurrency-metric:
+            unsettled), so the default is one both accept.
         :param period: Default: 1 minute; 10 seconds is the finest.
         :param instance_type: One pool's type (adds the ``InstanceType`` dimension).
             Default: the whole variant.
@@ -539,19 +551,25 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
             description="Deepgram real-time endpoint p99 model latency is close to the 60 s "
                         "InvokeEndpoint timeout.",
         )
+        # Unconfirmed metrics: missing data stays missing, so a metric that is never
+        # published shows INSUFFICIENT_DATA instead of OK (docs/aws-behaviour.md#streaming-metrics).
         self._add_alarm(
             "first_chunk_latency",
             alarms.first_chunk_latency,
             metric=self.metric_first_chunk_latency(),
             default_threshold=_FIRST_CHUNK_ALARM_MICROSECONDS,
-            description="Streaming sessions wait too long for their first result.",
+            description="Streaming sessions wait too long for their first result. "
+                        "(Metric name unconfirmed: INSUFFICIENT_DATA means it is not published.)",
+            treat_missing_data=cloudwatch.TreatMissingData.MISSING,
         )
         self._add_alarm(
             "mid_stream_errors",
             alarms.mid_stream_errors,
             metric=self.metric_mid_stream_errors(),
             default_threshold=1,
-            description="Streaming sessions fail after they started.",
+            description="Streaming sessions fail after they started. "
+                        "(Metric name unconfirmed: INSUFFICIENT_DATA means it is not published.)",
+            treat_missing_data=cloudwatch.TreatMissingData.MISSING,
         )
 
     # --- dashboard ---------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """Scaling levers beyond one target-tracking policy: pure option types and their rules.
 
-Facts (project facts file, sections 2 and 8): Application Auto Scaling allows 20 step
-adjustments per step policy and 200 scheduled actions per scalable target; several policies
-on one target scale out if any asks, scale in only if all agree, and the largest capacity
-wins.
+Application Auto Scaling allows 20 step adjustments per step policy and 200 scheduled actions
+per scalable target (docs/aws-behaviour.md#scaling-quotas); several policies on one target
+scale out if any asks, scale in only if all agree, and the largest capacity wins
+(docs/aws-behaviour.md#several-policies).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from aws_cdk import aws_applicationautoscaling as appscaling
 
 from ._validation import Problems, fmt, is_token
 
-#: Application Auto Scaling quotas (facts file, section 2).
+#: Application Auto Scaling quotas (docs/aws-behaviour.md#scaling-quotas).
 MAX_STEPS = 20
 MAX_SCHEDULED_ACTIONS = 200
-#: A streaming connection lasts up to 30 minutes (facts file, section 1).
+#: A streaming connection lasts up to 30 minutes (docs/aws-behaviour.md#stream-duration).
 LONGEST_STREAM = Duration.minutes(30)
 
 
@@ -30,8 +30,18 @@ LONGEST_STREAM = Duration.minutes(30)
 class ScalingStep:
     """One interval of a step policy, in the metric's own units.
 
-    :param lower: Inclusive lower bound. Default: None (minus infinity).
-    :param upper: Exclusive upper bound. Default: None (plus infinity).
+    Which bound is inclusive depends on the side of the alarm threshold the step lies on
+    (Application Auto Scaling's ``StepAdjustment`` rules, docs/aws-behaviour.md#step-bounds):
+
+    - a step that adds instances (``change > 0``) holds ``lower <= metric < upper``;
+    - a step that removes instances (``change < 0``) holds ``lower < metric <= upper``: the
+      scale-in alarm is ``LessThanOrEqualToThreshold`` at the highest scale-in ``upper``,
+      so ``ScalingStep(upper=3, change=-1)`` also removes an instance at exactly 3;
+    - the ``change=0`` band between them holds neither of its bounds when a neighbour
+      acts there.
+
+    :param lower: Lower bound. Default: None (minus infinity).
+    :param upper: Upper bound. Default: None (plus infinity).
     :param change: Instances to add (positive) or remove (negative) while the metric is in
         this interval; 0 marks the band where nothing happens.
     """
@@ -49,8 +59,9 @@ class StepScalingOptions:
     or overlaps, and their changes must not decrease as the metric rises (more load never
     asks for fewer instances). At most 20 steps.
 
-    Example, target 7 concurrent requests per instance: remove one below 3, hold from 3 to
-    10.5, add two at 10.5 (1.5 x target) and above::
+    Example, target 7 concurrent requests per instance: remove one at 3 or below (the upper
+    bound of a scale-in step is inclusive), hold above 3 and below 10.5, add two at 10.5
+    (1.5 x target) and above::
 
         StepScalingOptions(steps=[
             ScalingStep(upper=3, change=-1),
@@ -137,6 +148,11 @@ def check_steps(problems: Problems, prop: str, steps: object) -> tuple[ScalingSt
     if len(problems) > before:
         return ()
     changes = [s.change for s in ordered]
+    for below, above in itertools.pairwise(ordered):
+        if below.change < 0 < above.change:
+            problems.add(f"{prop}: a scale-in step and a scale-out step meet at {below.upper}, "
+                         "where both alarms fire (scale-in upper bounds and scale-out lower "
+                         "bounds are inclusive); put a change=0 step between them")
     if any(b < a for a, b in itertools.pairwise(changes)):
         problems.add(f"{prop} changes must not decrease as the metric rises, got {changes}")
     if all(c == 0 for c in changes):
@@ -147,10 +163,25 @@ def check_steps(problems: Problems, prop: str, steps: object) -> tuple[ScalingSt
 
 
 def step_for(steps: Sequence[ScalingStep], value: float) -> ScalingStep:
-    """The step whose interval holds ``value`` (steps as returned by :func:`check_steps`)."""
+    """The step that acts at ``value`` (steps as returned by :func:`check_steps`), with
+    Application Auto Scaling's bounds: scale-in steps include their upper bound, scale-out
+    steps their lower bound, and an acting step wins a shared bound over a ``change=0``
+    band."""
+
+    def holds(step: ScalingStep) -> bool:
+        removes = step.change < 0
+        above_lower = step.lower is None or (value > step.lower if removes
+                                             else value >= step.lower)
+        below_upper = step.upper is None or (value <= step.upper if removes
+                                             else value < step.upper)
+        return above_lower and below_upper
+
+    acting = [s for s in steps if s.change != 0 and holds(s)]
+    if acting:
+        return acting[0]
     for step in steps:
-        if (step.lower is None or value >= step.lower) and (step.upper is None
-                                                            or value < step.upper):
+        if step.change == 0 and (step.lower is None or value >= step.lower) and (
+                step.upper is None or value <= step.upper):
             return step
     raise LookupError(value)
 

@@ -239,7 +239,7 @@ def test_async_alarms(example_template: Template):
     alarms = {a["Properties"]["MetricName"]: a["Properties"]
               for a in batch(example_template, "AWS::CloudWatch::Alarm").values()
               if a["Properties"].get("AlarmActions") == [{"Ref": alarm_topic}]}
-    assert len(alarms) == 4
+    assert len(alarms) == 7  # four on the queue and fleet, three on the failure signals
     age = alarms["ApproximateAgeOfOldestRequest"]
     assert (age["Statistic"], age["Threshold"], age["EvaluationPeriods"]) == ("Maximum", 900, 3)
     assert age["Dimensions"] == [{"Name": "EndpointName", "Value": endpoint_name(example_template)}]
@@ -331,3 +331,68 @@ def test_async_metric_helpers(async_own_storage: AsyncOwnStorageScenario):
                                   "success_topic", "error_topic", "encryption_key"])
 def test_async_escape_hatches(async_own_storage: AsyncOwnStorageScenario, name: str):
     assert getattr(async_own_storage.endpoint, name) is not None
+
+
+# --- keys the construct must grant, and keys it cannot see ---------------------------------
+
+
+def execution_statements(template: Template, prefix: str) -> list[dict[str, Any]]:
+    (policy,) = [p for k, p in template.find_resources("AWS::IAM::ManagedPolicy").items()
+                 if k.startswith(prefix)]
+    statements: list[dict[str, Any]] = policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def test_topics_under_their_own_key_are_granted_to_the_execution_role(new_stack):
+    # SageMaker publishes notifications with the execution role: an encrypted topic needs its
+    # key (docs/aws-behaviour.md#async-sns-publish), or notifications, including the test
+    # notification at creation, fail.
+    from aws_cdk import aws_kms as kms
+    from aws_cdk import aws_sns as sns
+
+    from deepgram_scaling import AsyncDeepgramEndpoint, DeepgramModel
+
+    from .conftest import IMAGE_URI
+
+    stack = new_stack("TopicKeys", nag=False)
+    topic_key = kms.Key(stack, "TopicKey")
+    success = sns.Topic(stack, "Done", master_key=topic_key)
+    errors = sns.Topic(stack, "Failed", master_key=topic_key)
+    AsyncDeepgramEndpoint(stack, "Jobs", model=DeepgramModel.from_image(IMAGE_URI),
+                          instance_pools=["ml.g6.2xlarge"], max_capacity=2,
+                          success_topic=success, error_topic=errors)
+    template = Template.from_stack(stack)
+    (topic_key_id,) = [k for k in template.find_resources("AWS::KMS::Key")
+                       if k.startswith("TopicKey")]
+    (own_key_id,) = [k for k in template.find_resources("AWS::KMS::Key") if k.startswith("JobsKey")]
+    kms_statement = next(s for s in execution_statements(template, "Jobs")
+                         if s["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"])
+    assert kms_statement["Resource"] == [{"Fn::GetAtt": [own_key_id, "Arn"]},
+                                         {"Fn::GetAtt": [topic_key_id, "Arn"]}]
+
+
+def test_an_imported_bucket_needs_its_key(new_stack):
+    from aws_cdk import aws_kms as kms
+    from aws_cdk import aws_s3 as s3
+
+    from deepgram_scaling import AsyncDeepgramEndpoint, DeepgramModel, DeepgramScalingConfigError
+
+    from .conftest import IMAGE_URI
+
+    stack = new_stack("ImportedBucket", nag=False)
+    bucket = s3.Bucket.from_bucket_name(stack, "Audio", "team-audio")
+
+    def build(construct_id: str, **extra: Any) -> AsyncDeepgramEndpoint:
+        return AsyncDeepgramEndpoint(stack, construct_id, model=DeepgramModel.from_image(IMAGE_URI),
+                                     instance_pools=["ml.g6.2xlarge"], max_capacity=2,
+                                     bucket=bucket, **extra)
+
+    with pytest.raises(DeepgramScalingConfigError,
+                       match=r"bucket is imported, so the construct cannot see the key that "
+                             r"encrypts it.*pass encryption_key="):
+        build("NoKey")
+    # With the key, the role may use it to read inputs and write results.
+    key = kms.Key.from_key_arn(stack, "AudioKey",
+                               "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+    endpoint = build("WithKey", encryption_key=key)
+    assert endpoint.encryption_key is key

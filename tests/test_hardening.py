@@ -52,14 +52,27 @@ def test_model_runs_in_the_private_subnets_with_its_own_group(in_vpc):
     assert len(endpoint.connections.security_groups) == 1
 
 
-def test_network_isolated_model_group_has_no_outbound(in_vpc):
+def test_network_isolated_model_group_allows_only_https_out(in_vpc):
+    # SageMaker downloads the model and moves async data through the VPC's subnets even when
+    # the container is isolated (docs/aws-behaviour.md#network-isolation-vpc): HTTPS only.
     _, template = in_vpc
     (group,) = template.find_resources("AWS::EC2::SecurityGroup").values()
-    # The CDK's stand-in rule that matches no traffic: nothing may leave.
     assert group["Properties"]["SecurityGroupEgress"] == [{
-        "CidrIp": "255.255.255.255/32", "Description": "Disallow all traffic",
-        "FromPort": 252, "IpProtocol": "icmp", "ToPort": 86}]
+        "CidrIp": "0.0.0.0/0", "Description": "HTTPS to S3 and VPC endpoints: model "
+        "artifacts, async input and output", "FromPort": 443, "IpProtocol": "tcp",
+        "ToPort": 443}]
     assert "SecurityGroupIngress" not in group["Properties"]
+
+
+def test_execution_role_can_describe_vpc_endpoints(in_vpc):
+    _, template = in_vpc
+    (policy,) = template.find_resources("AWS::IAM::ManagedPolicy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    describe = next(s for s in statements if "ec2:DescribeSubnets" in s["Action"])
+    # AWS's list for hosted endpoints in a VPC (docs/aws-behaviour.md#vpc-permissions).
+    assert describe["Action"] == ["ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces",
+                                  "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets",
+                                  "ec2:DescribeVpcEndpoints", "ec2:DescribeVpcs"]
 
 
 def test_execution_role_may_attach_interfaces_to_these_subnets_only(in_vpc):
@@ -118,7 +131,7 @@ def test_network_props_need_a_vpc(new_stack, kwargs, message):
 # Min/MaxCapacity -> No interruption.
 
 BASE: dict[str, Any] = {"pools": ["ml.g6.2xlarge", "ml.g6e.2xlarge"], "arn": PACKAGE_ARN,
-                        "initial": 1, "max": 4}
+                        "initial": 1, "min": 1, "max": 4}
 
 
 def synth(tmp_path_factory, **change: Any) -> dict[str, dict]:
@@ -128,6 +141,7 @@ def synth(tmp_path_factory, **change: Any) -> dict[str, dict]:
     RealtimeDeepgramEndpoint(stack, "Streaming",
                              model=DeepgramModel.from_model_package(props["arn"]),
                              instance_pools=props["pools"], max_capacity=props["max"],
+                             min_capacity=props["min"],
                              initial_instance_count=props["initial"],
                              target_concurrency_per_instance=7)
     resources: dict[str, dict] = Template.from_stack(stack).to_json()["Resources"]
@@ -148,6 +162,8 @@ def versions(tmp_path_factory) -> dict[str, dict[str, dict]]:
         "model": synth(tmp_path_factory, arn=PACKAGE_ARN + "-v2"),
         "initial": synth(tmp_path_factory, initial=2),
         "max": synth(tmp_path_factory, max=6),
+        "default_initial": synth(tmp_path_factory, initial=None),
+        "min": synth(tmp_path_factory, initial=None, min=2),
     }
 
 
@@ -185,6 +201,20 @@ def test_initial_count_change_replaces_the_config_but_not_the_fleet_size(version
     _, after = of_type(versions["initial"], "AWS::SageMaker::EndpointConfig")
     assert after["ProductionVariants"][0]["InitialInstanceCount"] == 2
     assert before["ProductionVariants"][0]["InitialInstanceCount"] == 1
+
+
+def test_a_floor_change_touches_only_the_scalable_target(versions):
+    # ProductionVariants is create-only (docs/aws-behaviour.md#endpoint-config-replacement):
+    # if InitialInstanceCount followed min_capacity, raising the floor would replace the
+    # config and rebuild the fleet. Registering the new floor raises the fleet instead.
+    before, after = versions["default_initial"], versions["min"]
+    changed = sorted(logical_id for logical_id in before if before[logical_id] != after[logical_id])
+    (target_id, _) = of_type(before, "AWS::ApplicationAutoScaling::ScalableTarget")
+    assert changed == [target_id]
+    assert before[target_id]["Properties"]["MinCapacity"] == 1
+    assert after[target_id]["Properties"]["MinCapacity"] == 2
+    _, config = of_type(after, "AWS::SageMaker::EndpointConfig")
+    assert config["ProductionVariants"][0]["InitialInstanceCount"] == 1
 
 
 def test_pool_change_replaces_endpoint_and_target_together(versions):

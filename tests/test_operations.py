@@ -193,14 +193,40 @@ def test_step_scaling_and_streaming_safe_together_is_refused(new_stack):
         realtime(new_stack(nag=False), step_scaling=STEPS, scale_in=StreamingSafeScaleIn())
 
 
-def test_async_scale_in_step_may_not_undo_the_wake_up(new_stack):
+@pytest.mark.parametrize("upper", [2, 1])
+def test_async_scale_in_step_may_not_undo_the_wake_up(new_stack, upper):
+    # upper=1 is the exact defect: the scale-in upper bound is inclusive, so one instance
+    # serving one request (a backlog of 1 per instance) would be removed and woken again.
     with pytest.raises(DeepgramScalingConfigError,
-                       match=r"a scale-in step must end at a backlog of at most 1 per instance"):
+                       match=r"a scale-in step must end below a backlog of 1 per instance .*"
+                             rf"upper={upper}, change=-1"):
         AsyncDeepgramEndpoint(
             new_stack(nag=False), "Async", model=DeepgramModel.from_image(IMAGE_URI),
             instance_pools=["ml.g6.2xlarge"], max_capacity=4,
-            step_scaling=StepScalingOptions(steps=[ScalingStep(upper=2, change=-1),
-                                                   ScalingStep(lower=2, change=1)]))
+            step_scaling=StepScalingOptions(steps=[ScalingStep(upper=upper, change=-1),
+                                                   ScalingStep(lower=upper, upper=10, change=0),
+                                                   ScalingStep(lower=10, change=1)]))
+
+
+def test_scale_in_step_acts_at_its_upper_bound():
+    # Application Auto Scaling: below the threshold the upper bound is inclusive
+    # (docs/aws-behaviour.md#step-bounds), so "upper=3" removes an instance at exactly 3.
+    ordered = check_steps(Problems(), "steps", STEPS.steps)
+    assert step_for(ordered, 3).change == -1
+    assert step_for(ordered, 3.01).change == 0
+    assert step_for(ordered, 10.5).change == 2
+    assert step_for(ordered, 10.49).change == 0
+
+
+def test_scale_in_and_scale_out_steps_may_not_meet():
+    problems = Problems()
+    check_steps(problems, "steps", [ScalingStep(upper=3, change=-1),
+                                    ScalingStep(lower=3, change=1)])
+    assert len(problems) == 1
+    with pytest.raises(DeepgramScalingConfigError,
+                       match=r"a scale-in step and a scale-out step meet at 3, where both "
+                             r"alarms fire"):
+        problems.raise_if_any()
 
 
 def test_async_step_scaling_keeps_the_wake_up(new_stack):
@@ -208,8 +234,8 @@ def test_async_step_scaling_keeps_the_wake_up(new_stack):
     AsyncDeepgramEndpoint(
         stack, "Async", model=DeepgramModel.from_image(IMAGE_URI),
         instance_pools=["ml.g6.2xlarge"], max_capacity=4,
-        step_scaling=StepScalingOptions(steps=[ScalingStep(upper=1, change=-1),
-                                               ScalingStep(lower=1, upper=10, change=0),
+        step_scaling=StepScalingOptions(steps=[ScalingStep(upper=0.5, change=-1),
+                                               ScalingStep(lower=0.5, upper=10, change=0),
                                                ScalingStep(lower=10, change=2)]))
     template = Template.from_stack(stack)
     policies = set(template.find_resources("AWS::ApplicationAutoScaling::ScalingPolicy"))
@@ -234,12 +260,24 @@ def test_steps_cover_the_line_exactly_once_or_are_rejected(raw):
     if problems:
         assert ordered == ()
         return
-    # Every point of the line lies in exactly one step; changes never decrease.
+    # Every point is acted on by at most one step, with Application Auto Scaling's bounds
+    # (scale-in: lower exclusive, upper inclusive; scale-out: lower inclusive, upper
+    # exclusive); a point no step acts on lies in a change=0 band. Changes never decrease.
+    def acts(step: ScalingStep, x: float) -> bool:
+        if step.change < 0:
+            return (step.lower is None or x > step.lower) and (step.upper is None or x <= step.upper)
+        return (step.lower is None or x >= step.lower) and (step.upper is None or x < step.upper)
+
     for point in [x / 2 for x in range(-30, 40)]:
-        holders = [s for s in ordered
-                   if (s.lower is None or point >= s.lower) and (s.upper is None or point < s.upper)]
-        assert len(holders) == 1
-        assert step_for(ordered, point) is holders[0]
+        acting = [s for s in ordered if s.change != 0 and acts(s, point)]
+        assert len(acting) <= 1
+        found = step_for(ordered, point)
+        if acting:
+            assert found is acting[0]
+        else:
+            assert found.change == 0
+            assert (found.lower is None or point >= found.lower) and (
+                found.upper is None or point <= found.upper)
     changes = [s.change for s in ordered]
     assert changes == sorted(changes)
 
@@ -360,7 +398,8 @@ def test_async_dashboard_widgets(example_template: Template):
         ["ApproximateBacklogSize", "HasBacklogWithoutCapacity"],
         ["ApproximateAgeOfOldestRequest"],
         ["ModelLatency", "ModelLatency", "ModelLatency"],
-        ["InvocationFailures"],
+        ["InvocationFailures", "RequestDownloadFailures", "ResponseUploadFailures",
+         "NotificationFailures"],
     ]
     assert widgets[0]["properties"]["annotations"]["horizontal"][0]["value"] == 5
 

@@ -111,3 +111,16 @@ def test_context_reader_accepts_cli_strings_and_json():
 def test_context_reader_rejects_malformed_values(context, call, message):
     with pytest.raises(ContextValueError, match=message):
         call(_reader(context))
+
+
+def test_the_declared_python_floor_is_the_one_the_code_needs():
+    # The simulator reads TOML with tomllib (3.11+); the package must not claim 3.10, and CI
+    # runs on the floor it claims (the machines here run 3.11).
+    import sys
+    import tomllib
+
+    from .conftest import ROOT
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["requires-python"] == ">=3.11"
+    assert sys.version_info[:2] >= (3, 11)

@@ -210,7 +210,8 @@ def test_single_type_gives_plain_instance_type(single_type: SingleTypeScenario):
     assert variant["InstanceType"] == "ml.g6.2xlarge"
     for absent in ("InstancePools", "RoutingConfig", "VariantInstanceProvisionTimeoutInSeconds"):
         assert absent not in variant
-    assert variant["InitialInstanceCount"] == 2  # defaults to min_capacity
+    # A constant, not min_capacity (2 here): a floor change must not replace the config.
+    assert variant["InitialInstanceCount"] == 1
 
 
 def test_image_model_gets_settings_and_scoped_ecr_pull(single_type: SingleTypeScenario):
@@ -225,7 +226,7 @@ def test_image_model_gets_settings_and_scoped_ecr_pull(single_type: SingleTypeSc
                     "DEEPGRAM_ENGINE_01": "max_active_requests=120",
                 },
             },
-            "EnableNetworkIsolation": True,
+            "EnableNetworkIsolation": False,  # an image needs its licence server
         },
     )
     policy = only(single_type.template, "AWS::IAM::ManagedPolicy")
