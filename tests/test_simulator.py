@@ -7,6 +7,7 @@ import dataclasses
 import itertools
 import json
 import math
+import re
 from collections.abc import Callable
 
 import aws_cdk as cdk
@@ -394,3 +395,51 @@ def test_parameters_the_engine_cannot_run_with_are_refused(tmp_path):
         path.write_text(body)
         with pytest.raises(ParamsError, match=message):
             load_params(path)
+
+
+def test_recommend_prints_the_nearest_misses_when_nothing_meets(tmp_path, capsys):
+    # given an SLO no candidate can meet (no stream may ever wait on an overloaded instance,
+    # and none may be cut) on a flat trace
+    trace = tmp_path / "flat.csv"
+    assert main(["traces", "generate", "flat", "--days", "0.25", "--seed", "2",
+                 "--peak-per-hour", "300", "-o", str(trace)]) == 0
+    capsys.readouterr()
+    status = main(["recommend", "--trace", str(trace), "--kind", "realtime", "--pools",
+                   "ml.g6.2xlarge", "--slo", "overload=0,cut=0", "--max-capacity", "2",
+                   "--workers", "1"])
+    # then it fails and lists the five cheapest candidates with the figure that failed each
+    assert status == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == ("no candidate of 72 met the service level overload=0,cut=0; raise "
+                      "--max-capacity or relax --slo")
+    assert err[1] == "nearest misses (cheapest first, with what failed):"
+    misses = err[2:]
+    assert len(misses) == 5
+    costs = [float(line.split("cost ")[1].split(":")[0]) for line in misses]
+    assert costs == sorted(costs)
+    assert all(re.search(r"(overload [0-9.e-]+ > 0|cut \d+ > 0)", line) for line in misses)
+    assert all("target_concurrency_per_instance=" in line for line in misses)
+
+
+def test_recommend_on_two_workers_agrees_with_one(tmp_path, capsys):
+    trace = tmp_path / "flat.csv"
+    main(["traces", "generate", "flat", "--days", "0.25", "--seed", "2", "--peak-per-hour",
+          "300", "-o", str(trace)])
+    capsys.readouterr()
+    outputs = []
+    for workers in ("1", "2"):
+        assert main(["recommend", "--trace", str(trace), "--kind", "realtime", "--pools",
+                     "ml.g6.2xlarge", "--slo", "overload=0.01", "--max-capacity", "10",
+                     "--workers", workers]) == 0
+        outputs.append(capsys.readouterr().out.splitlines()[0])
+    # the same winner at the same cost (how many were skipped may differ with timing)
+    assert outputs[0].rsplit("cost ", 1)[1] == outputs[1].rsplit("cost ", 1)[1]
+    assert outputs[0].startswith("# cheapest of ")
+
+
+def test_recommend_rejects_zero_workers(tmp_path, capsys):
+    trace = tmp_path / "t.csv"
+    trace.write_text("start,duration_s\n0,30\n")
+    assert main(["recommend", "--trace", str(trace), "--kind", "realtime", "--pools",
+                 "ml.g6.2xlarge", "--slo", "cut=1", "--workers", "0"]) == 2
+    assert "--workers must be >= 1, got 0" in capsys.readouterr().err

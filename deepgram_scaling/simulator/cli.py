@@ -21,6 +21,7 @@ from ..errors import DeepgramScalingConfigError
 from .engine import Result, Simulation
 from .params import Params, ParamsWarning, load_params
 from .report import comparison_table, plot, summary
+from .search import Outcome, Trace, search, simulate
 from .template import EndpointSetup, TemplateError, read_endpoints, select_endpoint
 from .traces import async_trace_origin, generate_trace, iter_async_trace, read_realtime_trace
 
@@ -141,16 +142,35 @@ def _parse_slo(text: str, kind: str) -> dict[str, float]:
     return slo
 
 
-def _meets(result: Result, slo: dict[str, float]) -> bool:
-    data = result.to_json()
-    if result.kind == "realtime":
-        figures = {"overload": data["overloaded_stream_seconds_fraction"],
-                   "rejected": data["rejected_streams"], "cut": data["interrupted_streams"]}
-    else:
-        figures = {**data["wait_s"]}
-        if data["unserved_jobs"]:
-            return False
-    return all(figures[key] <= limit for key, limit in slo.items())
+def read_trace(kind_async: bool, trace: str, params: Params, start: str | None) -> Trace:
+    """Read a trace once, for many simulations."""
+    if kind_async:
+        origin = async_trace_origin(trace)
+        jobs = tuple((job.arrival_s, job.processing_s) for job in iter_async_trace(trace))
+        return Trace(start_epoch=origin if origin else _epoch(start or DEFAULT_START),
+                     duration_s=(jobs[-1][0] - jobs[0][0]) if jobs else 0.0, jobs=jobs)
+    load = read_realtime_trace(trace, step_s=params.step_s)
+    return Trace(start_epoch=load.start_epoch if load.start_epoch else _epoch(
+        start or DEFAULT_START), duration_s=len(load.active) * params.step_s,
+        active=load.active, arrivals=load.arrivals)
+
+
+def _search_progress() -> Callable[[int, int, Outcome | None], None] | None:
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int, best: Outcome | None) -> None:
+        text = f"best so far: cost {best.cost:.2f}" if best and best.cost is not None else (
+            "none meets the service level yet")
+        sys.stderr.write(f"\r\033[Kcandidate {done}/{total}, {text}")
+        if done == total:
+            sys.stderr.write("\r\033[K")
+        sys.stderr.flush()
+
+    return show
+
+
+NEAREST_MISSES = 5
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
@@ -158,22 +178,35 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
     params = load_params(args.params)
     slo = _parse_slo(args.slo, args.kind)
+    if args.workers is not None and args.workers < 1:
+        raise DeepgramScalingConfigError(f"--workers must be >= 1, got {args.workers}")
     pools = [p.strip() for p in args.pools.split(",") if p.strip()]
-    best: tuple[float, dict[str, Any], Result] | None = None
-    tried = 0
-    for kwargs, setup in candidate_setups(args.kind, pools, params,
-                                          max_capacity=args.max_capacity):
-        result = run(setup, args.trace, params, start=args.start)
-        tried += 1
-        if _meets(result, slo) and (best is None or result.cost < best[0]):
-            best = (result.cost, kwargs, result)
-    if best is None:
+    candidates = list(candidate_setups(args.kind, pools, params,
+                                       max_capacity=args.max_capacity))
+    trace = read_trace(args.kind == "async", args.trace, params, args.start)
+    outcomes = search([setup for _, setup in candidates], trace, params, slo,
+                      workers=args.workers, progress=_search_progress())
+    tried = sum(1 for o in outcomes if o.cost is not None)
+    skipped = len(outcomes) - tried
+    pruned = f", {skipped} skipped (their floor alone costs more)" if skipped else ""
+    meeting = [o for o in outcomes if o.meets]
+    if not meeting:
         print(f"no candidate of {tried} met the service level {args.slo}; raise --max-capacity "
               "or relax --slo", file=sys.stderr)
+        misses = sorted((o for o in outcomes if o.cost is not None),
+                        key=lambda o: o.cost or 0.0)[:NEAREST_MISSES]
+        print("nearest misses (cheapest first, with what failed):", file=sys.stderr)
+        for miss in misses:
+            kwargs = candidates[miss.index][0]
+            print(f"  cost {miss.cost:.2f}: {'; '.join(miss.failures)}  <- "
+                  + ", ".join(f"{k}={v}" for k, v in kwargs.items() if k != "instance_pools"),
+                  file=sys.stderr)
         return 1
-    cost, kwargs, result = best
+    winner = min(meeting, key=lambda o: (o.cost or 0.0, o.index))
+    kwargs, setup = candidates[winner.index]
+    result = simulate(setup, trace, params)
     construct = "RealtimeDeepgramEndpoint" if args.kind == "realtime" else "AsyncDeepgramEndpoint"
-    print(f"# cheapest of {tried} candidates meeting {args.slo}: cost {cost:.2f}")
+    print(f"# cheapest of {tried} candidates meeting {args.slo}{pruned}: cost {result.cost:.2f}")
     print(summary(result))
     print(f"\n{construct}(scope, \"Endpoint\", model=model,")
     for key, value in kwargs.items():
@@ -216,6 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     recommend.add_argument("--slo", required=True,
                            help="realtime: overload=0.01,rejected=0,cut=10; async: p95=300")
     recommend.add_argument("--max-capacity", type=int, default=20)
+    recommend.add_argument("--workers", type=int, help="processes to simulate in (default: "
+                           "one per core)")
     recommend.add_argument("--params")
     recommend.add_argument("--start")
     recommend.set_defaults(func=cmd_recommend)

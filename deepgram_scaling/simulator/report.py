@@ -18,13 +18,17 @@ def summary(result: Result) -> str:
         f"  instance-hours {data['instance_hours']:.2f}, cost {data['cost']:.2f} "
         f"(illustrative prices), {data['scaling_events']} scaling events",
     ]
+    if data["refused_changes"] or data["failed_changes"]:
+        lines.append(f"  capacity changes refused while the endpoint was Updating "
+                     f"{data['refused_changes']}, failed (no capacity, or past the provision "
+                     f"timeout) {data['failed_changes']}")
     for pool, figures in data["per_pool"].items():
         lines.append(f"    {pool}: {figures['instance_hours']:.2f} h, {figures['cost']:.2f}")
     if result.kind == "realtime":
         lines.append(
             f"  overloaded stream-seconds {100 * data['overloaded_stream_seconds_fraction']:.3f} %"
             f", peak overload {data['peak_overload']:g} streams, rejected streams "
-            f"{data['rejected_streams']}, streams cut by scale-in {data['interrupted_streams']:g}")
+            f"{data['rejected_streams']}, streams cut by scale-in {data['interrupted_streams']}")
     else:
         waits = data["wait_s"]
         lines.append(f"  wait p50 {waits['p50']:g} s, p95 {waits['p95']:g} s, p99 "
@@ -92,6 +96,8 @@ def plot(results: Sequence[tuple[str, Result]], out: str) -> None:
         axis.plot(hours[::stride], result.load[::stride], color="black", linewidth=0.8,
                   label="concurrent streams" if result.kind == "realtime" else "backlog")
         for event in result.events[1:]:
+            if event.kind != "change":
+                continue  # refused and failed attempts changed nothing
             axis.axvline(event.time_s / 3600, color="tab:red", alpha=0.12, linewidth=0.6)
         axis.set_title(f"{label}: cost {result.cost:.0f}, "
                        f"{result.instance_hours:.0f} instance-hours", fontsize=9, loc="left")
