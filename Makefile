@@ -13,7 +13,7 @@ PY := $(VENV)/bin/python
 DEPS := $(VENV)/.deps-installed
 CLI := node_modules/.deps-installed
 
-.PHONY: synth test lint typecheck unit cli-synth bench strategies clean
+.PHONY: synth test lint typecheck unit cli-synth bench bench-recommend strategies clean
 
 $(DEPS): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,19 @@ cli-synth: $(DEPS) $(CLI)
 bench: $(DEPS)
 	$(PY) -m deepgram_scaling.simulator.bench
 
+## recommend's search (the README's SLO, two pools) on seeded 7-day and 30-day traces.
+BENCH := cdk.out/bench
+RECOMMEND := recommend --kind realtime --pools ml.g6.2xlarge,ml.g6e.2xlarge \
+	--slo overload=0.001,cut=50 --max-capacity 30
+bench-recommend: $(DEPS)
+	mkdir -p $(BENCH)
+	for days in 7 30; do \
+		$(SIM) traces generate contact-centre --days $$days --seed 3 -o $(BENCH)/cc-$$days.csv; \
+		start=$$(date +%s%N); \
+		$(SIM) $(RECOMMEND) --trace $(BENCH)/cc-$$days.csv > $(BENCH)/recommend-$$days.txt 2>&1 || true; \
+		echo "recommend on $$days days: $$(( ($$(date +%s%N) - start) / 1000000 )) ms"; \
+	done
+
 ## The README's strategy comparison: a seeded contact-centre day, four strategies.
 STRATEGIES := cdk.out/strategies
 SIM := $(PY) -m deepgram_scaling.simulator.cli
@@ -59,9 +72,6 @@ strategies: $(DEPS)
 	$(SIM) strategies --trace $(STRATEGIES)/contact-centre.csv -o $(STRATEGIES)
 	$(SIM) compare $(STRATEGIES)/Strategies.template.json --trace $(STRATEGIES)/contact-centre.csv \
 		--plot deepgram_scaling/simulator/strategy-comparison.png
-	echo '{"scale_out_from_desired": 0}' > $(STRATEGIES)/from-in-service.json
-	$(SIM) compare $(STRATEGIES)/Strategies.template.json --trace $(STRATEGIES)/contact-centre.csv \
-		--params $(STRATEGIES)/from-in-service.json
 
 clean:
 	rm -rf cdk.out .mypy_cache .ruff_cache .pytest_cache
