@@ -396,3 +396,27 @@ def test_an_imported_bucket_needs_its_key(new_stack):
                                "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")
     endpoint = build("WithKey", encryption_key=key)
     assert endpoint.encryption_key is key
+
+
+def test_the_readmes_test_notification_filter_builds(new_stack):
+    # The README's subscription filter for SageMaker's test notifications, as written there.
+    from aws_cdk import aws_sns as sns
+    from aws_cdk import aws_sns_subscriptions as subscriptions
+    from aws_cdk import aws_sqs as sqs
+
+    from deepgram_scaling import AsyncDeepgramEndpoint, DeepgramModel
+
+    from .conftest import IMAGE_URI
+
+    stack = new_stack("Filter", nag=False)
+    batch = AsyncDeepgramEndpoint(stack, "Jobs", model=DeepgramModel.from_image(IMAGE_URI),
+                                  instance_pools=["ml.g6.2xlarge"], max_capacity=2)
+    results_queue = sqs.Queue(stack, "Results")
+    batch.success_topic.add_subscription(subscriptions.SqsSubscription(results_queue,
+        filter_policy_with_message_body={
+            "eventName": sns.FilterOrPolicy.filter(
+                sns.SubscriptionFilter.string_filter(denylist=["TestNotification"]))}))
+    Template.from_stack(stack).has_resource_properties("AWS::SNS::Subscription", {
+        "FilterPolicyScope": "MessageBody",
+        "FilterPolicy": {"eventName": [{"anything-but": ["TestNotification"]}]},
+    })

@@ -75,3 +75,23 @@ def test_nothing_points_outside_the_repository(pattern: str):
                  if path.name != "test_docs.py"
                  and re.search(pattern, path.read_text(errors="replace"))]
     assert offenders == []
+
+
+def test_the_provision_timeout_is_documented_as_the_total_across_pools():
+    # SageMaker falls back at once on an insufficient-capacity error; the timeout bounds the
+    # whole attempt (docs/aws-behaviour.md#instance-pools). It is not a wait per pool.
+    from deepgram_scaling import RealtimeDeepgramEndpoint
+
+    docstring = " ".join((RealtimeDeepgramEndpoint.__doc__ or "").split())
+    assert "total time SageMaker spends provisioning instances across all pools" in docstring
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    for text in (docstring, readme):
+        assert "tries one pool before falling back" not in text
+
+
+def test_async_consumers_are_told_about_test_notifications():
+    from deepgram_scaling import AsyncDeepgramEndpoint
+
+    docstring = AsyncDeepgramEndpoint.grant_invoke_async.__doc__ or ""
+    assert "TestNotification" in docstring and "anything-but" in docstring
+    assert '"eventName":"TestNotification"' in (ROOT / "README.md").read_text()
