@@ -1,15 +1,54 @@
-"""AWS CDK constructs that run Deepgram speech models on Amazon SageMaker and scale them."""
+"""AWS CDK constructs that run Deepgram speech models on Amazon SageMaker and scale them.
 
-from .alarms import AlarmOptions
-from .asynchronous import AsyncAlarmOptions, AsyncDeepgramEndpoint
-from .endpoint_base import DEFAULT_INFERENCE_AMI_VERSION, VARIANT_NAME, DeepgramEndpointBase
-from .errors import DeepgramScalingConfigError
-from .instance_pools import InstancePool
-from .model_source import DeepgramModel, deepgram_environment
-from .products import AURA_2_TTS, FLUX_STT, FLUX_TTS, NOVA_3, PRODUCTS, DeepgramProduct
-from .realtime import RealtimeAlarmOptions, RealtimeDeepgramEndpoint
-from .scaling import ScalingStep, StepScalingOptions, StreamingSafeScaleIn
-from .testing import snapshot_template
+The public names load on first use (PEP 562), so that the pure parts, such as
+``deepgram_scaling.checks`` behind ``deepgram-scaling check``, run without importing
+``aws_cdk`` (about a second on its own).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .alarms import AlarmOptions
+    from .asynchronous import AsyncAlarmOptions, AsyncDeepgramEndpoint
+    from .checks.pack import SageMakerScalingChecks
+    from .endpoint_base import DEFAULT_INFERENCE_AMI_VERSION, VARIANT_NAME, DeepgramEndpointBase
+    from .errors import DeepgramScalingConfigError
+    from .instance_pools import InstancePool
+    from .model_source import DeepgramModel, deepgram_environment
+    from .products import AURA_2_TTS, FLUX_STT, FLUX_TTS, NOVA_3, PRODUCTS, DeepgramProduct
+    from .realtime import RealtimeAlarmOptions, RealtimeDeepgramEndpoint
+    from .scaling import ScalingStep, StepScalingOptions, StreamingSafeScaleIn
+    from .testing import snapshot_template
+
+#: Public name -> the module that defines it.
+_EXPORTS = {
+    "AlarmOptions": ".alarms",
+    "AsyncAlarmOptions": ".asynchronous",
+    "AsyncDeepgramEndpoint": ".asynchronous",
+    "SageMakerScalingChecks": ".checks.pack",
+    "DEFAULT_INFERENCE_AMI_VERSION": ".endpoint_base",
+    "VARIANT_NAME": ".endpoint_base",
+    "DeepgramEndpointBase": ".endpoint_base",
+    "DeepgramScalingConfigError": ".errors",
+    "InstancePool": ".instance_pools",
+    "DeepgramModel": ".model_source",
+    "deepgram_environment": ".model_source",
+    "AURA_2_TTS": ".products",
+    "FLUX_STT": ".products",
+    "FLUX_TTS": ".products",
+    "NOVA_3": ".products",
+    "PRODUCTS": ".products",
+    "DeepgramProduct": ".products",
+    "RealtimeAlarmOptions": ".realtime",
+    "RealtimeDeepgramEndpoint": ".realtime",
+    "ScalingStep": ".scaling",
+    "StepScalingOptions": ".scaling",
+    "StreamingSafeScaleIn": ".scaling",
+    "snapshot_template": ".testing",
+}
 
 __all__ = [
     "AURA_2_TTS",
@@ -29,9 +68,23 @@ __all__ = [
     "InstancePool",
     "RealtimeAlarmOptions",
     "RealtimeDeepgramEndpoint",
+    "SageMakerScalingChecks",
     "ScalingStep",
     "StepScalingOptions",
     "StreamingSafeScaleIn",
     "deepgram_environment",
     "snapshot_template",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
