@@ -131,9 +131,11 @@ class _Alarm:
     """N-of-M datapoints with CloudWatch's missing-data treatments."""
 
     def __init__(self, evaluation: int, datapoints: int, treat_missing: str = "missing") -> None:
-        self.window: deque[bool] = deque(maxlen=evaluation)
+        self.window: deque[bool] = deque()
+        self.evaluation = evaluation
         self.datapoints = datapoints
         self.treat_missing = treat_missing
+        self.breaching = 0  # breaching datapoints in the window
         self.state = False
 
     def add(self, breaching: bool | None) -> bool:
@@ -144,8 +146,13 @@ class _Alarm:
                 breaching = False
             else:
                 return self.state  # missing: the state holds
-        self.window.append(breaching)
-        self.state = sum(self.window) >= self.datapoints and len(self.window) >= self.datapoints
+        window = self.window
+        window.append(breaching)
+        if breaching:
+            self.breaching += 1
+        if len(window) > self.evaluation and window.popleft():
+            self.breaching -= 1
+        self.state = self.breaching >= self.datapoints
         return self.state
 
 
@@ -383,6 +390,8 @@ class Simulation:
         above the current capacity applies, which every scale-out is.
         """
         capacity = self.desired
+        if not minute and not any(p.high.state for p in fresh):
+            return
         ups = [(p.proposal(capacity, p.value), p)
                for p in fresh if p.high.state and p.value is not None]
         ups = [(n, p) for n, p in ups if n > self.desired]
