@@ -1,0 +1,168 @@
+"""The scaling rules of deepgram_scaling.checks: each fires on its non-compliant fixtures
+and stays quiet on its compliant ones (tests/checks_templates.py)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from deepgram_scaling.checks import RULES, check_template, parse_template
+from deepgram_scaling.checks.resolve import Graph, render
+
+from .checks_templates import COMPLIANT, NON_COMPLIANT, build, compliant
+from .conftest import ROOT
+
+RULE_BY_NAME = {rule.name: rule for rule in RULES}
+
+
+def test_the_base_template_is_clean():
+    assert check_template(compliant()) == []
+
+
+@pytest.mark.parametrize(("rule", "mutation", "expected"), [
+    pytest.param(rule, mutation, expected, id=f"{rule}-{case}")
+    for rule, cases in NON_COMPLIANT.items() for case, mutation, expected in cases])
+def test_non_compliant_fixture_fires(rule, mutation, expected):
+    # given a template broken in one way
+    template = build(mutation)
+    # when the rule runs
+    findings = RULE_BY_NAME[rule].check(template)
+    # then it flags exactly the resources to change, at its level, with its id
+    assert {f.resource for f in findings} == expected
+    assert {f.rule for f in findings} == {f"SageMakerScaling-{rule}"}
+    assert {f.level for f in findings} == {RULE_BY_NAME[rule].level}
+    assert all(f.message for f in findings)
+
+
+@pytest.mark.parametrize(("rule", "mutation"), [
+    pytest.param(rule, mutation, id=f"{rule}-{case}")
+    for rule, cases in COMPLIANT.items() for case, mutation in [("base", None), *cases]])
+def test_compliant_fixture_passes(rule, mutation):
+    template = build() if mutation is None else build(mutation)
+    assert RULE_BY_NAME[rule].check(template) == []
+
+
+def test_every_rule_has_fixtures_both_ways_and_a_cited_behaviour():
+    doc = (ROOT / "docs" / "aws-behaviour.md").read_text()
+    anchors = set(re.findall(r'<a id="([a-z0-9-]+)"></a>', doc))
+    for rule in RULES:
+        assert NON_COMPLIANT.get(rule.name), rule.name
+        assert rule.name in COMPLIANT, rule.name
+        assert rule.anchor in anchors, rule.anchor
+        assert rule.id == f"SageMakerScaling-{rule.name}"
+
+
+def test_async_flap_message_names_the_inclusive_bound():
+    (finding,) = RULE_BY_NAME["AsyncScaleInStepFlaps"].check(
+        build(NON_COMPLIANT["AsyncScaleInStepFlaps"][0][1]))
+    assert "up to and including ApproximateBacklogSizePerInstance = 1" in finding.message
+
+
+def test_mixed_fleet_message_says_how_much_an_empty_pool_takes():
+    (finding,) = RULE_BY_NAME["MixedFleetSignalSurvivesEmptyPool"].check(
+        build(NON_COMPLIANT["MixedFleetSignalSurvivesEmptyPool"][0][1]))
+    assert "reads 50% of the load" in finding.message
+
+
+def test_a_target_on_an_endpoint_outside_the_template_is_judged_only_where_it_can_be():
+    # given a target whose endpoint is a parameter: its type is unknown
+    template = {"Parameters": {"Endpoint": {"Type": "String"}}, "Resources": {
+        "Target": {"Type": "AWS::ApplicationAutoScaling::ScalableTarget", "Properties": {
+            "MinCapacity": 0, "MaxCapacity": 2,
+            "ResourceId": {"Fn::Sub": "endpoint/${Endpoint}/variant/AllTraffic"},
+            "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+            "ServiceNamespace": "sagemaker"}}}}
+    # then only the tie is reported, and the message says what was skipped
+    (finding,) = check_template(template)
+    assert finding.rule == "SageMakerScaling-ScalableTargetResolvesToEndpoint"
+    assert "skipped" in finding.message
+
+
+# --- the resolver ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "rendered"), [
+    ({"Ref": "X"}, "{{Ref:X}}"),
+    ({"Fn::GetAtt": "X.EndpointName"}, "{{GetAtt:X.EndpointName}}"),
+    ({"Fn::Join": ["/", ["a", {"Ref": "AWS::Region"}]]}, "a/{{Ref:AWS::Region}}"),
+    ({"Fn::Sub": ["e/${N}/${X.A}", {"N": {"Ref": "P"}}]}, "e/{{Ref:P}}/{{GetAtt:X.A}}"),
+    ({"Fn::Sub": "literal ${!Keep}"}, "literal ${Keep}"),
+    ({"Fn::If": ["C", "a", "b"]}, "{{?}}"),
+    (3.0, "3"),
+])
+def test_render(value, rendered):
+    assert render(value) == rendered
+
+
+def test_sub_with_a_pseudo_parameter_name_ties_by_name():
+    template = build()
+    template["Resources"]["RtEndpoint"]["Properties"]["EndpointName"] = {
+        "Fn::Sub": "${AWS::StackName}-rt"}
+    template["Resources"]["RtTarget"]["Properties"]["ResourceId"] = {
+        "Fn::Sub": "endpoint/${AWS::StackName}-rt/variant/AllTraffic"}
+    target = Graph(template).targets["RtTarget"]
+    assert (target.endpoint, target.tie) == ("RtEndpoint", "name")
+
+
+# --- YAML templates ----------------------------------------------------------------------
+
+YAML = """
+AWSTemplateFormatVersion: 2010-09-09
+Resources:
+  Config:
+    Type: AWS::SageMaker::EndpointConfig
+    Properties:
+      ProductionVariants:
+        - {VariantName: AllTraffic, ModelName: m, InitialInstanceCount: 1,
+           InstanceType: ml.g6.2xlarge}
+  Endpoint:
+    Type: AWS::SageMaker::Endpoint
+    Properties:
+      EndpointConfigName: !GetAtt Config.EndpointConfigName
+  Target:
+    Type: AWS::ApplicationAutoScaling::ScalableTarget
+    Properties:
+      MinCapacity: 0
+      MaxCapacity: 2
+      ResourceId: !Join ["", ["endpoint/", !GetAtt Endpoint.EndpointName, "/variant/AllTraffic"]]
+      ScalableDimension: sagemaker:variant:DesiredInstanceCount
+      ServiceNamespace: sagemaker
+  Policy:
+    Type: AWS::ApplicationAutoScaling::ScalingPolicy
+    Properties:
+      PolicyName: p
+      PolicyType: TargetTrackingScaling
+      ScalingTargetId: !Ref Target
+      TargetTrackingScalingPolicyConfiguration:
+        TargetValue: 5
+        ScaleInCooldown: !If [Short, 60, 300]
+        CustomizedMetricSpecification:
+          MetricName: ApproximateBacklogSize
+          Namespace: AWS/SageMaker
+          Statistic: Average
+          Dimensions:
+            - Name: EndpointName
+              Value: !Sub "${Endpoint.EndpointName}"
+"""
+
+
+def test_yaml_short_forms_become_long_forms():
+    template = parse_template(YAML)
+    assert template["AWSTemplateFormatVersion"] == "2010-09-09"  # a string, not a date
+    resources = template["Resources"]
+    assert resources["Endpoint"]["Properties"]["EndpointConfigName"] == {
+        "Fn::GetAtt": ["Config", "EndpointConfigName"]}
+    assert resources["Policy"]["Properties"]["ScalingTargetId"] == {"Ref": "Target"}
+    config = resources["Policy"]["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+    assert config["ScaleInCooldown"] == {"Fn::If": ["Short", 60, 300]}
+
+
+def test_yaml_template_is_judged_like_json():
+    # a real-time endpoint at 0, scaled on a backlog metric: both rules see through the tags
+    rules = {(f.rule, f.resource) for f in check_template(parse_template(YAML))}
+    assert rules == {
+        ("SageMakerScaling-RealtimeMinCapacity", "Target"),
+        ("SageMakerScaling-MetricPublishedByEndpointType", "Policy"),
+        ("SageMakerScaling-RetainVariantProperties", "Endpoint"),
+    }
