@@ -25,6 +25,7 @@ from deepgram_scaling import (
     DeepgramScalingConfigError,
     InstancePool,
     RealtimeDeepgramEndpoint,
+    SageMakerScalingChecks,
 )
 from deepgram_scaling.context import ContextReader, ContextValueError
 
@@ -155,7 +156,8 @@ def build_app(
     reader = ContextReader(app.node, "deepgram:")
     if reader.boolean("nag", True):
         cdk.Validations.of(app).add_plugins(
-            AwsSolutionsChecks(app), HIPAASecurityChecks(app), NIST80053R5Checks(app)
+            AwsSolutionsChecks(app), HIPAASecurityChecks(app), NIST80053R5Checks(app),
+            SageMakerScalingChecks(app),
         )
     DeepgramExampleStack(app, reader.string("stackName", "DeepgramScalingExample"))
     return app

@@ -1,0 +1,149 @@
+"""SageMakerScalingChecks, the rules as a cdk-nag pack: a correct app passes, a wrong one
+fails synthesis with the rule ids in validation-report.json, acknowledgements work, the
+pack and the CLI agree, and the constructs' own templates are clean."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import cloudformation_include as cfn_inc
+from aws_cdk.assertions import Template
+
+import app as example_app_module
+from deepgram_scaling import SageMakerScalingChecks
+from deepgram_scaling.checks import check_template
+from deepgram_scaling.checks.cli import main as check_main
+
+from .checks_templates import NON_COMPLIANT, build
+from .conftest import AsyncOwnStorageScenario, SingleTypeScenario, cdk_context
+
+WRONG_CASES = [(rule, case, mutation) for rule, cases in NON_COMPLIANT.items()
+               for case, mutation, _ in cases]
+
+
+def _app(outdir: Path) -> cdk.App:
+    app = cdk.App(context=cdk_context(), outdir=str(outdir))
+    cdk.Validations.of(app).add_plugins(SageMakerScalingChecks(app))
+    return app
+
+
+def _include(app: cdk.App, name: str, template: dict[str, Any], folder: Path
+             ) -> cfn_inc.CfnInclude:
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(template))
+    stack = cdk.Stack(app, name)
+    return cfn_inc.CfnInclude(stack, "Included", template_file=str(path))
+
+
+def _violations(outdir: Path) -> set[tuple[str, str, str]]:
+    """(stack, rule id, logical id) of every violation in validation-report.json."""
+    report = json.loads((outdir / "validation-report.json").read_text())
+    found = set()
+    for plugin in report["pluginReports"]:
+        for violation in plugin["violations"]:
+            for construct in violation["violatingConstructs"]:
+                path = construct["constructPath"].split("/")
+                found.add((path[0], violation["ruleName"], path[-1]))
+    return found
+
+
+def test_a_correct_app_passes(tmp_path: Path):
+    # given the compliant fixture in an app carrying the pack
+    app = _app(tmp_path / "out")
+    _include(app, "Correct", build(), tmp_path)
+    # when it synthesizes, then nothing is reported
+    app.synth()
+    assert _violations(tmp_path / "out") == set()
+
+
+@pytest.fixture(scope="module")
+def wrong_app(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One app with a stack per non-compliant fixture, synthesized once."""
+    folder = tmp_path_factory.mktemp("wrong")
+    app = _app(folder / "out")
+    for n, (_, _, mutation) in enumerate(WRONG_CASES):
+        _include(app, f"Wrong{n}", build(mutation), folder)
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    return folder, folder / "out"
+
+
+def test_a_wrong_app_fails_with_the_rule_ids_in_the_report(wrong_app: tuple[Path, Path]):
+    _, outdir = wrong_app
+    rules = {rule for _, rule, _ in _violations(outdir)}
+    assert {f"SageMakerScaling-{rule}" for rule, _, _ in WRONG_CASES} <= rules
+
+
+def test_the_pack_and_the_cli_agree_on_every_fixture(
+        wrong_app: tuple[Path, Path], capsys: pytest.CaptureFixture[str]):
+    folder, outdir = wrong_app
+    from_pack = _violations(outdir)
+    for n in range(len(WRONG_CASES)):
+        check_main([str(folder / f"Wrong{n}.json"), "--format", "json"])
+        from_cli = {(f"Wrong{n}", f["rule"], f["resource"])
+                    for f in json.loads(capsys.readouterr().out)}
+        assert from_cli == {v for v in from_pack if v[0] == f"Wrong{n}"}, WRONG_CASES[n][:2]
+
+
+def test_findings_can_be_acknowledged(tmp_path: Path):
+    # given a wrong template whose findings are acknowledged on their resources
+    template = build(NON_COMPLIANT["RealtimeMinCapacity"][0][1],
+                     NON_COMPLIANT["RetainVariantProperties"][0][1])
+    app = _app(tmp_path / "out")
+    included = _include(app, "Acknowledged", template, tmp_path)
+    for logical_id, rule in (("RtTarget", "RealtimeMinCapacity"),
+                             ("RtEndpoint", "RetainVariantProperties")):
+        cdk.Validations.of(included.get_resource(logical_id)).acknowledge(
+            cdk.Acknowledgment(id=f"SageMakerScaling-{rule}", reason="test: accepted on purpose"))
+    # then synthesis passes
+    app.synth()
+
+
+def test_an_acknowledgement_of_another_rule_does_not_hide_a_finding(tmp_path: Path):
+    template = build(NON_COMPLIANT["RealtimeMinCapacity"][0][1])
+    app = _app(tmp_path / "out")
+    included = _include(app, "Other", template, tmp_path)
+    cdk.Validations.of(included).acknowledge(
+        cdk.Acknowledgment(id="SageMakerScaling-RetainVariantProperties", reason="test"))
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    assert ("Other", "SageMakerScaling-RealtimeMinCapacity", "RtTarget") in _violations(
+        tmp_path / "out")
+
+
+# --- the constructs' own templates -------------------------------------------------------
+
+
+def _own_templates(example_template: Template, single_type: SingleTypeScenario,
+                   two_endpoints: Template, async_own_storage: AsyncOwnStorageScenario
+                   ) -> dict[str, dict[str, Any]]:
+    return {"example": example_template.to_json(), "single_type": single_type.template.to_json(),
+            "two_endpoints": two_endpoints.to_json(),
+            "async_own_storage": async_own_storage.template.to_json()}
+
+
+def test_the_constructs_templates_pass_every_rule(
+        example_template: Template, single_type: SingleTypeScenario, two_endpoints: Template,
+        async_own_storage: AsyncOwnStorageScenario):
+    # the example app also carries the pack (app.py), so its synthesis already proves it
+    templates = _own_templates(example_template, single_type, two_endpoints, async_own_storage)
+    findings = {name: [f.to_json() for f in check_template(t)] for name, t in templates.items()}
+    assert findings == {name: [] for name in templates}
+
+
+def test_the_example_app_fails_when_its_scaling_goes_wrong(tmp_path: Path):
+    # given the example app (app.py attaches the pack) with one endpoint no longer retaining
+    # its variant properties
+    app = example_app_module.build_app(context=cdk_context(), outdir=str(tmp_path / "out"))
+    stack = app.node.find_child("DeepgramScalingExample")
+    assert isinstance(stack, example_app_module.DeepgramExampleStack)
+    stack.realtime.cfn_endpoint.add_property_override("RetainAllVariantProperties", False)
+    # when it synthesizes, then the pack fails it and names the rule
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    assert {rule for _, rule, _ in _violations(tmp_path / "out")} == {
+        "SageMakerScaling-RetainVariantProperties"}
