@@ -166,3 +166,10 @@ def test_yaml_template_is_judged_like_json():
         ("SageMakerScaling-MetricPublishedByEndpointType", "Policy"),
         ("SageMakerScaling-RetainVariantProperties", "Endpoint"),
     }
+
+
+def test_the_readme_explains_every_rule():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Checking any SageMaker template", 1)[1].split("\n## ", 1)[0]
+    for rule in RULES:
+        assert f"| `{rule.name}` | {rule.level} |" in section, rule.name
