@@ -443,3 +443,16 @@ def test_recommend_rejects_zero_workers(tmp_path, capsys):
     assert main(["recommend", "--trace", str(trace), "--kind", "realtime", "--pools",
                  "ml.g6.2xlarge", "--slo", "cut=1", "--workers", "0"]) == 2
     assert "--workers must be >= 1, got 0" in capsys.readouterr().err
+
+
+def test_recommend_reports_trace_errors_read_beside_synthesis(tmp_path, capsys):
+    # the trace is read in another process while the candidates synthesize: its errors
+    # still come back as one line with the file and the row
+    bad = tmp_path / "bad.csv"
+    bad.write_text("start,duration_s\n0,30\n10,abc\n")
+    args = ["--kind", "realtime", "--pools", "ml.g6.2xlarge", "--slo", "cut=1"]
+    assert main(["recommend", "--trace", str(bad), *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: bad.csv:3: ")
+    assert main(["recommend", "--trace", str(tmp_path / "none.csv"), *args]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'none.csv'}: no such file"

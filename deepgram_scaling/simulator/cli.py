@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import multiprocessing
 import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +157,35 @@ def read_trace(kind_async: bool, trace: str, params: Params, start: str | None) 
         active=load.active, arrivals=load.arrivals)
 
 
+def _read_trace_safely(kind_async: bool, trace: str, params: Params, start: str | None
+                       ) -> tuple[str, Any]:
+    """``read_trace`` for another process: errors come back as values (some exception types
+    here do not survive pickling)."""
+    try:
+        return "trace", read_trace(kind_async, trace, params, start)
+    except DeepgramScalingConfigError as err:
+        return "error", str(err)
+    except FileNotFoundError as err:
+        return "missing", err.filename
+
+
+def _read_while(work: Callable[[], Any], kind_async: bool, trace: str, params: Params,
+                start: str | None) -> tuple[Any, Trace]:
+    """Run ``work`` (synthesis) while another process reads the trace."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" not in methods:
+        return work(), read_trace(kind_async, trace, params, start)
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as reader:
+        future = reader.submit(_read_trace_safely, kind_async, trace, params, start)
+        done = work()
+        kind, value = future.result()
+    if kind == "error":
+        raise DeepgramScalingConfigError(value)
+    if kind == "missing":
+        raise FileNotFoundError(2, "no such file", value)
+    return done, value
+
+
 def _search_progress() -> Callable[[int, int, Outcome | None], None] | None:
     if not sys.stderr.isatty():
         return None
@@ -181,9 +212,9 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise DeepgramScalingConfigError(f"--workers must be >= 1, got {args.workers}")
     pools = [p.strip() for p in args.pools.split(",") if p.strip()]
-    candidates = list(candidate_setups(args.kind, pools, params,
-                                       max_capacity=args.max_capacity))
-    trace = read_trace(args.kind == "async", args.trace, params, args.start)
+    candidates, trace = _read_while(
+        lambda: list(candidate_setups(args.kind, pools, params, max_capacity=args.max_capacity)),
+        args.kind == "async", args.trace, params, args.start)
     outcomes = search([setup for _, setup in candidates], trace, params, slo,
                       workers=args.workers, progress=_search_progress())
     tried = sum(1 for o in outcomes if o.cost is not None)
