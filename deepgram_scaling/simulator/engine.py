@@ -136,6 +136,8 @@ class _Alarm:
         self.datapoints = datapoints
         self.treat_missing = treat_missing
         self.breaching = 0  # breaching datapoints in the window
+        self.consecutive = evaluation == datapoints
+        self.run = 0  # breaching datapoints in a row
         self.state = False
 
     def add(self, breaching: bool | None) -> bool:
@@ -146,6 +148,10 @@ class _Alarm:
                 breaching = False
             else:
                 return self.state  # missing: the state holds
+        if self.consecutive:  # N of N: a run of breaching datapoints (no window needed)
+            self.run = self.run + 1 if breaching else 0
+            self.state = self.run >= self.datapoints
+            return self.state
         window = self.window
         window.append(breaching)
         if breaching:
@@ -229,6 +235,7 @@ class Simulation:
         self.rollback: tuple[int, str] | None = None
         self.events: list[Event] = []
         self.attempts_listed: set[str] = set()
+        self.refused_causes: set[str] = set()
         self.refused = 0
         self.failed = 0
         self.instance_seconds = [0.0] * len(self.pools)
@@ -273,10 +280,14 @@ class Simulation:
         value = max(self.min_capacity, min(self.max_capacity, value))
         if value == self.desired:
             return False
-        if self.updating:
+        if self.update_done is not None:
             # SageMaker refuses a capacity change while the endpoint is Updating
             # (ValidationException: Cannot update in-progress endpoint).
-            self._record(t, value, cause, "refused", REFUSED)
+            if cause in self.refused_causes:
+                self.refused += 1  # listed already in this update
+            else:
+                self.refused_causes.add(cause)
+                self._record(t, value, cause, "refused", REFUSED)
             return False
         before = self.desired
         if value > before:
@@ -303,6 +314,7 @@ class Simulation:
             self._remove(before - value, t)
             self.update_done = t + self.params.removal_s
         self.attempts_listed.clear()
+        self.refused_causes.clear()
         self.events.append(Event(t, before, value, cause))
         self.desired = value
         return True
