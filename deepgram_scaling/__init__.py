@@ -11,16 +11,21 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .alarm_topic import AlarmTopic
     from .alarms import AlarmOptions
     from .asynchronous import AsyncAlarmOptions, AsyncDeepgramEndpoint
     from .checks.pack import SageMakerScalingChecks
     from .endpoint_base import DEFAULT_INFERENCE_AMI_VERSION, VARIANT_NAME, DeepgramEndpointBase
     from .errors import DeepgramScalingConfigError
     from .instance_pools import InstancePool
+    from .metrics import AsyncMetrics, EndpointMetrics, MetricOptions, RealtimeMetrics
     from .model_source import DeepgramModel, deepgram_environment
     from .products import AURA_2_TTS, FLUX_STT, FLUX_TTS, NOVA_3, PRODUCTS, DeepgramProduct
     from .realtime import RealtimeAlarmOptions, RealtimeDeepgramEndpoint
-    from .scaling import ScalingStep, StepScalingOptions, StreamingSafeScaleIn
+    from .scaling import EndpointScaling
+    from .scaling_options import ScalingStep, StepScalingOptions, StreamingSafeScaleIn
+    from .scaling_plan import RealtimeScalingPlan, ScalingKind
+    from .storage import AsyncStorage, StoragePrefixes
     from .testing import snapshot_template
 
 #: Public name -> the module that defines it.
@@ -44,9 +49,19 @@ _EXPORTS = {
     "DeepgramProduct": ".products",
     "RealtimeAlarmOptions": ".realtime",
     "RealtimeDeepgramEndpoint": ".realtime",
-    "ScalingStep": ".scaling",
-    "StepScalingOptions": ".scaling",
-    "StreamingSafeScaleIn": ".scaling",
+    "ScalingStep": ".scaling_options",
+    "StepScalingOptions": ".scaling_options",
+    "StreamingSafeScaleIn": ".scaling_options",
+    "AlarmTopic": ".alarm_topic",
+    "AsyncMetrics": ".metrics",
+    "EndpointMetrics": ".metrics",
+    "MetricOptions": ".metrics",
+    "RealtimeMetrics": ".metrics",
+    "EndpointScaling": ".scaling",
+    "RealtimeScalingPlan": ".scaling_plan",
+    "ScalingKind": ".scaling_plan",
+    "AsyncStorage": ".storage",
+    "StoragePrefixes": ".storage",
     "snapshot_template": ".testing",
 }
 
@@ -59,18 +74,28 @@ __all__ = [
     "PRODUCTS",
     "VARIANT_NAME",
     "AlarmOptions",
+    "AlarmTopic",
     "AsyncAlarmOptions",
     "AsyncDeepgramEndpoint",
+    "AsyncMetrics",
+    "AsyncStorage",
     "DeepgramEndpointBase",
     "DeepgramModel",
     "DeepgramProduct",
     "DeepgramScalingConfigError",
+    "EndpointMetrics",
+    "EndpointScaling",
     "InstancePool",
+    "MetricOptions",
     "RealtimeAlarmOptions",
     "RealtimeDeepgramEndpoint",
+    "RealtimeMetrics",
+    "RealtimeScalingPlan",
     "SageMakerScalingChecks",
+    "ScalingKind",
     "ScalingStep",
     "StepScalingOptions",
+    "StoragePrefixes",
     "StreamingSafeScaleIn",
     "deepgram_environment",
     "snapshot_template",

@@ -7,6 +7,7 @@ to CloudFormation, which checks them at deploy time.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from aws_cdk import Duration, Token
@@ -42,10 +43,16 @@ def fmt(value: Any) -> str:
 
 
 class Problems:
-    """Collects problems, then raises one :class:`DeepgramScalingConfigError`."""
+    """Collects problems, then raises one :class:`DeepgramScalingConfigError`.
 
-    def __init__(self) -> None:
+    :param path: The construct path the problems belong to (``Speech/Streaming``); each
+        message is prefixed with it, so that with several endpoints in one app the error
+        says which one failed. Default: None (no prefix).
+    """
+
+    def __init__(self, path: str | None = None) -> None:
         self._items: list[str] = []
+        self.path = path
 
     def add(self, message: str) -> None:
         self._items.append(message)
@@ -61,7 +68,14 @@ class Problems:
 
     def raise_if_any(self) -> None:
         if self._items:
-            raise DeepgramScalingConfigError(self._items)
+            prefix = f"{self.path}: " if self.path else ""
+            raise DeepgramScalingConfigError([prefix + item for item in self._items])
+
+    def run(self, *rules: Callable[[Problems], None]) -> None:
+        """Run named rules, each adding what it finds, then raise once."""
+        for rule in rules:
+            rule(self)
+        self.raise_if_any()
 
     # --- typed checks -------------------------------------------------------------
 
@@ -142,3 +156,9 @@ def seconds_of(value: Duration) -> float:
     """Whole seconds of a validated Duration (a token number passes through)."""
     seconds = value.to_seconds(integral=False)
     return seconds if is_token(seconds) else int(seconds)
+
+
+def construct_path(scope: Any, construct_id: str) -> str:
+    """The path a construct will have, before it exists (``Stack/Parent/Id``)."""
+    parent = getattr(getattr(scope, "node", None), "path", "")
+    return f"{parent}/{construct_id}" if parent else str(construct_id)

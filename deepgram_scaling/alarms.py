@@ -1,8 +1,14 @@
-"""Alarm options shared by both endpoint types, and the code that wires one alarm."""
+"""The alarms of each endpoint type, defined once.
+
+One table per endpoint type gives each alarm's metric (a helper of the type's metric
+factory), its default evaluation, comparison, missing-data treatment and description. The
+``*AlarmOptions`` defaults and the code that builds the alarms both read it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -11,6 +17,15 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from ._validation import Problems
+from .metrics import EndpointMetrics
+
+GTE = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+NOT_BREACHING = cloudwatch.TreatMissingData.NOT_BREACHING
+#: InvokeEndpoint gives up after 60 s; a p99 above 50 s means requests are about to fail
+#: (docs/aws-behaviour.md#invoke-timeout).
+LATENCY_ALARM_MICROSECONDS = 50_000_000
+#: Our default bound for the first streamed result: 3 s at p99 (tune it to your product).
+FIRST_CHUNK_ALARM_MICROSECONDS = 3_000_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -19,8 +34,8 @@ class AlarmOptions:
 
     :param threshold: The value compared with the metric. Default: None, the alarm's own
         default (see the endpoint's alarm options).
-    :param period: Length of one datapoint. Default: per alarm, usually 1 minute.
-    :param evaluation_periods: Datapoints looked at. Default: per alarm.
+    :param period: Length of one datapoint, a multiple of 60 s. Default: 1 minute.
+    :param evaluation_periods: Datapoints looked at. Default: 3.
     :param datapoints_to_alarm: Breaching datapoints, among them, that raise the alarm.
         Default: equal to ``evaluation_periods``.
     """
@@ -30,25 +45,29 @@ class AlarmOptions:
     evaluation_periods: int = 3
     datapoints_to_alarm: int | None = None
 
+    def __post_init__(self) -> None:
+        problems = Problems()
+        self.check(problems, "AlarmOptions")
+        problems.raise_if_any()
+
     def check(self, problems: Problems, prop: str) -> None:
+        """Add every problem with these options to ``problems``, naming them ``prop``."""
         if self.threshold is not None:
             problems.number(f"{prop}.threshold", self.threshold)
         period_ok = problems.duration(f"{prop}.period", self.period, minimum_s=60,
                                       why="(the endpoint metrics are published per minute)")
-        if period_ok:
-            seconds = self.period.to_seconds(integral=False)
-            if isinstance(seconds, (int, float)) and seconds % 60:
-                period_ok = False
-                problems.add(f"{prop}.period must be a multiple of 60 seconds (the endpoint "
-                             f"metrics are published per minute), got "
-                             f"{self.period.to_human_string()}")
+        seconds = self.period.to_seconds(integral=False) if period_ok else None
+        if isinstance(seconds, (int, float)) and seconds % 60:
+            period_ok = False
+            problems.add(f"{prop}.period must be a multiple of 60 seconds (the endpoint "
+                         f"metrics are published per minute), got "
+                         f"{self.period.to_human_string()}")
         if problems.number(f"{prop}.evaluation_periods", self.evaluation_periods, minimum=1,
-                           integer=True) and period_ok:
-            seconds = self.period.to_seconds(integral=False)
-            if isinstance(seconds, (int, float)) and seconds * self.evaluation_periods > 86_400:
-                problems.add(f"{prop}: evaluation_periods x period must be at most one day "
-                             f"(CloudWatch's limit), got {self.evaluation_periods} x "
-                             f"{self.period.to_human_string()}")
+                           integer=True) and period_ok and isinstance(seconds, (int, float)) \
+                and seconds * self.evaluation_periods > 86_400:
+            problems.add(f"{prop}: evaluation_periods x period must be at most one day "
+                         f"(CloudWatch's limit), got {self.evaluation_periods} x "
+                         f"{self.period.to_human_string()}")
         if self.datapoints_to_alarm is not None:
             problems.number(
                 f"{prop}.datapoints_to_alarm", self.datapoints_to_alarm, minimum=1,
@@ -57,35 +76,203 @@ class AlarmOptions:
             )
 
 
-def create_alarm(
-    scope: Construct,
-    construct_id: str,
-    *,
-    metric: cloudwatch.IMetric,
-    options: AlarmOptions,
-    default_threshold: float,
-    comparison: cloudwatch.ComparisonOperator,
-    description: str,
-    topic: sns.ITopic | None,
-    treat_missing_data: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
-) -> cloudwatch.Alarm:
-    """One alarm from its options; notifies ``topic`` on ALARM and OK when given.
+@dataclass(frozen=True)
+class AlarmSpec:
+    """One alarm of an endpoint type.
 
-    ``default_threshold`` applies when ``options.threshold`` is None.
+    :param name: Its key in ``endpoint.alarms`` and its field in the alarm options.
+    :param metric: The metric factory helper it watches.
+    :param defaults: Its default evaluation; ``threshold`` None means ``max_capacity``.
     """
-    alarm = cloudwatch.Alarm(
-        scope,
-        construct_id,
-        metric=metric.with_(period=options.period) if isinstance(metric, cloudwatch.Metric)
-        else metric,
-        threshold=options.threshold if options.threshold is not None else default_threshold,
-        evaluation_periods=options.evaluation_periods,
-        datapoints_to_alarm=options.datapoints_to_alarm or options.evaluation_periods,
-        comparison_operator=comparison,
-        treat_missing_data=treat_missing_data,
-        alarm_description=description,
-    )
-    if topic is not None:
-        alarm.add_alarm_action(cw_actions.SnsAction(topic))
-        alarm.add_ok_action(cw_actions.SnsAction(topic))
-    return alarm
+
+    name: str
+    metric: str
+    defaults: AlarmOptions
+    description: str
+    treat_missing_data: cloudwatch.TreatMissingData = NOT_BREACHING
+
+    @property
+    def construct_id(self) -> str:
+        return "".join(part.capitalize() for part in self.name.split("_")) + "Alarm"
+
+
+def _errors(name: str, metric: str, description: str, *, threshold: float = 1,
+            evaluation_periods: int = 5, datapoints: int | None = 3) -> AlarmSpec:
+    return AlarmSpec(name, metric, AlarmOptions(threshold=threshold,
+                                                evaluation_periods=evaluation_periods,
+                                                datapoints_to_alarm=datapoints), description)
+
+
+def _capacity_at_max(description: str) -> AlarmSpec:
+    return AlarmSpec("capacity_at_max", "instance_count", AlarmOptions(evaluation_periods=15),
+                     description)
+
+
+#: A metric whose name no primary source confirms: missing data stays missing, so a metric
+#: that is never published shows INSUFFICIENT_DATA, not OK
+#: (docs/aws-behaviour.md#streaming-metrics).
+_UNCONFIRMED = " (Metric name unconfirmed: INSUFFICIENT_DATA means it is not published.)"
+
+REALTIME_ALARMS: tuple[AlarmSpec, ...] = (
+    _capacity_at_max("Deepgram real-time endpoint is pinned at max_capacity: it cannot add "
+                     "instances for more load."),
+    _errors("invocation_5xx_errors", "invocation_5xx_errors",
+            "Deepgram real-time endpoint returns 5XX errors."),
+    _errors("model_errors", "model_errors",
+            "Deepgram model answers requests with errors or times out.", threshold=5),
+    AlarmSpec("model_latency", "model_latency",
+              AlarmOptions(threshold=LATENCY_ALARM_MICROSECONDS, evaluation_periods=3),
+              "Deepgram real-time endpoint p99 model latency is close to the 60 s "
+              "InvokeEndpoint timeout."),
+    AlarmSpec("first_chunk_latency", "first_chunk_latency",
+              AlarmOptions(threshold=FIRST_CHUNK_ALARM_MICROSECONDS, evaluation_periods=3),
+              "Streaming sessions wait too long for their first result." + _UNCONFIRMED,
+              cloudwatch.TreatMissingData.MISSING),
+    AlarmSpec("mid_stream_errors", "mid_stream_errors",
+              AlarmOptions(threshold=1, evaluation_periods=5, datapoints_to_alarm=3),
+              "Streaming sessions fail after they started." + _UNCONFIRMED,
+              cloudwatch.TreatMissingData.MISSING),
+)
+
+ASYNC_ALARMS: tuple[AlarmSpec, ...] = (
+    AlarmSpec("oldest_request_age", "age_of_oldest_request",
+              AlarmOptions(threshold=900, evaluation_periods=3),
+              "Requests wait too long at the Deepgram asynchronous endpoint."),
+    AlarmSpec("backlog_without_capacity", "has_backlog_without_capacity",
+              AlarmOptions(threshold=1, evaluation_periods=15),
+              "Work has waited without any instance for too long: the wake-up from zero is "
+              "failing (quota, capacity or scaling)."),
+    _errors("invocation_failures", "invocation_failures", "Deepgram asynchronous requests fail."),
+    _capacity_at_max("Deepgram asynchronous endpoint is pinned at max_capacity."),
+    # The failure signals of docs/aws-behaviour.md#async-failure-metrics: the first one alarms.
+    _errors("request_download_failures", "request_download_failures",
+            "SageMaker cannot read request inputs from S3: check the execution role's S3 and "
+            "KMS permissions and the VPC's route to S3.", evaluation_periods=1, datapoints=None),
+    _errors("response_upload_failures", "response_upload_failures",
+            "SageMaker cannot write results to S3: check the execution role's S3 and KMS "
+            "permissions.", evaluation_periods=1, datapoints=None),
+    _errors("notification_failures", "notification_failures",
+            "SageMaker cannot publish to the success or error topic: check sns:Publish and "
+            "the topic key's permissions.", evaluation_periods=1, datapoints=None),
+)
+
+
+def defaults_of(table: Sequence[AlarmSpec]) -> Mapping[str, AlarmOptions]:
+    return {spec.name: spec.defaults for spec in table}
+
+
+_REALTIME = defaults_of(REALTIME_ALARMS)
+_ASYNC = defaults_of(ASYNC_ALARMS)
+
+
+class _AlarmOptionsSet:
+    """What both alarm-option classes share: every field is ``AlarmOptions`` or None."""
+
+    def __post_init__(self) -> None:
+        problems = Problems()
+        for field in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, field.name)
+            if value is not None and not isinstance(value, AlarmOptions):
+                problems.add(f"{field.name} must be an AlarmOptions or None, got {value!r}")
+        problems.raise_if_any()
+
+    def selected(self) -> Mapping[str, AlarmOptions | None]:
+        return {field.name: getattr(self, field.name) for field in fields(self)}  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RealtimeAlarmOptions(_AlarmOptionsSet):
+    """The alarms of a real-time endpoint. Set one to ``None`` to switch it off.
+
+    :param capacity_at_max: The instance count stays at ``max_capacity``. Default: >=
+        ``max_capacity`` for 15 of 15 minutes.
+    :param invocation_5xx_errors: ``Invocation5XXErrors`` (Sum). Default: >= 1 in 3 of 5
+        minutes.
+    :param model_errors: ``InvocationModelErrors`` (Sum), timeouts included. Default: >= 5 in
+        3 of 5 minutes.
+    :param model_latency: ``ModelLatency`` p99 in microseconds (synchronous requests only).
+        Default: >= 50,000,000 (50 s; InvokeEndpoint times out at 60 s) for 3 of 3 minutes.
+    :param first_chunk_latency: ``FirstChunkLatency`` p99 in microseconds, one sample per
+        streaming session. Default: >= 3,000,000 (3 s) for 3 of 3 minutes.
+    :param mid_stream_errors: ``MidStreamErrors`` (Sum). Default: >= 1 in 3 of 5 minutes.
+
+    The two streaming metrics are unconfirmed (docs/aws-behaviour.md#streaming-metrics):
+    their alarms treat missing data as missing, so an endpoint that never publishes them
+    shows INSUFFICIENT_DATA, not a false OK.
+    """
+
+    capacity_at_max: AlarmOptions | None = _REALTIME["capacity_at_max"]
+    invocation_5xx_errors: AlarmOptions | None = _REALTIME["invocation_5xx_errors"]
+    model_errors: AlarmOptions | None = _REALTIME["model_errors"]
+    model_latency: AlarmOptions | None = _REALTIME["model_latency"]
+    first_chunk_latency: AlarmOptions | None = _REALTIME["first_chunk_latency"]
+    mid_stream_errors: AlarmOptions | None = _REALTIME["mid_stream_errors"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AsyncAlarmOptions(_AlarmOptionsSet):
+    """The alarms of an asynchronous endpoint. Set one to ``None`` to switch it off.
+
+    :param oldest_request_age: ``ApproximateAgeOfOldestRequest`` (Maximum, seconds).
+        Default: >= 900 s for 3 of 3 minutes.
+    :param backlog_without_capacity: ``HasBacklogWithoutCapacity`` stays 1: the wake-up is
+        failing. Default: >= 1 for 15 of 15 minutes.
+    :param invocation_failures: ``InvocationFailures`` (Sum). Default: >= 1 in 3 of 5
+        minutes.
+    :param capacity_at_max: Instance count >= ``max_capacity``. Default: 15 of 15 minutes.
+    :param request_download_failures: ``RequestDownloadFailures`` (Sum). Default: >= 1 in 1
+        of 1 minute.
+    :param response_upload_failures: ``ResponseUploadFailures`` (Sum). Default: >= 1 in 1 of
+        1 minute.
+    :param notification_failures: ``NotificationFailures`` (Sum). Default: >= 1 in 1 of 1
+        minute.
+
+    The last three reveal IAM, KMS and SNS mistakes that no request error shows
+    (docs/aws-behaviour.md#async-failure-metrics).
+    """
+
+    oldest_request_age: AlarmOptions | None = _ASYNC["oldest_request_age"]
+    backlog_without_capacity: AlarmOptions | None = _ASYNC["backlog_without_capacity"]
+    invocation_failures: AlarmOptions | None = _ASYNC["invocation_failures"]
+    capacity_at_max: AlarmOptions | None = _ASYNC["capacity_at_max"]
+    request_download_failures: AlarmOptions | None = _ASYNC["request_download_failures"]
+    response_upload_failures: AlarmOptions | None = _ASYNC["response_upload_failures"]
+    notification_failures: AlarmOptions | None = _ASYNC["notification_failures"]
+
+
+def create_alarms(
+    scope: Construct,
+    table: Sequence[AlarmSpec],
+    selected: Mapping[str, AlarmOptions | None],
+    *,
+    metrics: EndpointMetrics,
+    topic: sns.ITopic | None,
+    max_capacity: float,
+) -> dict[str, cloudwatch.Alarm]:
+    """Create the table's alarms that ``selected`` keeps, each notifying ``topic`` on ALARM
+    and OK. A spec's threshold applies when the options give none; None means
+    ``max_capacity``."""
+    created: dict[str, cloudwatch.Alarm] = {}
+    for spec in table:
+        options = selected.get(spec.name)
+        if options is None:
+            continue
+        threshold = options.threshold
+        if threshold is None:
+            threshold = spec.defaults.threshold
+        alarm = cloudwatch.Alarm(
+            scope,
+            spec.construct_id,
+            metric=getattr(metrics, spec.metric)(period=options.period),
+            threshold=max_capacity if threshold is None else threshold,
+            evaluation_periods=options.evaluation_periods,
+            datapoints_to_alarm=options.datapoints_to_alarm or options.evaluation_periods,
+            comparison_operator=GTE,
+            treat_missing_data=spec.treat_missing_data,
+            alarm_description=spec.description,
+        )
+        if topic is not None:
+            alarm.add_alarm_action(cw_actions.SnsAction(topic))
+            alarm.add_ok_action(cw_actions.SnsAction(topic))
+        created[spec.name] = alarm
+    return created

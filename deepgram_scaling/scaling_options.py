@@ -1,9 +1,10 @@
-"""Scaling levers beyond one target-tracking policy: pure option types and their rules.
+"""Scaling options and their rules: pure values, checked when they are made.
 
 Application Auto Scaling allows 20 step adjustments per step policy and 200 scheduled actions
 per scalable target (docs/aws-behaviour.md#scaling-quotas); several policies on one target
 scale out if any asks, scale in only if all agree, and the largest capacity wins
-(docs/aws-behaviour.md#several-policies).
+(docs/aws-behaviour.md#several-policies). Step intervals are aws-cdk-lib's own
+``appscaling.ScalingInterval``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,29 +28,19 @@ MAX_SCHEDULED_ACTIONS = 200
 LONGEST_STREAM = Duration.minutes(30)
 
 
-@dataclass(frozen=True, kw_only=True)
-class ScalingStep:
-    """One interval of a step policy, in the metric's own units.
+def ScalingStep(*, change: int, lower: float | None = None,
+                upper: float | None = None) -> appscaling.ScalingInterval:
+    """Deprecated: use ``aws_cdk.aws_applicationautoscaling.ScalingInterval``, which this
+    returns.
 
     Which bound is inclusive depends on the side of the alarm threshold the step lies on
-    (Application Auto Scaling's ``StepAdjustment`` rules, docs/aws-behaviour.md#step-bounds):
-
-    - a step that adds instances (``change > 0``) holds ``lower <= metric < upper``;
-    - a step that removes instances (``change < 0``) holds ``lower < metric <= upper``: the
-      scale-in alarm is ``LessThanOrEqualToThreshold`` at the highest scale-in ``upper``,
-      so ``ScalingStep(upper=3, change=-1)`` also removes an instance at exactly 3;
-    - the ``change=0`` band between them holds neither of its bounds when a neighbour
-      acts there.
-
-    :param lower: Lower bound. Default: None (minus infinity).
-    :param upper: Upper bound. Default: None (plus infinity).
-    :param change: Instances to add (positive) or remove (negative) while the metric is in
-        this interval; 0 marks the band where nothing happens.
+    (docs/aws-behaviour.md#step-bounds): a step that adds instances holds
+    ``lower <= metric < upper``; a step that removes instances holds
+    ``lower < metric <= upper``, so ``upper=3, change=-1`` also removes one at exactly 3.
     """
-
-    change: int
-    lower: float | None = None
-    upper: float | None = None
+    warnings.warn("ScalingStep is deprecated: use aws_cdk.aws_applicationautoscaling."
+                  "ScalingInterval", DeprecationWarning, stacklevel=2)
+    return appscaling.ScalingInterval(change=change, lower=lower, upper=upper)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,28 +49,47 @@ class StepScalingOptions:
 
     The steps must cover the whole line, from ``lower=None`` to ``upper=None``, without gaps
     or overlaps, and their changes must not decrease as the metric rises (more load never
-    asks for fewer instances). At most 20 steps.
+    asks for fewer instances). At most 20 steps. Bounds follow Application Auto Scaling's
+    rules (docs/aws-behaviour.md#step-bounds): a step that adds instances holds
+    ``lower <= metric < upper``, a step that removes instances ``lower < metric <= upper``;
+    a scale-in step and a scale-out step may not share a bound.
 
-    Example, target 7 concurrent requests per instance: remove one at 3 or below (the upper
-    bound of a scale-in step is inclusive), hold above 3 and below 10.5, add two at 10.5
-    (1.5 x target) and above::
+    Example, target 7 concurrent requests per instance: remove one at 3 or below, hold above
+    3 and below 10.5, add two at 10.5 (1.5 x target) and above::
 
         StepScalingOptions(steps=[
-            ScalingStep(upper=3, change=-1),
-            ScalingStep(lower=3, upper=10.5, change=0),
-            ScalingStep(lower=10.5, change=2),
+            ScalingInterval(upper=3, change=-1),
+            ScalingInterval(lower=3, upper=10.5, change=0),
+            ScalingInterval(lower=10.5, change=2),
         ])
 
-    :param steps: The intervals.
+    :param steps: The intervals (``appscaling.ScalingInterval``).
     :param cooldown: Default: ``Duration.seconds(300)``.
     :param evaluation_periods: One-minute datapoints the alarms look at. Default: 1.
     :param datapoints_to_alarm: Breaching datapoints among them. Default: all of them.
     """
 
-    steps: Sequence[ScalingStep]
+    steps: Sequence[appscaling.ScalingInterval]
     cooldown: Duration = Duration.seconds(300)
     evaluation_periods: int = 1
     datapoints_to_alarm: int | None = None
+
+    def __post_init__(self) -> None:
+        problems = Problems()
+        check_steps(problems, "step_scaling.steps", self.steps)
+        problems.duration("step_scaling.cooldown", self.cooldown, minimum_s=0)
+        if problems.number("step_scaling.evaluation_periods", self.evaluation_periods,
+                           minimum=1, maximum=1440, integer=True,
+                           why="(one-minute datapoints; CloudWatch evaluates at most a day)"
+                           ) and self.datapoints_to_alarm is not None:
+            problems.number("step_scaling.datapoints_to_alarm", self.datapoints_to_alarm,
+                            minimum=1, maximum=self.evaluation_periods, integer=True)
+        problems.raise_if_any()
+
+    @property
+    def ordered_steps(self) -> tuple[appscaling.ScalingInterval, ...]:
+        """The steps from the lowest interval up."""
+        return check_steps(Problems(), "step_scaling.steps", self.steps)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,29 +99,50 @@ class StreamingSafeScaleIn:
     ``low_water_mark`` for all of ``quiet_period``.
 
     :param low_water_mark: Concurrent requests per instance (the ``Maximum`` of
-        ``ConcurrentRequestsPerModel`` per minute) below which one instance may go.
-        Default: None, half the target, so one instance fewer still stays under target
-        on a fleet of two or more.
-    :param quiet_period: How long the concurrency must stay low before each removal; also
-        the removal policy's cooldown. Default: 30 minutes, the longest a stream lasts.
+        ``ConcurrentRequestsPerModel`` per minute) below which one instance may go; it must
+        lie below the concurrency at which scaling out starts. Default: None, half of it, so
+        one instance fewer still stays under target on a fleet of two or more.
+    :param quiet_period: How long the concurrency must stay low before each removal (whole
+        minutes, 1 minute to 1 day); also the removal policy's cooldown. Default: 30 minutes,
+        the longest a stream lasts (docs/aws-behaviour.md#stream-duration).
     """
 
     low_water_mark: float | None = None
     quiet_period: Duration = LONGEST_STREAM
 
+    def __post_init__(self) -> None:
+        problems = Problems()
+        if problems.duration("scale_in.quiet_period", self.quiet_period, minimum_s=60,
+                             maximum_s=86_400,
+                             why="(at least one 60 s metric period, at most a day)"):
+            seconds = self.quiet_period.to_seconds(integral=False)
+            if isinstance(seconds, (int, float)) and not is_token(seconds) and seconds % 60:
+                problems.add("scale_in.quiet_period must be whole minutes (the metric "
+                             f"period), got {self.quiet_period.to_human_string()}")
+        if self.low_water_mark is not None:
+            problems.number("scale_in.low_water_mark", self.low_water_mark, minimum=0,
+                            exclusive_minimum=True)
+        problems.raise_if_any()
 
-def check_steps(problems: Problems, prop: str, steps: object) -> tuple[ScalingStep, ...]:
+    def low_water(self, scale_out_concurrency: float) -> float:
+        """The low-water mark, given the concurrency at which scaling out starts."""
+        return self.low_water_mark if self.low_water_mark is not None \
+            else scale_out_concurrency / 2
+
+
+def check_steps(problems: Problems, prop: str,
+                steps: object) -> tuple[appscaling.ScalingInterval, ...]:
     """Check step intervals; return them ordered from the lowest interval up."""
     if isinstance(steps, (str, bytes)) or not isinstance(steps, Sequence):
-        problems.add(f"{prop} must be a list of ScalingStep, got {fmt(steps)}")
+        problems.add(f"{prop} must be a list of appscaling.ScalingInterval, got {fmt(steps)}")
         return ()
     if not 2 <= len(steps) <= MAX_STEPS:
         problems.add(f"{prop} must hold between 2 and {MAX_STEPS} steps (Application Auto "
                      f"Scaling's limit per policy), got {len(steps)}")
         return ()
-    bad = [s for s in steps if not isinstance(s, ScalingStep)]
+    bad = [s for s in steps if not isinstance(s, appscaling.ScalingInterval)]
     if bad:
-        problems.add(f"{prop} must hold ScalingStep objects, got {fmt(bad[0])}")
+        problems.add(f"{prop} must hold appscaling.ScalingInterval objects, got {fmt(bad[0])}")
         return ()
     before = len(problems)
     for index, step in enumerate(steps):
@@ -162,13 +194,14 @@ def check_steps(problems: Problems, prop: str, steps: object) -> tuple[ScalingSt
     return tuple(ordered)
 
 
-def step_for(steps: Sequence[ScalingStep], value: float) -> ScalingStep:
+def step_for(steps: Sequence[appscaling.ScalingInterval],
+             value: float) -> appscaling.ScalingInterval:
     """The step that acts at ``value`` (steps as returned by :func:`check_steps`), with
     Application Auto Scaling's bounds: scale-in steps include their upper bound, scale-out
     steps their lower bound, and an acting step wins a shared bound over a ``change=0``
     band."""
 
-    def holds(step: ScalingStep) -> bool:
+    def holds(step: appscaling.ScalingInterval) -> bool:
         removes = step.change < 0
         above_lower = step.lower is None or (value > step.lower if removes
                                              else value >= step.lower)

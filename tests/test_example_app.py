@@ -60,7 +60,7 @@ def run_app(context: dict[str, Any] | None, tmp_path: Path) -> subprocess.Comple
         ({"deepgram:modelPackageArn": "nova-3"},
          "error: context key 'deepgram:modelPackageArn' must be a SageMaker model-package ARN"),
         ({"deepgram:realtime:minCapacity": "0"},
-         "error: min_capacity must be >= 1 for a real-time endpoint"),
+         "error: DeepgramScalingExample/Realtime: min_capacity must be >= 1 for a real-time endpoint"),
     ],
 )
 def test_bad_context_stops_with_one_clear_line(override, message, tmp_path):

@@ -23,7 +23,7 @@ from deepgram_scaling import (
     StreamingSafeScaleIn,
 )
 from deepgram_scaling._validation import Problems
-from deepgram_scaling.scaling import check_steps, step_for
+from deepgram_scaling.scaling_options import check_steps, step_for
 
 from .conftest import IMAGE_URI, PACKAGE_ARN
 
@@ -330,9 +330,11 @@ def test_schedule_object_and_quota(new_stack):
                                min_capacity=2, max_capacity=8)
     for index in range(199):
         endpoint.scale_on_schedule(f"A{index}", schedule="rate(1 day)", max_capacity=6)
-    with pytest.raises(DeepgramScalingConfigError,
-                       match=r"at most 200 scheduled actions .*got action number 201"):
-        endpoint.scale_on_schedule("TooMany", schedule="rate(1 day)", max_capacity=6)
+    assert endpoint.scaling.scheduled_actions == 200  # Application Auto Scaling's quota
+    endpoint.scale_on_schedule("TooMany", schedule="rate(1 day)", max_capacity=6)
+    # The quota is checked at synthesis, when every action is known.
+    with pytest.raises(RuntimeError, match=r"at most 200 scheduled actions .*got 201"):
+        Template.from_stack(stack)
 
 
 def test_async_schedule_may_set_zero(new_stack):
@@ -346,19 +348,25 @@ def test_async_schedule_may_set_zero(new_stack):
 
 
 @pytest.mark.parametrize(
-    ("scale_in", "message"),
+    ("factory", "message"),
     [
-        (StreamingSafeScaleIn(quiet_period=cdk.Duration.seconds(30)),
+        (lambda: StreamingSafeScaleIn(quiet_period=cdk.Duration.seconds(30)),
          r"scale_in.quiet_period must be between 60 and 86400 seconds \(at least one 60 s metric period"),
-        (StreamingSafeScaleIn(quiet_period=cdk.Duration.seconds(90)),
+        (lambda: StreamingSafeScaleIn(quiet_period=cdk.Duration.seconds(90)),
          r"scale_in.quiet_period must be whole minutes"),
-        (StreamingSafeScaleIn(low_water_mark=7), r"scale_in.low_water_mark must be below the concurrency at which scaling out starts \(7 per instance\), got 7"),
-        (StreamingSafeScaleIn(low_water_mark=0), r"scale_in.low_water_mark must be > 0, got 0"),
+        (lambda: StreamingSafeScaleIn(low_water_mark=0), r"scale_in.low_water_mark must be > 0, got 0"),
     ],
 )
-def test_invalid_streaming_safe(new_stack, scale_in, message):
+def test_invalid_streaming_safe_options(factory, message):
     with pytest.raises(DeepgramScalingConfigError, match=message):
-        realtime(new_stack(nag=False), scale_in=scale_in)
+        factory()
+
+
+def test_low_water_mark_must_sit_below_scale_out(new_stack):
+    with pytest.raises(DeepgramScalingConfigError,
+                       match=r"scale_in.low_water_mark must be below the concurrency at which "
+                             r"scaling out starts \(7 per instance\), got 7"):
+        realtime(new_stack(nag=False), scale_in=StreamingSafeScaleIn(low_water_mark=7))
 
 
 # --- dashboards and streaming alarms -----------------------------------------------------
@@ -462,8 +470,7 @@ def test_rejected_steps_always_come_back_empty():
     assert problems
 
 
-def test_step_evaluation_is_at_most_a_day(new_stack):
-    options = StepScalingOptions(steps=STEPS.steps, evaluation_periods=1441)
+def test_step_evaluation_is_at_most_a_day():
     with pytest.raises(DeepgramScalingConfigError,
                        match=r"step_scaling.evaluation_periods must be between 1 and 1440 \(one-minute datapoints"):
-        realtime(new_stack(nag=False), target_concurrency_per_instance=None, step_scaling=options)
+        StepScalingOptions(steps=STEPS.steps, evaluation_periods=1441)

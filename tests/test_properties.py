@@ -162,8 +162,7 @@ BAD_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "model": st.one_of(st.text(max_size=5), st.none(), st.integers()),
     "alarms": st.one_of(st.text(max_size=3), st.integers(), st.dictionaries(st.text(max_size=3), st.none())),
     "scale_in": st.one_of(st.text(max_size=3), st.integers(),
-                          st.builds(StreamingSafeScaleIn,
-                                    quiet_period=st.integers(0, 59).map(cdk.Duration.seconds))),
+                          st.builds(StreamingSafeScaleIn, low_water_mark=st.floats(7, 1000))),
 }
 ASYNC_BAD: dict[str, st.SearchStrategy[Any]] = {
     "min_capacity": st.one_of(st.integers(max_value=-1), not_a_number),
@@ -208,6 +207,17 @@ def test_invalid_async_arguments_raise_the_config_error(case):
     expect_config_error(AsyncDeepgramEndpoint,
                         {"model": DeepgramModel.from_image(IMAGE_URI),
                          "instance_pools": ["ml.g6.2xlarge"], "max_capacity": 4}, *case)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 59).map(cdk.Duration.seconds))
+def test_invalid_quiet_periods_are_refused_when_made(period):
+    try:
+        StreamingSafeScaleIn(quiet_period=period)
+    except DeepgramScalingConfigError as err:
+        assert "scale_in.quiet_period" in str(err)
+    else:
+        raise AssertionError(period)
 
 
 def test_pool_objects_with_bad_types_are_config_errors():

@@ -85,17 +85,9 @@ def stack(new_stack: Callable[..., cdk.Stack]) -> cdk.Stack:
          r"container_startup_health_check_timeout must be between 60 and 3600 seconds"),
         ({"model": "arn:aws:sagemaker:us-east-1:123456789012:model-package/x"},
          r"model must be a DeepgramModel.*got 'arn:aws:sagemaker"),
-        ({"alarms": RealtimeAlarmOptions(model_latency=AlarmOptions(period=cdk.Duration.seconds(90)))},
-         r"alarms.model_latency.period must be a multiple of 60 seconds \(the endpoint metrics are published per minute\), got 1 minute 30 seconds"),
-        ({"alarms": RealtimeAlarmOptions(model_latency=AlarmOptions(period=cdk.Duration.seconds(10)))},
-         r"alarms.model_latency.period must be between 60 and .* seconds \(the endpoint metrics are published per minute\)|alarms.model_latency.period must be >= 60 seconds"),
-        ({"alarms": RealtimeAlarmOptions(model_errors=AlarmOptions(period=cdk.Duration.hours(1), evaluation_periods=25))},
-         r"alarms.model_errors: evaluation_periods x period must be at most one day \(CloudWatch's limit\), got 25 x 1 hour"),
         ({"endpoint_name": "bad_name!"},
          r"endpoint_name must be 1-63 letters, digits and hyphens, starting and ending with a letter or digit, got 'bad_name!'"),
         ({"endpoint_name": 42}, r"endpoint_name must be 1-63 letters.*got 42"),
-        ({"alarms": RealtimeAlarmOptions(invocation_5xx_errors=AlarmOptions(evaluation_periods=2, datapoints_to_alarm=3))},
-         r"alarms.invocation_5xx_errors.datapoints_to_alarm must be between 1 and 2 \(no more than evaluation_periods\), got 3"),
         ({"alarms": {"model_latency": None}}, r"alarms must be an instance of RealtimeAlarmOptions"),
     ],
 )
@@ -179,6 +171,17 @@ def test_tokens_pass_through_unchecked(new_stack: Callable[..., cdk.Stack]):
          r"max_concurrency must be > 0, got 0"),
         (lambda: InstancePool("ml.g6.2xlarge", weight=-1), r"weight must be > 0, got -1"),
         (lambda: InstancePool("ml.g6.2xlarge", weight=0), r"weight must be > 0, got 0"),
+        # Option objects check themselves when they are made.
+        (lambda: AlarmOptions(period=cdk.Duration.seconds(90)),
+         r"AlarmOptions.period must be a multiple of 60 seconds \(the endpoint metrics are published per minute\), got 1 minute 30 seconds"),
+        (lambda: AlarmOptions(period=cdk.Duration.seconds(10)),
+         r"AlarmOptions.period must be >= 60 seconds \(the endpoint metrics are published per minute\), got 10 seconds"),
+        (lambda: AlarmOptions(period=cdk.Duration.hours(1), evaluation_periods=25),
+         r"AlarmOptions: evaluation_periods x period must be at most one day \(CloudWatch's limit\), got 25 x 1 hour"),
+        (lambda: AlarmOptions(evaluation_periods=2, datapoints_to_alarm=3),
+         r"AlarmOptions.datapoints_to_alarm must be between 1 and 2 \(no more than evaluation_periods\), got 3"),
+        (lambda: RealtimeAlarmOptions(model_latency={"threshold": 3}),  # type: ignore[arg-type]
+         r"model_latency must be an AlarmOptions or None, got \{'threshold': 3\}"),
     ],
 )
 def test_invalid_option_objects(factory: Callable[[], object], message: str):

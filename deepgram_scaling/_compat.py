@@ -1,0 +1,68 @@
+"""Logical ids that survive the 0.2 restructuring.
+
+0.2 moved the scalable target, the alarm topic and the asynchronous storage into
+constructs of their own, which changes their construct paths and so their logical ids.
+CloudFormation replaces a resource whose logical id changes. For most resources that is
+harmless (a policy, an alarm, a dashboard is created anew and the old one deleted), but not
+for these:
+
+- a scalable target: the new one registers the same variant again, then deleting the old one
+  deregisters the variant, which deletes every scaling policy and scheduled action on it;
+- a topic policy or bucket policy: deleting the old one resets the topic's or bucket's policy;
+- a topic, bucket or key: subscriptions, objects and encrypted data stay with the old one.
+
+So those resources keep the logical id they had in 0.1: :func:`keep_logical_id` computes it
+from the 0.1 construct path the way the CDK does (``makeUniqueId`` in aws-cdk-lib's
+``core/lib/private/uniqueid.ts``: the path components without ``Default``; a human part
+without repeated components and without ``Resource``; the first 8 hex digits of the MD5 of
+the path, upper case). A test compares it with the CDK's own ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from aws_cdk import CfnResource, Stack
+from constructs import IConstruct
+
+_HIDDEN_ID = "Default"
+_HIDDEN_FROM_HUMAN_ID = "Resource"
+_MAX_HUMAN_LENGTH = 240
+_MAX_ID_LENGTH = 255
+
+
+def _alphanumeric(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "", text)
+
+
+def cdk_logical_id(components: list[str]) -> str:
+    """The logical id the CDK gives a resource at this path below its stack."""
+    components = [c for c in components if c != _HIDDEN_ID]
+    if not components:
+        raise ValueError("a logical id needs at least one path component")
+    if len(components) == 1:
+        candidate = _alphanumeric(components[0])
+        if len(candidate) <= _MAX_ID_LENGTH:
+            return candidate
+    digest = hashlib.md5("/".join(components).encode(), usedforsecurity=False).hexdigest()
+    kept: list[str] = []
+    for component in components:  # drop a component the one before it already ends with
+        if not kept or not kept[-1].endswith(component):
+            kept.append(component)
+    human = "".join(_alphanumeric(c) for c in kept if c != _HIDDEN_FROM_HUMAN_ID)
+    return human[:_MAX_HUMAN_LENGTH] + digest[:8].upper()
+
+
+def path_below_stack(scope: IConstruct) -> list[str]:
+    """The construct path of ``scope`` below its stack, as components."""
+    stack_path = Stack.of(scope).node.path
+    path = scope.node.path
+    relative = path[len(stack_path):].lstrip("/") if stack_path else path
+    return [c for c in relative.split("/") if c]
+
+
+def keep_logical_id(resource: CfnResource, owner: IConstruct, *legacy: str) -> None:
+    """Give ``resource`` the logical id it had in 0.1, when it lived at ``legacy`` below
+    ``owner`` (the endpoint construct)."""
+    resource.override_logical_id(cdk_logical_id([*path_below_stack(owner), *legacy]))

@@ -1,0 +1,88 @@
+"""Where alarms notify: an encrypted topic CloudWatch can publish to.
+
+A topic policy replaces SNS's default policy, so an SSL-only topic must also allow
+``cloudwatch.amazonaws.com`` to publish, or every alarm action fails silently; an encrypted
+topic needs a key CloudWatch may use (docs/aws-behaviour.md#alarm-topic-policy).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Annotations, ArnFormat, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from constructs import Construct, IConstruct
+
+from ._compat import keep_logical_id
+
+
+def allow_cloudwatch_to_publish(scope: IConstruct, topic: sns.ITopic) -> None:
+    """Let CloudWatch alarms of this account and region publish to ``topic``.
+
+    A topic of this app with a topic policy gets the statement. A topic without one keeps
+    SNS's default policy, which already lets the owning account's CloudWatch publish; a
+    first statement would replace that default for every other publisher, so it is left
+    alone. A topic imported by ARN cannot be changed here: ``scope`` gets an info
+    annotation instead.
+    """
+    if not isinstance(topic, sns.Topic):
+        Annotations.of(scope).add_info(
+            "alarm_topic is imported: make sure its topic policy (if it has one) allows "
+            "cloudwatch.amazonaws.com to sns:Publish, or the alarms cannot notify it."
+        )
+        return
+    if topic.node.try_find_child("Policy") is None:
+        return
+    stack = Stack.of(topic)
+    topic.add_to_resource_policy(iam.PolicyStatement(
+        sid="AllowCloudWatchAlarmsToPublish",
+        principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+        actions=["sns:Publish"],
+        resources=[topic.topic_arn],
+        conditions={
+            "StringEquals": {"aws:SourceAccount": stack.account},
+            "ArnLike": {"aws:SourceArn": stack.format_arn(
+                service="cloudwatch", resource="alarm", resource_name="*",
+                arn_format=ArnFormat.COLON_RESOURCE_NAME)},
+        },
+    ))
+
+
+class AlarmTopic(Construct):
+    """An SSL-only SNS topic encrypted with its own rotating key, which CloudWatch alarms of
+    this account and region may publish to. Subscribe to :attr:`topic`.
+
+    Alarms cannot publish to topics under the AWS-managed ``aws/sns`` key, so the key is a
+    customer-managed one whose policy lets CloudWatch use it.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        #: The key that encrypts the notifications.
+        self.key = kms.Key(
+            self,
+            "Key",
+            enable_key_rotation=True,
+            description="Encrypts a Deepgram endpoint's alarm notifications",
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+            )
+        )
+        #: The topic every alarm notifies on ALARM and OK.
+        self.topic = sns.Topic(self, "Topic", master_key=self.key, enforce_ssl=True)
+        allow_cloudwatch_to_publish(self, self.topic)
+
+    def keep_legacy_ids(self, owner: IConstruct) -> None:
+        """Keep the 0.1 logical ids (``<owner>/AlarmTopic``, ``<owner>/AlarmTopicKey``), so
+        that upgrading keeps the topic, its subscriptions and its policy."""
+        for child, legacy in ((self.key, ("AlarmTopicKey", "Resource")),
+                              (self.topic, ("AlarmTopic", "Resource"))):
+            resource = child.node.default_child
+            assert resource is not None
+            keep_logical_id(resource, owner, *legacy)  # type: ignore[arg-type]
+        policy = self.topic.node.find_child("Policy").node.default_child
+        keep_logical_id(policy, owner, "AlarmTopic", "Policy", "Resource")  # type: ignore[arg-type]

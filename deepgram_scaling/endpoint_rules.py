@@ -1,0 +1,153 @@
+"""The props both endpoint types share, and the named rules over them.
+
+Each rule is a plain function that adds what it finds to a :class:`Problems`; each endpoint
+type lists its rules in one place and runs them once, at the top of its constructor, before
+any resource exists. Option objects (``AlarmOptions``, ``StepScalingOptions``, ...) check
+themselves when they are made.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import Duration
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
+
+from ._validation import Problems, fmt, is_token
+from .errors import DeepgramScalingConfigError
+from .instance_pools import PROVISION_TIMEOUT_RANGE_S, InstancePool, check_pools, coerce_pools
+from .model_source import DeepgramModel
+
+Rule = Callable[[Problems], None]
+
+_ENDPOINT_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+#: API ranges of the variant's timeouts (docs/aws-behaviour.md#container-timeouts).
+MODEL_DOWNLOAD_TIMEOUT_RANGE_S = (60, 3600)
+STARTUP_HEALTH_CHECK_TIMEOUT_RANGE_S = (60, 3600)
+
+
+@dataclass(frozen=True)
+class SharedProps:
+    """What every endpoint is made of, as its constructor received it."""
+
+    model: DeepgramModel
+    #: None when the list itself was malformed (already reported).
+    instance_pools: tuple[InstancePool, ...] | None
+    min_capacity: int
+    max_capacity: int
+    initial_instance_count: int | None
+    role: Any
+    kms_key: kms.IKey | None
+    provision_timeout: Duration
+    inference_ami_version: str
+    model_data_download_timeout: Duration
+    container_startup_health_check_timeout: Duration
+    endpoint_name: str | None
+    alarm_topic: Any
+    vpc: ec2.IVpc | None
+    vpc_subnets: ec2.SubnetSelection | None
+    security_groups: Sequence[ec2.ISecurityGroup] | None
+    scale_out_cooldown: Duration
+    scale_in_cooldown: Duration
+
+
+def pools_of(problems: Problems, value: object) -> tuple[InstancePool, ...] | None:
+    """The pool list, or None with the problem recorded."""
+    try:
+        return coerce_pools(value)
+    except DeepgramScalingConfigError as err:
+        for problem in err.problems:
+            problems.add(problem)
+        return None
+
+
+def shared_rules(props: SharedProps, *, min_capacity_floor: int) -> list[Rule]:
+    """The rules every endpoint type runs over its shared props."""
+    return [
+        lambda p: check_model(p, props.model),
+        lambda p: check_pool_list(p, props),
+        lambda p: check_capacities(p, props, floor=min_capacity_floor),
+        lambda p: check_timeouts(p, props),
+        lambda p: check_endpoint_name(p, props.endpoint_name),
+        lambda p: check_network(p, props),
+        lambda p: check_cooldowns(p, props),
+    ]
+
+
+def check_model(problems: Problems, model: object) -> None:
+    if not isinstance(model, DeepgramModel):
+        problems.add("model must be a DeepgramModel (DeepgramModel.from_model_package or "
+                     f"DeepgramModel.from_image), got {fmt(model)}")
+
+
+def check_pool_list(problems: Problems, props: SharedProps) -> None:
+    if props.instance_pools is None:
+        return
+    product = props.model.product if isinstance(props.model, DeepgramModel) else None
+    check_pools(problems, props.instance_pools, product=product,
+                encrypted_volume=props.kms_key is not None)
+
+
+def check_capacities(problems: Problems, props: SharedProps, *, floor: int) -> None:
+    low, high, initial = props.min_capacity, props.max_capacity, props.initial_instance_count
+    why = ("for a real-time endpoint (a single-model real-time endpoint cannot scale to zero; "
+           "use AsyncDeepgramEndpoint for scale-to-zero)" if floor == 1 else "")
+    low_ok = problems.number("min_capacity", low, minimum=floor, integer=True, why=why)
+    high_ok = problems.number("max_capacity", high, minimum=1, integer=True)
+    if low_ok and high_ok and not is_token(low) and not is_token(high) and high < low:
+        problems.add(f"max_capacity must be >= min_capacity ({low}), got {high}")
+    if initial is not None and problems.number(
+        "initial_instance_count", initial, minimum=1, integer=True,
+        why="(CreateEndpointConfig needs at least one instance)",
+    ) and high_ok and not is_token(initial) and not is_token(high) and initial > high:
+        problems.add(f"initial_instance_count must be <= max_capacity ({high}), got {initial}")
+
+
+def check_timeouts(problems: Problems, props: SharedProps) -> None:
+    low, high = PROVISION_TIMEOUT_RANGE_S
+    problems.duration("provision_timeout", props.provision_timeout, minimum_s=low,
+                      maximum_s=high,
+                      why="(the API's range for VariantInstanceProvisionTimeoutInSeconds)")
+    low, high = MODEL_DOWNLOAD_TIMEOUT_RANGE_S
+    problems.duration("model_data_download_timeout", props.model_data_download_timeout,
+                      minimum_s=low, maximum_s=high)
+    low, high = STARTUP_HEALTH_CHECK_TIMEOUT_RANGE_S
+    problems.duration("container_startup_health_check_timeout",
+                      props.container_startup_health_check_timeout, minimum_s=low,
+                      maximum_s=high)
+
+
+def check_endpoint_name(problems: Problems, name: object) -> None:
+    if name is not None and not is_token(name) and (
+            not isinstance(name, str) or not _ENDPOINT_NAME.fullmatch(name)):
+        problems.add("endpoint_name must be 1-63 letters, digits and hyphens, starting and "
+                     f"ending with a letter or digit, got {fmt(name)}")
+
+
+def check_network(problems: Problems, props: SharedProps) -> None:
+    groups = props.security_groups
+    if props.vpc is None and (props.vpc_subnets is not None or groups is not None):
+        problems.add("vpc_subnets and security_groups need vpc, got vpc=None with "
+                     f"{'vpc_subnets' if props.vpc_subnets else 'security_groups'}")
+    if groups is not None and (isinstance(groups, (str, bytes))
+                               or not isinstance(groups, Sequence)
+                               or not 1 <= len(groups) <= 5):
+        problems.add("security_groups must be a list of 1 to 5 security groups (SageMaker's "
+                     f"limit), got {fmt(groups)}")
+
+
+def check_cooldowns(problems: Problems, props: SharedProps) -> None:
+    problems.duration("scale_out_cooldown", props.scale_out_cooldown, minimum_s=0)
+    problems.duration("scale_in_cooldown", props.scale_in_cooldown, minimum_s=0)
+
+
+def check_option_type(problems: Problems, prop: str, value: object, expected: type,
+                      *, optional: bool = True) -> None:
+    """An option object must be of its class (it checked its own fields when made)."""
+    if (value is None and optional) or isinstance(value, expected):
+        return
+    problems.add(f"{prop} must be an instance of {expected.__name__}, got {fmt(value)}")
