@@ -413,8 +413,10 @@ def test_recommend_prints_the_nearest_misses_when_nothing_meets(tmp_path, capsys
     assert err[0] == ("no candidate of 72 met the service level overload=0,cut=0; raise "
                       "--max-capacity or relax --slo")
     assert err[1] == "nearest misses (cheapest first, with what failed):"
-    misses = err[2:]
+    misses = err[2:7]
     assert len(misses) == 5
+    assert err[7] == "closest on each figure:"
+    assert [line.split()[0] for line in err[8:]] == ["overload", "cut"]
     costs = [float(line.split("cost ")[1].split(":")[0]) for line in misses]
     assert costs == sorted(costs)
     assert all(re.search(r"(overload [0-9.e-]+ > 0|cut \d+ > 0)", line) for line in misses)

@@ -232,6 +232,14 @@ def cmd_recommend(args: argparse.Namespace) -> int:
             print(f"  cost {miss.cost:.2f}: {'; '.join(miss.failures)}  <- "
                   + ", ".join(f"{k}={v}" for k, v in kwargs.items() if k != "instance_pools"),
                   file=sys.stderr)
+        evaluated = [o for o in outcomes if o.cost is not None]
+        print("closest on each figure:", file=sys.stderr)
+        for key, limit in slo.items():
+            closest = min(evaluated, key=lambda o: (o.figures[key], o.cost or 0.0))
+            kwargs = candidates[closest.index][0]
+            print(f"  {key} {closest.figures[key]:g} (limit {limit:g}) at cost {closest.cost:.2f}"
+                  "  <- " + ", ".join(f"{k}={v}" for k, v in kwargs.items()
+                                      if k != "instance_pools"), file=sys.stderr)
         return 1
     winner = min(meeting, key=lambda o: (o.cost or 0.0, o.index))
     kwargs, setup = candidates[winner.index]
