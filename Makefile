@@ -34,7 +34,7 @@ synth: $(DEPS)
 test: $(DEPS) $(CLI) lint typecheck unit
 
 lint: $(DEPS)
-	$(PY) -m ruff check deepgram_scaling tests app.py
+	$(PY) -m ruff check deepgram_scaling tests app.py bench
 
 typecheck: $(DEPS)
 	$(PY) -m mypy
@@ -49,6 +49,12 @@ cli-synth: $(DEPS) $(CLI)
 ## Simulator speed and memory (30 days at 10 s, three pools).
 bench: $(DEPS)
 	$(PY) -m deepgram_scaling.simulator.bench
+
+## Synthesis time of the example app over the same resources hand-written with aws-cdk-lib
+## (bench/handwritten.py): medians of paired runs, one fresh process per pair, no cdk-nag.
+.PHONY: bench-synth
+bench-synth: $(DEPS)
+	$(PY) -m bench.synth_ratio
 
 ## recommend's search (the README's SLO, two pools) on seeded 7-day and 30-day traces.
 BENCH := cdk.out/bench
