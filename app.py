@@ -74,7 +74,9 @@ class DeepgramExampleStack(cdk.Stack):
             instance_pools=self._realtime_pools(ctx),
             min_capacity=ctx.integer("realtime:minCapacity", 1),
             max_capacity=ctx.integer("realtime:maxCapacity", 4),
-            target_concurrency_per_instance=ctx.number("realtime:targetConcurrencyPerInstance", 7),
+            # Absent: derived from the declared capacities (target_utilization x the largest).
+            target_concurrency_per_instance=ctx.optional_number(
+                "realtime:targetConcurrencyPerInstance"),
             target_utilization=ctx.number("realtime:targetUtilization", 0.75),
         )
         cdk.CfnOutput(self, "RealtimeEndpointName", value=self.realtime.endpoint_name)

@@ -14,10 +14,14 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
 from ._compat import keep_logical_id
+from .errors import DeepgramScalingConfigError
+
+IMPORTED_TOPIC_KEY_WARNING_ID = "deepgram-scaling:alarmTopicKeyImported"
 
 
 def allow_cloudwatch_to_publish(scope: IConstruct, topic: sns.ITopic) -> None:
-    """Let CloudWatch alarms of this account and region publish to ``topic``.
+    """Let CloudWatch alarms of this account and region publish to ``topic``, and use its
+    key when it is encrypted.
 
     A topic of this app with a topic policy gets the statement. A topic without one keeps
     SNS's default policy, which already lets the owning account's CloudWatch publish; a
@@ -25,6 +29,7 @@ def allow_cloudwatch_to_publish(scope: IConstruct, topic: sns.ITopic) -> None:
     alone. A topic imported by ARN cannot be changed here: ``scope`` gets an info
     annotation instead.
     """
+    _let_cloudwatch_use_the_key(scope, topic)
     if not isinstance(topic, sns.Topic):
         Annotations.of(scope).add_info(
             "alarm_topic is imported: make sure its topic policy (if it has one) allows "
@@ -33,8 +38,12 @@ def allow_cloudwatch_to_publish(scope: IConstruct, topic: sns.ITopic) -> None:
         return
     if topic.node.try_find_child("Policy") is None:
         return
+    topic.add_to_resource_policy(_publish_statement(topic))
+
+
+def _publish_statement(topic: sns.ITopic) -> iam.PolicyStatement:
     stack = Stack.of(topic)
-    topic.add_to_resource_policy(iam.PolicyStatement(
+    return iam.PolicyStatement(
         sid="AllowCloudWatchAlarmsToPublish",
         principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
         actions=["sns:Publish"],
@@ -45,7 +54,34 @@ def allow_cloudwatch_to_publish(scope: IConstruct, topic: sns.ITopic) -> None:
                 service="cloudwatch", resource="alarm", resource_name="*",
                 arn_format=ArnFormat.COLON_RESOURCE_NAME)},
         },
-    ))
+    )
+
+
+def _let_cloudwatch_use_the_key(scope: IConstruct, topic: sns.ITopic) -> None:
+    """An encrypted topic is only usable by alarms if CloudWatch may use its key: a key of
+    this app gets the statement; an imported key gets a warning; the AWS-managed
+    ``alias/aws/sns`` key can never work (docs/aws-behaviour.md#alarm-topic-policy)."""
+    key = topic.master_key
+    if key is None:
+        return
+    alias = getattr(key, "alias_name", None)
+    if isinstance(alias, str) and alias == "alias/aws/sns":
+        raise DeepgramScalingConfigError(
+            "alarm_topic is encrypted with the AWS-managed key alias/aws/sns, which CloudWatch "
+            "alarms cannot use; encrypt it with a customer-managed key, got alias/aws/sns")
+    if isinstance(key, kms.Key):
+        key.add_to_resource_policy(iam.PolicyStatement(
+            sid="AllowCloudWatchAlarmsToUseTheKey",
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+            resources=["*"],
+        ))
+        return
+    Annotations.of(scope).add_warning_v2(
+        IMPORTED_TOPIC_KEY_WARNING_ID,
+        "alarm_topic is encrypted with a key this app cannot change: its key policy must let "
+        "cloudwatch.amazonaws.com use kms:Decrypt and kms:GenerateDataKey*, or no alarm "
+        "notification is delivered.")
 
 
 class AlarmTopic(Construct):
@@ -74,7 +110,8 @@ class AlarmTopic(Construct):
         )
         #: The topic every alarm notifies on ALARM and OK.
         self.topic = sns.Topic(self, "Topic", master_key=self.key, enforce_ssl=True)
-        allow_cloudwatch_to_publish(self, self.topic)
+        # The key policy statement above already lets CloudWatch use the key.
+        self.topic.add_to_resource_policy(_publish_statement(self.topic))
 
     def keep_legacy_ids(self, owner: IConstruct) -> None:
         """Keep the 0.1 logical ids (``<owner>/AlarmTopic``, ``<owner>/AlarmTopicKey``), so

@@ -108,10 +108,6 @@ def _capacity_at_max(description: str) -> AlarmSpec:
                      description)
 
 
-#: A metric whose name no primary source confirms: missing data stays missing, so a metric
-#: that is never published shows INSUFFICIENT_DATA, not OK
-#: (docs/aws-behaviour.md#streaming-metrics).
-_UNCONFIRMED = " (Metric name unconfirmed: INSUFFICIENT_DATA means it is not published.)"
 
 REALTIME_ALARMS: tuple[AlarmSpec, ...] = (
     _capacity_at_max("Deepgram real-time endpoint is pinned at max_capacity: it cannot add "
@@ -126,12 +122,10 @@ REALTIME_ALARMS: tuple[AlarmSpec, ...] = (
               "InvokeEndpoint timeout."),
     AlarmSpec("first_chunk_latency", "first_chunk_latency",
               AlarmOptions(threshold=FIRST_CHUNK_ALARM_MICROSECONDS, evaluation_periods=3),
-              "Streaming sessions wait too long for their first result." + _UNCONFIRMED,
-              cloudwatch.TreatMissingData.MISSING),
+              "Streaming sessions wait too long for their first result."),
     AlarmSpec("mid_stream_errors", "mid_stream_errors",
               AlarmOptions(threshold=1, evaluation_periods=5, datapoints_to_alarm=3),
-              "Streaming sessions fail after they started." + _UNCONFIRMED,
-              cloudwatch.TreatMissingData.MISSING),
+              "Streaming sessions fail after they started."),
 )
 
 ASYNC_ALARMS: tuple[AlarmSpec, ...] = (
@@ -196,9 +190,9 @@ class RealtimeAlarmOptions(_AlarmOptionsSet):
         streaming session. Default: >= 3,000,000 (3 s) for 3 of 3 minutes.
     :param mid_stream_errors: ``MidStreamErrors`` (Sum). Default: >= 1 in 3 of 5 minutes.
 
-    The two streaming metrics are unconfirmed (docs/aws-behaviour.md#streaming-metrics):
-    their alarms treat missing data as missing, so an endpoint that never publishes them
-    shows INSUFFICIENT_DATA, not a false OK.
+    The streaming metrics are sparse by design (docs/aws-behaviour.md#streaming-metrics):
+    ``FirstChunkLatency`` has one sample per new session and ``MidStreamErrors`` appears only
+    when errors happen, so, as Deepgram advises, missing data counts as not breaching.
     """
 
     capacity_at_max: AlarmOptions | None = _REALTIME["capacity_at_max"]

@@ -60,9 +60,14 @@ class ContextReader:
         raise self._fail(key, "a whole number", value)
 
     def number(self, key: str, default: float) -> float:
+        value = self.optional_number(key)
+        return default if value is None else value
+
+    def optional_number(self, key: str) -> float | None:
+        """A number, or None when the key is absent."""
         value = self._raw(key)
         if value is None:
-            return default
+            return None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
         if isinstance(value, str):

@@ -75,6 +75,7 @@ def shared_rules(props: SharedProps, *, min_capacity_floor: int) -> list[Rule]:
         lambda p: check_endpoint_name(p, props.endpoint_name),
         lambda p: check_network(p, props),
         lambda p: check_cooldowns(p, props),
+        lambda p: check_alarm_topic(p, props.alarm_topic),
     ]
 
 
@@ -143,6 +144,16 @@ def check_network(problems: Problems, props: SharedProps) -> None:
 def check_cooldowns(problems: Problems, props: SharedProps) -> None:
     problems.duration("scale_out_cooldown", props.scale_out_cooldown, minimum_s=0)
     problems.duration("scale_in_cooldown", props.scale_in_cooldown, minimum_s=0)
+
+
+def check_alarm_topic(problems: Problems, topic: Any) -> None:
+    """CloudWatch alarms cannot use the AWS-managed ``aws/sns`` key
+    (docs/aws-behaviour.md#alarm-topic-policy)."""
+    alias = getattr(getattr(topic, "master_key", None), "alias_name", None)
+    if isinstance(alias, str) and alias == "alias/aws/sns":
+        problems.add("alarm_topic is encrypted with the AWS-managed key alias/aws/sns, which "
+                     "CloudWatch alarms cannot use; encrypt it with a customer-managed key, "
+                     "got alias/aws/sns")
 
 
 def check_option_type(problems: Problems, prop: str, value: object, expected: type,

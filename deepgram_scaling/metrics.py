@@ -127,7 +127,8 @@ class RealtimeMetrics(EndpointMetrics):
         "invocations": MetricSpec("Invocations", "Sum"),
         "invocation_5xx_errors": MetricSpec("Invocation5XXErrors", "Sum"),
         "model_errors": MetricSpec("InvocationModelErrors", "Sum"),
-        # Unconfirmed names (docs/aws-behaviour.md#streaming-metrics).
+        # Sparse: one sample per new session, or only on errors
+        # (docs/aws-behaviour.md#streaming-metrics).
         "first_chunk_latency": MetricSpec("FirstChunkLatency", "p99"),
         "mid_stream_errors": MetricSpec("MidStreamErrors", "Sum"),
     }

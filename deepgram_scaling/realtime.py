@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Unpack
 
-from aws_cdk import Duration
+from aws_cdk import Annotations, Duration
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -32,6 +32,7 @@ __all__ = ["AlarmOptions", "RealtimeAlarmOptions", "RealtimeDeepgramEndpoint"]
 #: instances that may still hold 30-minute streams (docs/aws-behaviour.md#deepgram-cooldowns).
 DEFAULT_SCALE_OUT_COOLDOWN = Duration.seconds(60)
 DEFAULT_SCALE_IN_COOLDOWN = Duration.seconds(300)
+LOW_COMPANION_WARNING_ID = "deepgram-scaling:companionBelowFleetTarget"
 
 
 class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
@@ -185,9 +186,29 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
         self.scale_in_alarm: cloudwatch.Alarm | None = None
         #: The step policy when step scaling was chosen.
         self.step_scaling_policy: appscaling.StepScalingPolicy | None = None
+        self._warn_about_a_low_companion(target_concurrency_per_instance)
         self._apply(plan, scale_in=scale_in, step_scaling=step_scaling,
                     scale_out_cooldown=scale_out_cooldown, scale_in_cooldown=scale_in_cooldown)
         self._add_alarms(REALTIME_ALARMS, alarms)
+
+    def _warn_about_a_low_companion(self, given: float | None) -> None:
+        """A companion target below what the largest pool serves at the target utilization
+        outvotes the metric-math policy (the largest capacity wins,
+        docs/aws-behaviour.md#several-policies) and leaves large instances under-used."""
+        capacities = [p.max_concurrency for p in self.instance_pools
+                      if p.max_concurrency is not None]
+        if given is None or is_token(given) or self.plan.concurrency_target is None \
+                or self.plan.kind not in (ScalingKind.POOL_UTILIZATION,
+                                          ScalingKind.WEIGHTED_UTILIZATION) or not capacities:
+            return
+        fair = self.target_utilization * max(capacities)
+        if given < fair:
+            Annotations.of(self).add_warning_v2(
+                LOW_COMPANION_WARNING_ID,
+                f"target_concurrency_per_instance ({given:g}) is below target_utilization x "
+                f"the largest declared capacity ({fair:g}): the high-resolution companion then "
+                "asks for more instances than the metric-math policy, and instances of the "
+                "larger types run below the target utilization. Leave it unset to derive it.")
 
     def _apply(self, plan: RealtimeScalingPlan, *, scale_in: StreamingSafeScaleIn | None,
                step_scaling: StepScalingOptions | None, scale_out_cooldown: Duration,
@@ -254,12 +275,13 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
         return self.metrics.invocation_5xx_errors(**options)
 
     def metric_first_chunk_latency(self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
-        """``FirstChunkLatency`` in microseconds (unconfirmed name,
-        docs/aws-behaviour.md#streaming-metrics). Default statistic: ``p99``."""
+        """``FirstChunkLatency`` in microseconds, one sample per streaming session
+        (docs/aws-behaviour.md#streaming-metrics). Default statistic: ``p99``."""
         return self.metrics.first_chunk_latency(**options)
 
     def metric_mid_stream_errors(self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
-        """``MidStreamErrors`` (unconfirmed name). Default statistic: ``Sum``."""
+        """``MidStreamErrors``: failures after a stream started (published only when they
+        happen). Default statistic: ``Sum``."""
         return self.metrics.mid_stream_errors(**options)
 
     def metric_model_errors(self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -112,6 +112,9 @@ class AsyncStorage(Construct):
         super().__init__(scope, construct_id)
         self.prefixes = prefixes or StoragePrefixes()
         removal_policy = removal_policy or RemovalPolicy.RETAIN
+        # A bucket you pass with a visible key keeps it for the results, so its readers can
+        # read them too.
+        encryption_key = encryption_key or (bucket.encryption_key if bucket else None)
         #: The key protecting inputs, results and notifications.
         self.encryption_key: kms.IKey = encryption_key or kms.Key(
             self, "Key", enable_key_rotation=True, removal_policy=removal_policy,
@@ -127,6 +130,13 @@ class AsyncStorage(Construct):
         self.bucket: s3.IBucket = bucket
         self.success_topic: sns.ITopic = success_topic or self._topic("SuccessTopic")
         self.error_topic: sns.ITopic = error_topic or self._topic("ErrorTopic")
+        for name, topic in (("success_topic", success_topic), ("error_topic", error_topic)):
+            if topic is not None and not isinstance(topic, sns.Topic) and topic.master_key is None:
+                Annotations.of(self).add_info(
+                    f"{name} is imported without its key: if it is encrypted, grant the "
+                    "execution role kms:GenerateDataKey and kms:Decrypt on its key, or import "
+                    "it with sns.Topic.from_topic_attributes(..., key_arn=...). A missing grant "
+                    "shows as NotificationFailures.")
 
     # --- what the construct creates ----------------------------------------------------
 
@@ -212,6 +222,12 @@ class AsyncStorage(Construct):
         return [
             iam.PolicyStatement(actions=["s3:GetObject"],
                                 resources=self.object_arns(self.prefixes.input)),
+            # With ListBucket a missing input is a 404 rather than a 403 that reads like an
+            # IAM mistake; AWS's async prerequisites list it
+            # (docs/aws-behaviour.md#async-s3-permissions).
+            iam.PolicyStatement(actions=["s3:ListBucket"], resources=[self.bucket.bucket_arn],
+                                conditions={"StringLike": {
+                                    "s3:prefix": f"{self.prefixes.input}*"}}),
             iam.PolicyStatement(actions=["s3:PutObject", "s3:AbortMultipartUpload"],
                                 resources=self.object_arns(self.prefixes.output,
                                                            self.prefixes.failure)),

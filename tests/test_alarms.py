@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import aws_cdk as cdk
+import pytest
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Annotations, Match, Template
 
@@ -88,16 +89,58 @@ def test_an_imported_topic_is_flagged_for_its_owner(new_stack: Callable[..., cdk
         "*", Match.string_like_regexp("allows cloudwatch.amazonaws.com to sns:Publish"))
 
 
-def test_unconfirmed_streaming_metrics_show_insufficient_data_not_ok(
-        single_type: SingleTypeScenario):
+def test_streaming_alarms_treat_sparse_data_as_not_breaching(single_type: SingleTypeScenario):
+    # Deepgram: FirstChunkLatency has one sample per new session and MidStreamErrors exists
+    # only when errors happen (docs/aws-behaviour.md#streaming-metrics). Missing data as
+    # "missing" would hold a healthy endpoint in INSUFFICIENT_DATA and never send OK.
     alarms = {a["Properties"]["MetricName"]: a["Properties"]
               for a in single_type.template.find_resources("AWS::CloudWatch::Alarm").values()}
-    for name in ("FirstChunkLatency", "MidStreamErrors"):
-        assert alarms[name]["TreatMissingData"] == "missing"
-        assert "unconfirmed" in alarms[name]["AlarmDescription"]
-    # Metrics AWS documents keep "no data means no errors".
-    for name in ("Invocation5XXErrors", "InvocationModelErrors"):
-        assert alarms[name]["TreatMissingData"] == "notBreaching"
+    for name in ("FirstChunkLatency", "MidStreamErrors", "Invocation5XXErrors",
+                 "InvocationModelErrors"):
+        assert alarms[name]["TreatMissingData"] == "notBreaching", name
+
+
+def test_a_users_encrypted_topic_key_lets_cloudwatch_in(new_stack: Callable[..., cdk.Stack]):
+    from aws_cdk import aws_kms as kms
+
+    stack = new_stack("EncryptedTopic", nag=False)
+    key = kms.Key(stack, "OpsKey")
+    topic = sns.Topic(stack, "Ops", master_key=key)
+    RealtimeDeepgramEndpoint(stack, "E", model=DeepgramModel.from_model_package(PACKAGE_ARN),
+                             instance_pools=["ml.g6.2xlarge"], max_capacity=2,
+                             target_concurrency_per_instance=7, alarm_topic=topic)
+    template = Template.from_stack(stack)
+    (policy,) = [k["Properties"]["KeyPolicy"] for i, k in
+                 template.find_resources("AWS::KMS::Key").items() if i.startswith("OpsKey")]
+    assert {"Sid": "AllowCloudWatchAlarmsToUseTheKey", "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*"} in \
+        policy["Statement"]
+
+
+def test_an_imported_topic_key_warns_and_aws_managed_key_is_refused(
+        new_stack: Callable[..., cdk.Stack]):
+    from aws_cdk import aws_kms as kms
+
+    from deepgram_scaling import DeepgramScalingConfigError
+    from deepgram_scaling.alarm_topic import IMPORTED_TOPIC_KEY_WARNING_ID
+
+    stack = new_stack("ImportedKey", nag=False)
+    imported = kms.Key.from_key_arn(
+        stack, "Theirs", "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+    RealtimeDeepgramEndpoint(stack, "E", model=DeepgramModel.from_model_package(PACKAGE_ARN),
+                             instance_pools=["ml.g6.2xlarge"], max_capacity=2,
+                             target_concurrency_per_instance=7,
+                             alarm_topic=sns.Topic(stack, "T", master_key=imported))
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp(
+        "alarm_topic is encrypted with a key this app cannot change"))
+    assert len(warnings) == 1 and IMPORTED_TOPIC_KEY_WARNING_ID in str(warnings[0])
+    managed = kms.Alias.from_alias_name(stack, "Managed", "alias/aws/sns")
+    with pytest.raises(DeepgramScalingConfigError, match=r"alias/aws/sns, which CloudWatch"):
+        RealtimeDeepgramEndpoint(stack, "F", model=DeepgramModel.from_model_package(PACKAGE_ARN),
+                                 instance_pools=["ml.g6.2xlarge"], max_capacity=2,
+                                 target_concurrency_per_instance=7,
+                                 alarm_topic=sns.Topic(stack, "U", master_key=managed))
 
 
 def test_async_failure_signals_have_alarms(example_template: Template):

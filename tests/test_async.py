@@ -226,6 +226,11 @@ def test_execution_role_reads_inputs_writes_results_and_publishes(example_templa
 
     assert {"Action": "s3:GetObject", "Effect": "Allow",
             "Resource": objects("input/")} in statements
+    # ListBucket on the input prefix only: a missing input is then a 404, not an IAM-like 403
+    # (docs/aws-behaviour.md#async-s3-permissions).
+    assert {"Action": "s3:ListBucket", "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [bucket_id, "Arn"]},
+            "Condition": {"StringLike": {"s3:prefix": "input/*"}}} in statements
     assert normalized([{"Action": ["s3:PutObject", "s3:AbortMultipartUpload"], "Effect": "Allow",
                         "Resource": [objects("output/"), objects("failure/")]}])[0] in statements
     publish = next(s for s in statements if s["Action"] == "sns:Publish")
@@ -420,3 +425,28 @@ def test_the_readmes_test_notification_filter_builds(new_stack):
         "FilterPolicyScope": "MessageBody",
         "FilterPolicy": {"eventName": [{"anything-but": ["TestNotification"]}]},
     })
+
+
+def test_a_bucket_with_a_visible_key_keeps_it_for_the_results(new_stack):
+    # Readers of your bucket keep reading its results: no second, construct-made key.
+    from aws_cdk import aws_kms as kms
+    from aws_cdk import aws_s3 as s3
+
+    from deepgram_scaling import AsyncDeepgramEndpoint, DeepgramModel
+
+    from .conftest import IMAGE_URI
+
+    stack = new_stack("VisibleKey", nag=False)
+    key = kms.Key(stack, "TeamKey")
+    bucket = s3.Bucket(stack, "TeamBucket", encryption_key=key)
+    endpoint = AsyncDeepgramEndpoint(stack, "Jobs", model=DeepgramModel.from_image(IMAGE_URI),
+                                     instance_pools=["ml.g6.2xlarge"], max_capacity=2,
+                                     bucket=bucket)
+    template = Template.from_stack(stack)
+    assert endpoint.encryption_key is key
+    keys = sorted(template.find_resources("AWS::KMS::Key"))
+    assert len(keys) == 2 and all(k.startswith(("TeamKey", "JobsAlarmTopicKey")) for k in keys)
+    (config,) = template.find_resources("AWS::SageMaker::EndpointConfig").values()
+    key_id = next(k for k in template.find_resources("AWS::KMS::Key") if k.startswith("TeamKey"))
+    assert config["Properties"]["AsyncInferenceConfig"]["OutputConfig"]["KmsKeyId"] == {
+        "Fn::GetAtt": [key_id, "Arn"]}

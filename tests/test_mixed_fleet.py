@@ -166,7 +166,25 @@ def test_mixed_fleet_keeps_a_high_resolution_companion(example_template: Templat
                 if k.startswith("Realtime")]
     predefined = [p for p in policies if "PredefinedMetricSpecification" in str(p)]
     assert len(predefined) == 1
-    assert predefined[0]["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] == 7
+    # Derived: target_utilization 0.75 x the largest declared capacity (20), so the
+    # companion never outvotes the metric-math policy in the steady state.
+    assert predefined[0]["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] == 15
+
+
+def test_a_companion_target_below_the_fleet_target_warns(new_stack):
+    from aws_cdk.assertions import Annotations, Match
+
+    from deepgram_scaling.realtime import LOW_COMPANION_WARNING_ID
+
+    stack = new_stack("LowCompanion", nag=False)
+    realtime(stack, MIXED, target_concurrency_per_instance=7)
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp(
+        r"target_concurrency_per_instance \(7\) is below target_utilization x the largest "
+        r"declared capacity \(15\)"))
+    assert len(warnings) == 1 and LOW_COMPANION_WARNING_ID in str(warnings[0])
+    quiet = new_stack("FairCompanion", nag=False)
+    realtime(quiet, MIXED, target_concurrency_per_instance=15)
+    assert Annotations.from_stack(quiet).find_warning("*", Match.any_value()) == []
 
 
 def realtime(stack: cdk.Stack, pools: list[InstancePool], **kwargs):

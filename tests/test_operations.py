@@ -386,7 +386,7 @@ def test_realtime_dashboard_widgets(example_template: Template):
     assert widget_metrics(signal)[0] == ("AWS/SageMaker", "ConcurrentRequestsPerModel", "Maximum")
     assert len(widget_metrics(signal)) == 4  # the variant, then one line per pool
     assert signal["properties"]["annotations"]["horizontal"] == [
-        {"value": 7, "label": "target", "yAxis": "left"}]
+        {"value": 15, "label": "target", "yAxis": "left"}]
     assert {m[1:] for m in widget_metrics(capacity)} == {("CPUUtilization", "SampleCount")}
     assert [a["label"] for a in capacity["properties"]["annotations"]["horizontal"]] == [
         "min_capacity", "max_capacity"]

@@ -121,7 +121,7 @@ def test_target_tracking_on_high_resolution_concurrency(example_template: Templa
                     "PredefinedMetricType":
                         "SageMakerVariantConcurrentRequestsPerModelHighResolution"
                 },
-                "TargetValue": 7,
+                "TargetValue": 15,  # derived: 0.75 x the largest declared capacity (20)
                 "ScaleOutCooldown": 60,
                 "ScaleInCooldown": 300,
                 "DisableScaleIn": Match.absent(),
