@@ -1,4 +1,4 @@
-"""Alarms that can notify, and alarms that cannot lie: the alarm topic's policy, unconfirmed
+"""Alarms: the tables' exact evaluation on every alarm, the alarm topic's policy, unconfirmed
 metrics, and the asynchronous failure signals (docs/aws-behaviour.md#alarm-topic-policy,
 #streaming-metrics, #async-failure-metrics)."""
 
@@ -12,9 +12,18 @@ import pytest
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Annotations, Match, Template
 
-from deepgram_scaling import DeepgramModel, RealtimeDeepgramEndpoint
+from deepgram_scaling import (
+    AlarmOptions,
+    DeepgramModel,
+    DeepgramScalingConfigError,
+    RealtimeAlarmOptions,
+    RealtimeDeepgramEndpoint,
+)
 
 from .conftest import PACKAGE_ARN, SingleTypeScenario
+from .test_async import batch, endpoint_name, one
+from .test_realtime import logical_id_of, only
+from .test_scaling import realtime
 
 
 def cloudwatch_allow(topic_id: str) -> dict[str, Any]:
@@ -122,7 +131,6 @@ def test_an_imported_topic_key_warns_and_aws_managed_key_is_refused(
         new_stack: Callable[..., cdk.Stack]):
     from aws_cdk import aws_kms as kms
 
-    from deepgram_scaling import DeepgramScalingConfigError
     from deepgram_scaling.alarm_topic import IMPORTED_TOPIC_KEY_WARNING_ID
 
     stack = new_stack("ImportedKey", nag=False)
@@ -161,9 +169,132 @@ def test_async_failure_signals_have_alarms(example_template: Template):
             {"Name": "VariantName", "Value": "AllTraffic"}]
 
 
-def test_async_failure_signals_are_on_the_dashboard(example_template: Template):
-    (dashboard,) = [d for k, d in example_template.find_resources("AWS::CloudWatch::Dashboard")
-                    .items() if k.startswith("Batch")]
-    body = str(dashboard["Properties"]["DashboardBody"])
-    for name in ("RequestDownloadFailures", "ResponseUploadFailures", "NotificationFailures"):
-        assert name in body
+def _alarm(template: Template, metric_fragment: dict[str, Any]) -> dict[str, Any]:
+    return only(template, "AWS::CloudWatch::Alarm", metric_fragment, prefix="Realtime")["Properties"]
+
+
+def endpoint_name_ref(template: Template, prefix: str = "Realtime") -> dict[str, Any]:
+    return {"Fn::GetAtt": [logical_id_of(template, "AWS::SageMaker::Endpoint", prefix),
+                           "EndpointName"]}
+
+
+def test_alarm_capacity_pinned_at_max(example_template: Template):
+    props = _alarm(example_template, {"AlarmDescription": Match.string_like_regexp("real-time endpoint is pinned")})
+    assert props["Namespace"] == "/aws/sagemaker/Endpoints"
+    assert props["MetricName"] == "CPUUtilization"
+    assert props["Statistic"] == "SampleCount"
+    assert props["Period"] == 60
+    assert props["Dimensions"] == [
+        {"Name": "EndpointName", "Value": endpoint_name_ref(example_template)},
+        {"Name": "VariantName", "Value": "AllTraffic"},
+    ]
+    assert props["Threshold"] == 8
+    assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert (props["EvaluationPeriods"], props["DatapointsToAlarm"]) == (15, 15)
+    assert props["TreatMissingData"] == "notBreaching"
+
+
+def test_alarm_on_5xx_errors(example_template: Template):
+    props = _alarm(example_template, {"MetricName": "Invocation5XXErrors"})
+    assert props["Namespace"] == "AWS/SageMaker"
+    assert props["Statistic"] == "Sum"
+    assert props["Period"] == 60
+    assert props["Threshold"] == 1
+    assert (props["EvaluationPeriods"], props["DatapointsToAlarm"]) == (5, 3)
+    assert props["Dimensions"] == [
+        {"Name": "EndpointName", "Value": endpoint_name_ref(example_template)},
+        {"Name": "VariantName", "Value": "AllTraffic"},
+    ]
+
+
+def test_alarm_on_model_errors(example_template: Template):
+    props = _alarm(example_template, {"MetricName": "InvocationModelErrors"})
+    assert (props["Statistic"], props["Threshold"]) == ("Sum", 5)
+    assert (props["EvaluationPeriods"], props["DatapointsToAlarm"]) == (5, 3)
+
+
+def test_alarm_on_model_latency(example_template: Template):
+    props = _alarm(example_template, {"MetricName": "ModelLatency"})
+    assert props["ExtendedStatistic"] == "p99"
+    assert props["Threshold"] == 50_000_000
+    assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert (props["EvaluationPeriods"], props["DatapointsToAlarm"]) == (3, 3)
+
+
+def test_every_alarm_notifies_the_topic_on_alarm_and_ok(single_type: SingleTypeScenario):
+    topic_id = logical_id_of(single_type.template, "AWS::SNS::Topic")
+    alarms = single_type.template.find_resources("AWS::CloudWatch::Alarm")
+    assert len(alarms) == 6
+    assert set(single_type.endpoint.alarms) == {
+        "capacity_at_max", "invocation_5xx_errors", "model_errors", "model_latency",
+        "first_chunk_latency", "mid_stream_errors"}
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
+        assert alarm["Properties"]["OKActions"] == [{"Ref": topic_id}]
+
+
+def test_streaming_alarms(example_template: Template):
+    alarms = {a["Properties"]["MetricName"]: a["Properties"]
+              for k, a in example_template.find_resources("AWS::CloudWatch::Alarm").items()
+              if k.startswith("Realtime") and "MetricName" in a["Properties"]}
+    first = alarms["FirstChunkLatency"]
+    assert (first["ExtendedStatistic"], first["Threshold"], first["EvaluationPeriods"]) == (
+        "p99", 3_000_000, 3)
+    assert first["Namespace"] == "AWS/SageMaker"
+    assert {d["Name"] for d in first["Dimensions"]} == {"EndpointName", "VariantName"}
+    mid = alarms["MidStreamErrors"]
+    assert (mid["Statistic"], mid["Threshold"], mid["EvaluationPeriods"],
+            mid["DatapointsToAlarm"]) == ("Sum", 1, 5, 3)
+
+
+def test_alarms_can_be_switched_off(new_stack):
+    from deepgram_scaling import RealtimeAlarmOptions
+
+    stack = new_stack(nag=False)
+    endpoint = realtime(stack, alarms=RealtimeAlarmOptions(model_latency=None, first_chunk_latency=None))
+    assert "model_latency" not in endpoint.alarms and "first_chunk_latency" not in endpoint.alarms
+    assert "mid_stream_errors" in endpoint.alarms
+
+
+def test_async_alarms(example_template: Template):
+    alarm_topic, _ = one(example_template, "AWS::SNS::Topic", "BatchAlarmTopic")
+    alarms = {a["Properties"]["MetricName"]: a["Properties"]
+              for a in batch(example_template, "AWS::CloudWatch::Alarm").values()
+              if a["Properties"].get("AlarmActions") == [{"Ref": alarm_topic}]}
+    assert len(alarms) == 7  # four on the queue and fleet, three on the failure signals
+    age = alarms["ApproximateAgeOfOldestRequest"]
+    assert (age["Statistic"], age["Threshold"], age["EvaluationPeriods"]) == ("Maximum", 900, 3)
+    assert age["Dimensions"] == [{"Name": "EndpointName", "Value": endpoint_name(example_template)}]
+    stuck = alarms["HasBacklogWithoutCapacity"]
+    assert (stuck["Statistic"], stuck["Threshold"], stuck["EvaluationPeriods"],
+            stuck["DatapointsToAlarm"]) == ("Average", 1, 15, 15)
+    failures = alarms["InvocationFailures"]
+    assert (failures["Statistic"], failures["Threshold"]) == ("Sum", 1)
+    assert (failures["EvaluationPeriods"], failures["DatapointsToAlarm"]) == (5, 3)
+    assert failures["Dimensions"] == [
+        {"Name": "EndpointName", "Value": endpoint_name(example_template)},
+        {"Name": "VariantName", "Value": "AllTraffic"}]
+    capacity = alarms["CPUUtilization"]
+    assert (capacity["Statistic"], capacity["Threshold"], capacity["Namespace"]) == (
+        "SampleCount", 4, "/aws/sagemaker/Endpoints")
+
+
+@pytest.mark.parametrize(
+    ("factory", "message"),
+    [
+        # Option objects check themselves when they are made.
+        (lambda: AlarmOptions(period=cdk.Duration.seconds(90)),
+         r"AlarmOptions.period must be a multiple of 60 seconds \(the endpoint metrics are published per minute\), got 1 minute 30 seconds"),
+        (lambda: AlarmOptions(period=cdk.Duration.seconds(10)),
+         r"AlarmOptions.period must be >= 60 seconds \(the endpoint metrics are published per minute\), got 10 seconds"),
+        (lambda: AlarmOptions(period=cdk.Duration.hours(1), evaluation_periods=25),
+         r"AlarmOptions: evaluation_periods x period must be at most one day \(CloudWatch's limit\), got 25 x 1 hour"),
+        (lambda: AlarmOptions(evaluation_periods=2, datapoints_to_alarm=3),
+         r"AlarmOptions.datapoints_to_alarm must be between 1 and 2 \(no more than evaluation_periods\), got 3"),
+        (lambda: RealtimeAlarmOptions(model_latency={"threshold": 3}),  # type: ignore[arg-type]
+         r"model_latency must be an AlarmOptions or None, got \{'threshold': 3\}"),
+    ],
+)
+def test_invalid_alarm_options_are_refused_when_made(factory, message):
+    with pytest.raises(DeepgramScalingConfigError, match=message):
+        factory()

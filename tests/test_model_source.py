@@ -1,5 +1,6 @@
-"""Where the model comes from, and what a self-hosted image needs to validate its licence
-(docs/aws-behaviour.md#self-hosted-licence, #secrets-dynamic-reference)."""
+"""Where the model comes from, the DEEPGRAM_* settings, and what a self-hosted image needs
+to validate its licence (docs/aws-behaviour.md#self-hosted-licence,
+#secrets-dynamic-reference)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,19 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk.assertions import Annotations, Match, Template
+from hypothesis import given
+from hypothesis import strategies as st
 
-from deepgram_scaling import DeepgramModel, DeepgramScalingConfigError, RealtimeDeepgramEndpoint
+from deepgram_scaling import (
+    DeepgramModel,
+    DeepgramScalingConfigError,
+    RealtimeDeepgramEndpoint,
+    deepgram_environment,
+)
 from deepgram_scaling.endpoint_base import ISOLATED_IMAGE_WARNING_ID
+from deepgram_scaling.model_source import toml_literal
 
-from .conftest import IMAGE_URI
+from .conftest import IMAGE_URI, PACKAGE_ARN
 
 
 def endpoint_with(stack: cdk.Stack, model: DeepgramModel) -> Template:
@@ -96,3 +105,45 @@ def test_a_marketplace_package_stays_isolated():
     model = DeepgramModel.from_model_package(
         "arn:aws:sagemaker:us-east-1:123456789012:model-package/deepgram-nova-3")
     assert model.network_isolation is True
+
+
+def test_environment_numbers_settings_in_order_and_renders_toml():
+    env = deepgram_environment(
+        api={"features.diarize": True, "name": "nova"},
+        engine={"max_active_requests": 120, "ratio": 0.5},
+    )
+    assert env == {
+        "DEEPGRAM_API_01": "features.diarize=true",
+        "DEEPGRAM_API_02": 'name="nova"',
+        "DEEPGRAM_ENGINE_01": "max_active_requests=120",
+        "DEEPGRAM_ENGINE_02": "ratio=0.5",
+    }
+
+
+@given(st.text(max_size=30))
+def test_toml_strings_round_trip(value: str):
+    import tomllib
+
+    assert tomllib.loads(f"k={toml_literal(value)}")["k"] == value
+
+
+@pytest.mark.parametrize(
+    ("factory", "message"),
+    [
+        (lambda: DeepgramModel.from_model_package("deepgram-nova-3"),
+         r"model_package_arn must be a SageMaker model-package ARN.*got 'deepgram-nova-3'"),
+        (lambda: DeepgramModel.from_image("docker.io/deepgram/engine:latest"),
+         r"image_uri must be an Amazon ECR image.*got 'docker.io/deepgram/engine:latest'"),
+        (lambda: DeepgramModel.from_image(
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/dg:1",
+            engine_settings={f"k{i}": i for i in range(9)}),
+         r"engine_settings takes at most 8 entries \(DEEPGRAM_ENGINE_01..08\), got 9"),
+        (lambda: DeepgramModel.from_model_package(PACKAGE_ARN, api_settings={"bad key": 1}),
+         r"api_settings keys must be dotted TOML keys.*got 'bad key'"),
+        (lambda: DeepgramModel.from_model_package(PACKAGE_ARN, api_settings={"a": [1]}),
+         r"api_settings\['a'\] must be a str, int, float or bool, got \[1\]"),
+    ],
+)
+def test_invalid_model_sources_are_refused_when_made(factory, message):
+    with pytest.raises(DeepgramScalingConfigError, match=message):
+        factory()

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import aws_cdk as cdk
 from aws_cdk.assertions import Match, Template
 
-from deepgram_scaling import DEFAULT_INFERENCE_AMI_VERSION
+from deepgram_scaling import (
+    DEFAULT_INFERENCE_AMI_VERSION,
+    DeepgramModel,
+    InstancePool,
+    RealtimeDeepgramEndpoint,
+)
 
 from .conftest import IMAGE_URI, PACKAGE_ARN, SingleTypeScenario
 
@@ -24,9 +30,6 @@ def logical_id_of(template: Template, resource_type: str, prefix: str = "") -> s
     found = [k for k in template.find_resources(resource_type) if k.startswith(prefix)]
     assert len(found) == 1, found
     return found[0]
-
-
-# --- the example stack (Marketplace package, three pools) ---------------------------------
 
 
 def test_model_is_the_marketplace_package_with_network_isolation(example_template: Template):
@@ -130,79 +133,6 @@ def test_target_tracking_on_high_resolution_concurrency(example_template: Templa
     )
 
 
-def test_execution_role_has_no_full_access_and_scoped_logs(example_template: Template):
-    rendered = str(example_template.to_json())
-    assert "FullAccess" not in rendered
-    role = only(example_template, "AWS::IAM::Role", prefix="Realtime")
-    assert "ManagedPolicyArns" in role["Properties"]
-    policy = only(example_template, "AWS::IAM::ManagedPolicy", prefix="Realtime")
-    statements = policy["Properties"]["PolicyDocument"]["Statement"]
-    by_action = {str(s["Action"]): s for s in statements}
-    logs = next(s for a, s in by_action.items() if "logs:CreateLogStream" in a)
-    assert "/aws/sagemaker/Endpoints/*" in str(logs["Resource"])
-    metrics = next(s for a, s in by_action.items() if "cloudwatch:PutMetricData" in a)
-    assert metrics["Condition"] == {
-        "StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}
-    }
-    # A Marketplace package needs no ECR access.
-    assert "ecr:" not in str(statements)
-
-
-def _alarm(template: Template, metric_fragment: dict[str, Any]) -> dict[str, Any]:
-    return only(template, "AWS::CloudWatch::Alarm", metric_fragment, prefix="Realtime")["Properties"]
-
-
-def test_alarm_capacity_pinned_at_max(example_template: Template):
-    props = _alarm(example_template, {"AlarmDescription": Match.string_like_regexp("real-time endpoint is pinned")})
-    assert props["Namespace"] == "/aws/sagemaker/Endpoints"
-    assert props["MetricName"] == "CPUUtilization"
-    assert props["Statistic"] == "SampleCount"
-    assert props["Period"] == 60
-    assert props["Dimensions"] == [
-        {"Name": "EndpointName", "Value": endpoint_name_ref(example_template)},
-        {"Name": "VariantName", "Value": "AllTraffic"},
-    ]
-    assert props["Threshold"] == 8
-    assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
-    assert (props["EvaluationPeriods"], props["DatapointsToAlarm"]) == (15, 15)
-    assert props["TreatMissingData"] == "notBreaching"
-
-
-def test_alarm_on_5xx_errors(example_template: Template):
-    props = _alarm(example_template, {"MetricName": "Invocation5XXErrors"})
-    assert props["Namespace"] == "AWS/SageMaker"
-    assert props["Statistic"] == "Sum"
-    assert props["Period"] == 60
-    assert props["Threshold"] == 1
-    assert (props["EvaluationPeriods"], props["DatapointsToAlarm"]) == (5, 3)
-    assert props["Dimensions"] == [
-        {"Name": "EndpointName", "Value": endpoint_name_ref(example_template)},
-        {"Name": "VariantName", "Value": "AllTraffic"},
-    ]
-
-
-def test_alarm_on_model_errors(example_template: Template):
-    props = _alarm(example_template, {"MetricName": "InvocationModelErrors"})
-    assert (props["Statistic"], props["Threshold"]) == ("Sum", 5)
-    assert (props["EvaluationPeriods"], props["DatapointsToAlarm"]) == (5, 3)
-
-
-def test_alarm_on_model_latency(example_template: Template):
-    props = _alarm(example_template, {"MetricName": "ModelLatency"})
-    assert props["ExtendedStatistic"] == "p99"
-    assert props["Threshold"] == 50_000_000
-    assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
-    assert (props["EvaluationPeriods"], props["DatapointsToAlarm"]) == (3, 3)
-
-
-def endpoint_name_ref(template: Template, prefix: str = "Realtime") -> dict[str, Any]:
-    return {"Fn::GetAtt": [logical_id_of(template, "AWS::SageMaker::Endpoint", prefix),
-                           "EndpointName"]}
-
-
-# --- a single instance type, a self-hosted image, custom settings --------------------------
-
-
 def test_single_type_gives_plain_instance_type(single_type: SingleTypeScenario):
     variant = only(single_type.template, "AWS::SageMaker::EndpointConfig")["Properties"][
         "ProductionVariants"
@@ -251,18 +181,6 @@ def test_custom_capacities_and_cooldowns(single_type: SingleTypeScenario):
     )
 
 
-def test_every_alarm_notifies_the_topic_on_alarm_and_ok(single_type: SingleTypeScenario):
-    topic_id = logical_id_of(single_type.template, "AWS::SNS::Topic")
-    alarms = single_type.template.find_resources("AWS::CloudWatch::Alarm")
-    assert len(alarms) == 6
-    assert set(single_type.endpoint.alarms) == {
-        "capacity_at_max", "invocation_5xx_errors", "model_errors", "model_latency",
-        "first_chunk_latency", "mid_stream_errors"}
-    for alarm in alarms.values():
-        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
-        assert alarm["Properties"]["OKActions"] == [{"Ref": topic_id}]
-
-
 def test_grants_cover_sync_and_streaming_on_this_endpoint_only(single_type: SingleTypeScenario):
     endpoint_id = logical_id_of(single_type.template, "AWS::SageMaker::Endpoint")
     single_type.template.has_resource_properties(
@@ -283,73 +201,44 @@ def test_grants_cover_sync_and_streaming_on_this_endpoint_only(single_type: Sing
     )
 
 
-def test_escape_hatches_are_the_l1_resources(single_type: SingleTypeScenario):
-    endpoint = single_type.endpoint
-    assert endpoint.cfn_endpoint.cfn_resource_type == "AWS::SageMaker::Endpoint"
-    assert endpoint.cfn_endpoint_config.cfn_resource_type == "AWS::SageMaker::EndpointConfig"
-    assert endpoint.cfn_model.cfn_resource_type == "AWS::SageMaker::Model"
-    assert endpoint.scalable_target.node.default_child is not None
-    assert endpoint.scaling_policy.node.default_child is not None
-
-
-def test_metric_helpers(single_type: SingleTypeScenario):
-    endpoint = single_type.endpoint
-    concurrency = endpoint.metric_concurrent_requests_per_model()
-    assert (concurrency.metric_name, concurrency.namespace) == (
-        "ConcurrentRequestsPerModel", "AWS/SageMaker")
-    assert concurrency.statistic == "Maximum"
-    assert set(concurrency.dimensions) == {"EndpointName", "VariantName"}
-    per_pool = endpoint.metric_concurrent_requests_per_model(instance_type="ml.g6.2xlarge")
-    assert per_pool.dimensions["InstanceType"] == "ml.g6.2xlarge"
-    assert endpoint.metric_model_latency().statistic == "p99"
-    assert endpoint.metric_invocations().statistic == "Sum"
-    assert endpoint.metric_invocation_5xx_errors().metric_name == "Invocation5XXErrors"
-    assert endpoint.metric_model_errors().metric_name == "InvocationModelErrors"
-
-
-# --- composition -----------------------------------------------------------------------
-
-
-def test_two_endpoints_in_one_stack_do_not_collide(two_endpoints: Template):
-    two_endpoints.resource_count_is("AWS::SageMaker::Endpoint", 2)
-    two_endpoints.resource_count_is("AWS::ApplicationAutoScaling::ScalableTarget", 2)
-    targets = two_endpoints.find_resources("AWS::ApplicationAutoScaling::ScalableTarget")
-    endpoints = sorted(
-        t["Properties"]["ResourceId"]["Fn::Join"][1][1]["Fn::GetAtt"][0] for t in targets.values()
-    )
-    assert endpoints == sorted(two_endpoints.find_resources("AWS::SageMaker::Endpoint"))
-    policies = two_endpoints.find_resources("AWS::ApplicationAutoScaling::ScalingPolicy")
-    assert sorted(
-        p["Properties"]["TargetTrackingScalingPolicyConfiguration"]["TargetValue"]
-        for p in policies.values()
-    ) == [5, 7]
-    names = [p["Properties"]["PolicyName"] for p in policies.values()]
-    assert len(set(names)) == 2
-
-
 def test_package_arn_fixture_is_a_package():
     assert ":model-package/" in PACKAGE_ARN
 
 
-def test_a_role_the_user_passes_gets_the_policy_and_no_role_is_created(new_stack):
-    import aws_cdk as cdk
-    from aws_cdk import aws_iam as iam
+MIXED = [InstancePool("ml.g6.2xlarge", max_concurrency=8),
+         InstancePool("ml.g6e.2xlarge", max_concurrency=20)]
 
-    from deepgram_scaling import DeepgramModel, RealtimeDeepgramEndpoint
 
-    stack = new_stack("OwnRole", nag=False)
-    role = iam.Role(stack, "Mine", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
-    endpoint = RealtimeDeepgramEndpoint(
-        stack, "E", model=DeepgramModel.from_model_package(PACKAGE_ARN),
-        instance_pools=["ml.g6.2xlarge"], max_capacity=2, target_concurrency_per_instance=7,
-        role=role)
-    template = Template.from_stack(stack)
-    roles = template.find_resources("AWS::IAM::Role")
-    assert list(roles) == [stack.get_logical_id(role.node.default_child)]
-    (mine,) = roles.values()
-    policy_id = template.find_resources("AWS::IAM::ManagedPolicy")
-    assert mine["Properties"]["ManagedPolicyArns"] == [{"Ref": next(iter(policy_id))}]
-    assert endpoint.role is role
-    model = next(iter(template.find_resources("AWS::SageMaker::Model").values()))
-    assert model["Properties"]["ExecutionRoleArn"] == {"Fn::GetAtt": [next(iter(roles)), "Arn"]}
-    assert cdk.Token.is_unresolved(endpoint.endpoint_name)
+def fleet_endpoint(stack: cdk.Stack, pools: list[InstancePool], **kwargs):
+    return RealtimeDeepgramEndpoint(stack, "E", model=DeepgramModel.from_model_package(PACKAGE_ARN),
+                                    instance_pools=pools, max_capacity=8, **kwargs)
+
+
+def test_a_companion_target_below_the_fleet_target_warns(new_stack):
+    from aws_cdk.assertions import Annotations, Match
+
+    from deepgram_scaling.realtime import LOW_COMPANION_WARNING_ID
+
+    stack = new_stack("LowCompanion", nag=False)
+    fleet_endpoint(stack, MIXED, target_concurrency_per_instance=7)
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp(
+        r"target_concurrency_per_instance \(7\) is below target_utilization x the largest "
+        r"declared capacity \(15\)"))
+    assert len(warnings) == 1 and LOW_COMPANION_WARNING_ID in str(warnings[0])
+    quiet = new_stack("FairCompanion", nag=False)
+    fleet_endpoint(quiet, MIXED, target_concurrency_per_instance=15)
+    assert Annotations.from_stack(quiet).find_warning("*", Match.any_value()) == []
+
+
+def test_companion_target_defaults_to_utilization_of_the_largest_pool(new_stack):
+    endpoint = fleet_endpoint(new_stack(nag=False), MIXED)
+    assert endpoint.target_concurrency_per_instance == 15  # 0.75 x 20
+
+
+def test_uniform_capacities_keep_the_predefined_policy(new_stack):
+    stack = new_stack(nag=False)
+    endpoint = fleet_endpoint(stack, [InstancePool("ml.g6.2xlarge", max_concurrency=10),
+                                InstancePool("ml.g6e.2xlarge", max_concurrency=10)])
+    assert endpoint.scaling_signal == "predefined"
+    assert endpoint.mixed_fleet_policy is None
+    assert endpoint.target_concurrency_per_instance == 7.5

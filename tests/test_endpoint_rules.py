@@ -1,4 +1,5 @@
-"""Every configuration rule: a clear DeepgramScalingConfigError at construction."""
+"""Every configuration rule: a clear DeepgramScalingConfigError at construction, naming the
+construct and the prop, before any resource exists."""
 
 from __future__ import annotations
 
@@ -7,16 +8,16 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 
 from deepgram_scaling import (
     AURA_2_TTS,
     FLUX_STT,
-    AlarmOptions,
+    AsyncDeepgramEndpoint,
     DeepgramModel,
     DeepgramScalingConfigError,
     InstancePool,
-    RealtimeAlarmOptions,
     RealtimeDeepgramEndpoint,
 )
 
@@ -152,48 +153,7 @@ def test_tokens_pass_through_unchecked(new_stack: Callable[..., cdk.Stack]):
     assert endpoint.max_capacity is max_param.value_as_number or cdk.Token.is_unresolved(endpoint.max_capacity)
 
 
-@pytest.mark.parametrize(
-    ("factory", "message"),
-    [
-        (lambda: DeepgramModel.from_model_package("deepgram-nova-3"),
-         r"model_package_arn must be a SageMaker model-package ARN.*got 'deepgram-nova-3'"),
-        (lambda: DeepgramModel.from_image("docker.io/deepgram/engine:latest"),
-         r"image_uri must be an Amazon ECR image.*got 'docker.io/deepgram/engine:latest'"),
-        (lambda: DeepgramModel.from_image(
-            "123456789012.dkr.ecr.us-east-1.amazonaws.com/dg:1",
-            engine_settings={f"k{i}": i for i in range(9)}),
-         r"engine_settings takes at most 8 entries \(DEEPGRAM_ENGINE_01..08\), got 9"),
-        (lambda: DeepgramModel.from_model_package(PACKAGE_ARN, api_settings={"bad key": 1}),
-         r"api_settings keys must be dotted TOML keys.*got 'bad key'"),
-        (lambda: DeepgramModel.from_model_package(PACKAGE_ARN, api_settings={"a": [1]}),
-         r"api_settings\['a'\] must be a str, int, float or bool, got \[1\]"),
-        (lambda: InstancePool("ml.g6.2xlarge", max_concurrency=0),
-         r"max_concurrency must be > 0, got 0"),
-        (lambda: InstancePool("ml.g6.2xlarge", weight=-1), r"weight must be > 0, got -1"),
-        (lambda: InstancePool("ml.g6.2xlarge", weight=0), r"weight must be > 0, got 0"),
-        # Option objects check themselves when they are made.
-        (lambda: AlarmOptions(period=cdk.Duration.seconds(90)),
-         r"AlarmOptions.period must be a multiple of 60 seconds \(the endpoint metrics are published per minute\), got 1 minute 30 seconds"),
-        (lambda: AlarmOptions(period=cdk.Duration.seconds(10)),
-         r"AlarmOptions.period must be >= 60 seconds \(the endpoint metrics are published per minute\), got 10 seconds"),
-        (lambda: AlarmOptions(period=cdk.Duration.hours(1), evaluation_periods=25),
-         r"AlarmOptions: evaluation_periods x period must be at most one day \(CloudWatch's limit\), got 25 x 1 hour"),
-        (lambda: AlarmOptions(evaluation_periods=2, datapoints_to_alarm=3),
-         r"AlarmOptions.datapoints_to_alarm must be between 1 and 2 \(no more than evaluation_periods\), got 3"),
-        (lambda: RealtimeAlarmOptions(model_latency={"threshold": 3}),  # type: ignore[arg-type]
-         r"model_latency must be an AlarmOptions or None, got \{'threshold': 3\}"),
-    ],
-)
-def test_invalid_option_objects(factory: Callable[[], object], message: str):
-    with pytest.raises(DeepgramScalingConfigError, match=message):
-        factory()
-
-
-# --- asynchronous endpoint -------------------------------------------------------------
-
-
 def async_endpoint(stack: cdk.Stack, **overrides: Any):
-    from deepgram_scaling import AsyncDeepgramEndpoint
 
     props: dict[str, Any] = {
         "model": DeepgramModel.from_image("123456789012.dkr.ecr.us-east-1.amazonaws.com/dg:1"),
@@ -230,15 +190,37 @@ def test_invalid_async_props(stack: cdk.Stack, overrides: dict[str, Any], messag
         async_endpoint(stack, **overrides)
 
 
-@pytest.mark.parametrize("created_only", ["result_expiration", "access_logs_bucket",
-                                          "bucket_removal_policy"])
-def test_bucket_with_created_bucket_options_is_refused(stack: cdk.Stack, created_only: str):
-    from aws_cdk import aws_s3 as s3
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"security_groups": []}, r"security_groups need vpc|security_groups must be a list of 1 to 5"),
+    ({"vpc_subnets": ec2.SubnetSelection()}, r"vpc_subnets and security_groups need vpc"),
+])
+def test_network_props_need_a_vpc(new_stack, kwargs, message):
+    with pytest.raises(DeepgramScalingConfigError, match=message):
+        RealtimeDeepgramEndpoint(new_stack(nag=False), "E",
+                                 model=DeepgramModel.from_model_package(PACKAGE_ARN),
+                                 instance_pools=["ml.g6.2xlarge"], max_capacity=2,
+                                 target_concurrency_per_instance=7, **kwargs)
 
-    bucket = s3.Bucket.from_bucket_name(stack, "Theirs", "their-bucket")
-    value = {"result_expiration": cdk.Duration.days(7),
-             "access_logs_bucket": s3.Bucket.from_bucket_name(stack, "Logs", "logs"),
-             "bucket_removal_policy": cdk.RemovalPolicy.DESTROY}[created_only]
-    with pytest.raises(DeepgramScalingConfigError,
-                       match=rf"{created_only} only applies to a bucket the construct creates"):
-        async_endpoint(stack, bucket=bucket, **{created_only: value})
+
+MIXED = [InstancePool("ml.g6.2xlarge", max_concurrency=8),
+         InstancePool("ml.g6e.2xlarge", max_concurrency=20)]
+
+
+def fleet_endpoint(stack: cdk.Stack, pools: list[InstancePool], **kwargs):
+    return RealtimeDeepgramEndpoint(stack, "E", model=DeepgramModel.from_model_package(PACKAGE_ARN),
+                                    instance_pools=pools, max_capacity=8, **kwargs)
+
+
+@pytest.mark.parametrize(("pools", "kwargs", "message"), [
+    (MIXED, {"target_utilization": 0}, r"target_utilization must be > 0 and <= 1, got 0"),
+    (MIXED, {"target_utilization": 1.2}, r"target_utilization must be > 0 and <= 1, got 1.2"),
+    ([InstancePool("ml.g6.2xlarge", max_concurrency=8), InstancePool("ml.g6e.2xlarge")], {},
+     r"max_concurrency must be declared on every pool or on none, got it missing on \['ml.g6e.2xlarge'\]"),
+    ([InstancePool("ml.g6.2xlarge", weight=1), InstancePool("ml.g6e.2xlarge")],
+     {"target_concurrency_per_instance": 5}, r"weight must be set on every pool or on none"),
+    ([InstancePool("ml.g6.2xlarge"), InstancePool("ml.g6e.2xlarge")], {},
+     r"target_concurrency_per_instance is required for target tracking unless every pool declares max_concurrency"),
+])
+def test_invalid_mixed_fleet_props(new_stack, pools, kwargs, message):
+    with pytest.raises(DeepgramScalingConfigError, match=message):
+        fleet_endpoint(new_stack(nag=False), pools, **kwargs)

@@ -1,0 +1,68 @@
+"""Metric factories: each metric's name, dimensions and default statistic, on their own
+and through the endpoints' metric_* helpers."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+
+from deepgram_scaling import (
+    DeepgramModel,
+    DeepgramScalingConfigError,
+    InstancePool,
+    RealtimeDeepgramEndpoint,
+)
+
+from .conftest import PACKAGE_ARN, AsyncOwnStorageScenario, SingleTypeScenario
+
+
+def test_metric_helpers(single_type: SingleTypeScenario):
+    endpoint = single_type.endpoint
+    concurrency = endpoint.metric_concurrent_requests_per_model()
+    assert (concurrency.metric_name, concurrency.namespace) == (
+        "ConcurrentRequestsPerModel", "AWS/SageMaker")
+    assert concurrency.statistic == "Maximum"
+    assert set(concurrency.dimensions) == {"EndpointName", "VariantName"}
+    per_pool = endpoint.metric_concurrent_requests_per_model(instance_type="ml.g6.2xlarge")
+    assert per_pool.dimensions["InstanceType"] == "ml.g6.2xlarge"
+    assert endpoint.metric_model_latency().statistic == "p99"
+    assert endpoint.metric_invocations().statistic == "Sum"
+    assert endpoint.metric_invocation_5xx_errors().metric_name == "Invocation5XXErrors"
+    assert endpoint.metric_model_errors().metric_name == "InvocationModelErrors"
+
+
+def test_async_metric_helpers(async_own_storage: AsyncOwnStorageScenario):
+    endpoint = async_own_storage.endpoint
+    for metric, name, stat in (
+        (endpoint.metric_backlog_size(), "ApproximateBacklogSize", "Average"),
+        (endpoint.metric_backlog_size_per_instance(), "ApproximateBacklogSizePerInstance", "Average"),
+        (endpoint.metric_age_of_oldest_request(), "ApproximateAgeOfOldestRequest", "Maximum"),
+        (endpoint.metric_has_backlog_without_capacity(), "HasBacklogWithoutCapacity", "Average"),
+    ):
+        assert (metric.metric_name, metric.statistic, metric.namespace) == (name, stat, "AWS/SageMaker")
+        assert list(metric.dimensions) == ["EndpointName"]
+    failures = endpoint.metric_invocation_failures()
+    assert set(failures.dimensions) == {"EndpointName", "VariantName"}
+
+
+MIXED = [InstancePool("ml.g6.2xlarge", max_concurrency=8),
+         InstancePool("ml.g6e.2xlarge", max_concurrency=20)]
+
+
+def fleet_endpoint(stack: cdk.Stack, pools: list[InstancePool], **kwargs):
+    return RealtimeDeepgramEndpoint(stack, "E", model=DeepgramModel.from_model_package(PACKAGE_ARN),
+                                    instance_pools=pools, max_capacity=8, **kwargs)
+
+
+def test_fleet_utilization_metric_helper(new_stack):
+    endpoint = fleet_endpoint(new_stack(nag=False), MIXED)
+    metric = endpoint.metric_fleet_utilization()
+    assert metric.expression.startswith("IF(util_g6_2xlarge >= util_g6e_2xlarge")
+    per_pool = endpoint.metric_concurrent_requests_per_model(instance_type="ml.g6e.2xlarge")
+    assert per_pool.dimensions["InstanceType"] == "ml.g6e.2xlarge"
+
+
+def test_fleet_utilization_needs_declared_capacities(new_stack):
+    endpoint = fleet_endpoint(new_stack(nag=False), ["ml.g6.2xlarge"], target_concurrency_per_instance=7)
+    with pytest.raises(DeepgramScalingConfigError, match="metric_fleet_utilization needs"):
+        endpoint.metric_fleet_utilization()

@@ -1,0 +1,363 @@
+"""EndpointScaling: the scalable target and its policies, on its own and through the
+endpoints: target tracking, mixed-fleet metric math, streaming-safe scale-in, step
+scaling, schedules, and the rule that the policies never fight."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+from aws_cdk.aws_applicationautoscaling import ScalingInterval
+
+from deepgram_scaling import (
+    AsyncDeepgramEndpoint,
+    DeepgramModel,
+    DeepgramScalingConfigError,
+    InstancePool,
+    RealtimeDeepgramEndpoint,
+    StepScalingOptions,
+    StreamingSafeScaleIn,
+)
+from deepgram_scaling.metric_math import (
+    RESULT_ID,
+    evaluate,
+    queries_from_template,
+)
+
+from .conftest import IMAGE_URI, PACKAGE_ARN
+from .test_scaling_options import STEPS
+
+
+def realtime(stack: cdk.Stack, construct_id: str = "Endpoint", **overrides: Any):
+    props: dict[str, Any] = {"model": DeepgramModel.from_model_package(PACKAGE_ARN),
+                             "instance_pools": ["ml.g6.2xlarge", "ml.g6e.2xlarge"],
+                             "max_capacity": 6, "target_concurrency_per_instance": 7}
+    props.update(overrides)
+    return RealtimeDeepgramEndpoint(stack, construct_id, **props)
+
+
+def policies_of(template: Template) -> dict[str, dict]:
+    return {k: v["Properties"] for k, v in
+            template.find_resources("AWS::ApplicationAutoScaling::ScalingPolicy").items()}
+
+
+def alarm_driving(template: Template, policy_id: str) -> dict:
+    alarms = [a["Properties"] for a in template.find_resources("AWS::CloudWatch::Alarm").values()
+              if a["Properties"].get("AlarmActions") == [{"Ref": policy_id}]]
+    assert len(alarms) == 1
+    return alarms[0]
+
+
+@pytest.fixture(scope="module")
+def streaming_safe(new_stack: Callable[..., cdk.Stack]) -> tuple[RealtimeDeepgramEndpoint, Template]:
+    stack = new_stack("StreamingSafe")
+    endpoint = realtime(stack, scale_in=StreamingSafeScaleIn())
+    return endpoint, Template.from_stack(stack)
+
+
+def test_streaming_safe_target_tracking_only_scales_out(streaming_safe):
+    _, template = streaming_safe
+    tracking = [p for p in policies_of(template).values()
+                if p["PolicyType"] == "TargetTrackingScaling"]
+    assert len(tracking) == 1
+    config = tracking[0]["TargetTrackingScalingPolicyConfiguration"]
+    assert config["DisableScaleIn"] is True
+    assert config["TargetValue"] == 7
+
+
+def test_streaming_safe_removes_one_instance_after_the_quiet_period(streaming_safe):
+    endpoint, template = streaming_safe
+    steps = {k: p for k, p in policies_of(template).items() if p["PolicyType"] == "StepScaling"}
+    assert len(steps) == 1
+    ((policy_id, policy),) = steps.items()
+    assert policy["StepScalingPolicyConfiguration"] == {
+        "AdjustmentType": "ChangeInCapacity",
+        "Cooldown": 1800,
+        "MetricAggregationType": "Maximum",
+        "StepAdjustments": [{"MetricIntervalUpperBound": 0, "ScalingAdjustment": -1}],
+    }
+    alarm = alarm_driving(template, policy_id)
+    assert {k: alarm[k] for k in ("MetricName", "Namespace", "Statistic", "Period", "Threshold",
+                                  "ComparisonOperator", "EvaluationPeriods",
+                                  "DatapointsToAlarm", "TreatMissingData")} == {
+        "MetricName": "ConcurrentRequestsPerModel", "Namespace": "AWS/SageMaker",
+        "Statistic": "Maximum", "Period": 60, "Threshold": 3.5,
+        "ComparisonOperator": "LessThanThreshold", "EvaluationPeriods": 30,
+        "DatapointsToAlarm": 30, "TreatMissingData": "breaching"}
+    assert {d["Name"] for d in alarm["Dimensions"]} == {"EndpointName", "VariantName"}
+    assert endpoint.scale_in_policy is not None and endpoint.scale_in_alarm is not None
+
+
+def test_streaming_safe_policies_do_not_fight(streaming_safe):
+    # Scale-out follows target tracking; scale-in comes only from the quiet alarm, whose
+    # threshold lies below the target, so the two never ask for opposite moves at once.
+    _, template = streaming_safe
+    (policy_id,) = [k for k, p in policies_of(template).items() if p["PolicyType"] == "StepScaling"]
+    assert alarm_driving(template, policy_id)["Threshold"] < 7
+
+
+def test_default_mode_has_scale_in_by_target_tracking(example_template: Template):
+    realtime_policies = {k: p for k, p in policies_of(example_template).items()
+                         if k.startswith("Realtime")}
+    # the example is a mixed fleet: the metric-math policy and its high-resolution companion
+    assert [p["PolicyType"] for p in realtime_policies.values()] == ["TargetTrackingScaling"] * 2
+    for policy in realtime_policies.values():
+        assert "DisableScaleIn" not in policy["TargetTrackingScalingPolicyConfiguration"]
+
+
+@pytest.fixture(scope="module")
+def step_mode(new_stack: Callable[..., cdk.Stack]) -> Template:
+    stack = new_stack("StepMode")
+    realtime(stack, target_concurrency_per_instance=None, step_scaling=STEPS)
+    return Template.from_stack(stack)
+
+
+def test_step_mode_replaces_target_tracking(step_mode: Template):
+    kinds = sorted(p["PolicyType"] for p in policies_of(step_mode).values())
+    assert kinds == ["StepScaling", "StepScaling"]  # one for scale-out, one for scale-in
+
+
+def test_step_mode_intervals_and_alarms(step_mode: Template):
+    by_alarm = {}
+    for policy_id, policy in policies_of(step_mode).items():
+        alarm = alarm_driving(step_mode, policy_id)
+        assert (alarm["MetricName"], alarm["Statistic"], alarm["Period"]) == (
+            "ConcurrentRequestsPerModel", "Maximum", 60)
+        by_alarm[alarm["ComparisonOperator"]] = (alarm["Threshold"],
+                                                 policy["StepScalingPolicyConfiguration"])
+    upper_threshold, upper = by_alarm["GreaterThanOrEqualToThreshold"]
+    assert upper_threshold == 10.5
+    assert upper["StepAdjustments"] == [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 2}]
+    assert upper["AdjustmentType"] == "ChangeInCapacity" and upper["Cooldown"] == 300
+    lower_threshold, lower = by_alarm["LessThanOrEqualToThreshold"]
+    assert lower_threshold == 3
+    assert lower["StepAdjustments"] == [{"MetricIntervalUpperBound": 0, "ScalingAdjustment": -1}]
+
+
+def test_step_scaling_and_streaming_safe_together_is_refused(new_stack):
+    with pytest.raises(DeepgramScalingConfigError, match=r"scale_in applies to target tracking"):
+        realtime(new_stack(nag=False), step_scaling=STEPS, scale_in=StreamingSafeScaleIn())
+
+
+@pytest.mark.parametrize("upper", [2, 1])
+def test_async_scale_in_step_may_not_undo_the_wake_up(new_stack, upper):
+    # upper=1 is the exact defect: the scale-in upper bound is inclusive, so one instance
+    # serving one request (a backlog of 1 per instance) would be removed and woken again.
+    with pytest.raises(DeepgramScalingConfigError,
+                       match=r"a scale-in step must end below a backlog of 1 per instance .*"
+                             rf"upper={upper}, change=-1"):
+        AsyncDeepgramEndpoint(
+            new_stack(nag=False), "Async", model=DeepgramModel.from_image(IMAGE_URI),
+            instance_pools=["ml.g6.2xlarge"], max_capacity=4,
+            step_scaling=StepScalingOptions(steps=[ScalingInterval(upper=upper, change=-1),
+                                                   ScalingInterval(lower=upper, upper=10, change=0),
+                                                   ScalingInterval(lower=10, change=1)]))
+
+
+def test_async_step_scaling_keeps_the_wake_up(new_stack):
+    stack = new_stack("AsyncSteps")
+    AsyncDeepgramEndpoint(
+        stack, "Async", model=DeepgramModel.from_image(IMAGE_URI),
+        instance_pools=["ml.g6.2xlarge"], max_capacity=4,
+        step_scaling=StepScalingOptions(steps=[ScalingInterval(upper=0.5, change=-1),
+                                               ScalingInterval(lower=0.5, upper=10, change=0),
+                                               ScalingInterval(lower=10, change=2)]))
+    template = Template.from_stack(stack)
+    policies = set(template.find_resources("AWS::ApplicationAutoScaling::ScalingPolicy"))
+    alarms = [a["Properties"] for a in template.find_resources("AWS::CloudWatch::Alarm").values()
+              if any(action.get("Ref") in policies for action in a["Properties"].get("AlarmActions", []))]
+    metrics = sorted(a["MetricName"] for a in alarms)
+    assert metrics == ["ApproximateBacklogSizePerInstance", "ApproximateBacklogSizePerInstance",
+                       "HasBacklogWithoutCapacity"]
+    for alarm in alarms:
+        assert [d["Name"] for d in alarm["Dimensions"]] == ["EndpointName"]
+
+
+def test_example_has_a_business_hours_floor(example_template: Template):
+    (target,) = [t["Properties"] for k, t in
+                 example_template.find_resources("AWS::ApplicationAutoScaling::ScalableTarget").items()
+                 if k.startswith("Realtime")]
+    assert target["ScheduledActions"] == [
+        {"ScheduledActionName": "BusinessHoursFloor", "Schedule": "cron(0 8 ? * MON-FRI *)",
+         "ScalableTargetAction": {"MinCapacity": 2}, "Timezone": "America/New_York"},
+        {"ScheduledActionName": "EveningRelease", "Schedule": "cron(0 19 ? * MON-FRI *)",
+         "ScalableTargetAction": {"MinCapacity": 1}, "Timezone": "America/New_York"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"schedule": "every day at 8", "min_capacity": 2},
+         r"schedule must be 'cron\(minutes hours day-of-month month day-of-week year\)'.*got 'every day at 8'"),
+        ({"schedule": "cron(0 8 * * ?)", "min_capacity": 2}, r"schedule must be 'cron"),
+        ({"schedule": "rate(1 hours)", "min_capacity": 2}, r"got 'rate\(1 hours\)'"),
+        ({"schedule": "rate(2 hours)", "min_capacity": 4, "max_capacity": 3},
+         r"min_capacity must be <= max_capacity \(3\) within one scheduled action, got 4"),
+        ({"schedule": "rate(2 hours)", "min_capacity": 9},
+         r"min_capacity must be <= the endpoint's max_capacity \(6\) unless the action also sets max_capacity, got 9"),
+        ({"schedule": "rate(2 hours)", "min_capacity": 0},
+         r"min_capacity must be >= 1 for a real-time endpoint, got 0"),
+        ({"schedule": "at(2026-12-01T08:00:00)"}, r"needs min_capacity, max_capacity or both"),
+        ({"schedule": "rate(2 hours)", "max_capacity": 1, "min_capacity": None},
+         r"max_capacity must be >= the endpoint's min_capacity \(2\) unless the action also sets min_capacity, got 1"),
+    ],
+)
+def test_invalid_schedules(new_stack, kwargs, message):
+    endpoint = realtime(new_stack(nag=False), min_capacity=2)
+    with pytest.raises(DeepgramScalingConfigError, match=message):
+        endpoint.scale_on_schedule("Action", **kwargs)
+
+
+def test_schedule_object_and_quota(new_stack):
+    from aws_cdk import aws_applicationautoscaling as appscaling
+
+    stack = new_stack(nag=False)
+    endpoint = realtime(stack)
+    endpoint.scale_on_schedule("Obj", schedule=appscaling.Schedule.cron(hour="8", minute="0"),
+                               min_capacity=2, max_capacity=8)
+    for index in range(199):
+        endpoint.scale_on_schedule(f"A{index}", schedule="rate(1 day)", max_capacity=6)
+    assert endpoint.scaling.scheduled_actions == 200  # Application Auto Scaling's quota
+    endpoint.scale_on_schedule("TooMany", schedule="rate(1 day)", max_capacity=6)
+    # The quota is checked at synthesis, when every action is known.
+    with pytest.raises(RuntimeError, match=r"at most 200 scheduled actions .*got 201"):
+        Template.from_stack(stack)
+
+
+def test_async_schedule_may_set_zero(new_stack):
+    endpoint = AsyncDeepgramEndpoint(new_stack(nag=False), "A",
+                                     model=DeepgramModel.from_image(IMAGE_URI),
+                                     instance_pools=["ml.g6.2xlarge"], max_capacity=4)
+    endpoint.scale_on_schedule("NightOff", schedule="cron(0 22 * * ? *)", min_capacity=0)
+
+
+def test_low_water_mark_must_sit_below_scale_out(new_stack):
+    with pytest.raises(DeepgramScalingConfigError,
+                       match=r"scale_in.low_water_mark must be below the concurrency at which "
+                             r"scaling out starts \(7 per instance\), got 7"):
+        realtime(new_stack(nag=False), scale_in=StreamingSafeScaleIn(low_water_mark=7))
+
+
+def test_lever_templates_pass_cfn_lint(streaming_safe, step_mode):
+    from .test_compliance import cfn_lint_findings
+
+    assert cfn_lint_findings(streaming_safe[1].to_json()) == []
+    assert cfn_lint_findings(step_mode.to_json()) == []
+
+
+MIXED = [InstancePool("ml.g6.2xlarge", max_concurrency=8),
+         InstancePool("ml.g6e.2xlarge", max_concurrency=20)]
+
+
+def fleet_endpoint(stack: cdk.Stack, pools: list[InstancePool], **kwargs):
+    return RealtimeDeepgramEndpoint(stack, "E", model=DeepgramModel.from_model_package(PACKAGE_ARN),
+                                    instance_pools=pools, max_capacity=8, **kwargs)
+
+
+def mixed_policy(template: Template, prefix: str = "Realtime") -> dict:
+    found = [p["Properties"] for k, p in
+             template.find_resources("AWS::ApplicationAutoScaling::ScalingPolicy").items()
+             if k.startswith(prefix) and "CustomizedMetricSpecification" in str(p)]
+    assert len(found) == 1
+    return found[0]
+
+
+def test_example_template_metric_stats(example_template: Template):
+    config = mixed_policy(example_template)["TargetTrackingScalingPolicyConfiguration"]
+    assert config["TargetValue"] == 0.75
+    assert (config["ScaleOutCooldown"], config["ScaleInCooldown"]) == (60, 300)
+    metrics = config["CustomizedMetricSpecification"]["Metrics"]
+    stats = [m["MetricStat"] for m in metrics if "MetricStat" in m]
+    assert len(stats) == 3
+    for stat in stats:
+        assert stat["Metric"]["Namespace"] == "AWS/SageMaker"
+        assert stat["Metric"]["MetricName"] == "ConcurrentRequestsPerModel"
+        assert [d["Name"] for d in stat["Metric"]["Dimensions"]] == [
+            "EndpointName", "VariantName", "InstanceType"]
+        assert stat["Stat"] == "Maximum"
+    assert [m["Id"] for m in metrics if m["ReturnData"]] == [RESULT_ID]
+    assert {m["Id"]: m.get("Expression") for m in metrics}["util_g6e_2xlarge"] == "cr_g6e_2xlarge / 20"
+
+
+@pytest.mark.parametrize(("values", "expected"), [
+    ({"ml.g6.2xlarge": 6}, 0.75),                                   # fallbacks empty
+    ({"ml.g6.2xlarge": None, "ml.g6e.2xlarge": 15}, 0.75),          # primary short: g6e only
+    ({"ml.g6.2xlarge": 4, "ml.g6e.2xlarge": 4, "ml.g5.2xlarge": 4}, 4 / 6),  # LOR: g5 binds
+    ({"ml.g6.2xlarge": 0}, 0.0),                                   # idle: a datapoint, not none
+])
+def test_synthesized_expression_evaluates_to_the_intended_utilization(example_template, values, expected):
+    metrics = mixed_policy(example_template)["TargetTrackingScalingPolicyConfiguration"][
+        "CustomizedMetricSpecification"]["Metrics"]
+    assert evaluate(queries_from_template(metrics), values) == pytest.approx(expected)
+
+
+def test_mixed_fleet_keeps_a_high_resolution_companion(example_template: Template):
+    policies = [p["Properties"] for k, p in
+                example_template.find_resources("AWS::ApplicationAutoScaling::ScalingPolicy").items()
+                if k.startswith("Realtime")]
+    predefined = [p for p in policies if "PredefinedMetricSpecification" in str(p)]
+    assert len(predefined) == 1
+    # Derived: target_utilization 0.75 x the largest declared capacity (20), so the
+    # companion never outvotes the metric-math policy in the steady state.
+    assert predefined[0]["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] == 15
+
+
+def test_companion_off_leaves_the_metric_math_policy_alone(new_stack: Callable[..., cdk.Stack]):
+    stack = new_stack("Alone")
+    endpoint = fleet_endpoint(stack, MIXED, high_resolution_companion=False, target_utilization=0.7)
+    template = Template.from_stack(stack)
+    policies = template.find_resources("AWS::ApplicationAutoScaling::ScalingPolicy")
+    assert len(policies) == 1
+    assert endpoint.scaling_policy is None and endpoint.mixed_fleet_policy is not None
+    assert endpoint.scaling_signal == "pool-utilization"
+    config = mixed_policy(template, "E")["TargetTrackingScalingPolicyConfiguration"]
+    assert config["TargetValue"] == 0.7
+    metrics = config["CustomizedMetricSpecification"]["Metrics"]
+    assert evaluate(queries_from_template(metrics), {"ml.g6e.2xlarge": 14}) == pytest.approx(0.7)
+    from .test_compliance import cfn_lint_findings
+
+    assert cfn_lint_findings(template.to_json()) == []
+
+
+def test_streaming_safe_mode_disables_scale_in_on_both_policies(new_stack):
+    from deepgram_scaling import StreamingSafeScaleIn
+
+    stack = new_stack(nag=False)
+    fleet_endpoint(stack, MIXED, scale_in=StreamingSafeScaleIn())
+    configs = [p["Properties"]["TargetTrackingScalingPolicyConfiguration"] for p in
+               Template.from_stack(stack).find_resources(
+                   "AWS::ApplicationAutoScaling::ScalingPolicy").values()
+               if p["Properties"]["PolicyType"] == "TargetTrackingScaling"]
+    assert [c["DisableScaleIn"] for c in configs] == [True, True]
+
+
+def test_weighted_concurrency_uses_the_concurrency_target(new_stack):
+    stack = new_stack(nag=False)
+    endpoint = fleet_endpoint(stack, [InstancePool("ml.g6.2xlarge", weight=1),
+                                InstancePool("ml.g6e.2xlarge", weight=1)],
+                        target_concurrency_per_instance=6)
+    assert endpoint.scaling_signal == "weighted-concurrency"
+    config = mixed_policy(Template.from_stack(stack), "E")["TargetTrackingScalingPolicyConfiguration"]
+    assert config["TargetValue"] == 6
+    metrics = config["CustomizedMetricSpecification"]["Metrics"]
+    assert evaluate(queries_from_template(metrics), {"ml.g6.2xlarge": 6}) == 6  # not halved
+
+
+def test_streaming_safe_low_water_comes_from_the_binding_pool(new_stack):
+    # Review finding: with the target derived from the largest pool (0.75 x 20 = 15) a
+    # low-water mark of 7.5 sat above the g6 pool's scale-out point (0.75 x 8 = 6), so the
+    # policies fought. The removal alarm now sits below every scale-out threshold.
+    from deepgram_scaling import StreamingSafeScaleIn
+
+    stack = new_stack(nag=False)
+    endpoint = fleet_endpoint(stack, MIXED, scale_in=StreamingSafeScaleIn())
+    assert endpoint.target_concurrency_per_instance == 15
+    quiet = endpoint.scale_in_alarm.node.default_child
+    assert stack.resolve(quiet.threshold) == 3  # half of 0.75 x 8
+    with pytest.raises(DeepgramScalingConfigError,
+                       match=r"scale_in.low_water_mark must be below the concurrency at which scaling out starts \(6 per instance\), got 7"):
+        fleet_endpoint(new_stack(nag=False), MIXED, scale_in=StreamingSafeScaleIn(low_water_mark=7))

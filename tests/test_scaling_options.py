@@ -1,0 +1,148 @@
+"""Scaling options, pure: step intervals with Application Auto Scaling's bounds, streaming-safe
+scale-in, schedule expressions."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.aws_applicationautoscaling import ScalingInterval
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from deepgram_scaling import (
+    DeepgramScalingConfigError,
+    StepScalingOptions,
+    StreamingSafeScaleIn,
+)
+from deepgram_scaling._validation import Problems
+from deepgram_scaling.scaling_options import check_steps, step_for
+
+STEPS = StepScalingOptions(steps=[
+    ScalingInterval(upper=3, change=-1),
+    ScalingInterval(lower=3, upper=10.5, change=0),
+    ScalingInterval(lower=10.5, change=2),
+])
+
+
+@pytest.mark.parametrize(
+    ("steps", "message"),
+    [
+        ([ScalingInterval(upper=3, change=-1), ScalingInterval(lower=4, change=1)],
+         r"leaves a gap between 3 and 4"),
+        ([ScalingInterval(upper=5, change=-1), ScalingInterval(lower=4, change=1)],
+         r"has overlapping steps: \[None, 5\) and \[4, None\)"),
+        ([ScalingInterval(lower=0, upper=3, change=-1), ScalingInterval(lower=3, change=1)],
+         r"leaves a gap below 0: the lowest step needs lower=None"),
+        ([ScalingInterval(upper=3, change=-1), ScalingInterval(lower=3, upper=9, change=1)],
+         r"leaves a gap from 9 up: the highest step needs upper=None"),
+        ([ScalingInterval(upper=3, change=2), ScalingInterval(lower=3, change=-1)],
+         r"changes must not decrease as the metric rises, got \[2, -1\]"),
+        ([ScalingInterval(change=1)], r"must hold between 2 and 20 steps"),
+        ([ScalingInterval(upper=float(i + 1), lower=None if i == 0 else float(i), change=i)
+          for i in range(20)] + [ScalingInterval(lower=20, change=21)],
+         r"must hold between 2 and 20 steps .*got 21"),
+        ([ScalingInterval(upper=3, change=0), ScalingInterval(lower=3, change=0)],
+         r"must change capacity somewhere"),
+        ([ScalingInterval(lower=5, upper=5, change=0), ScalingInterval(change=1)],
+         r"step_scaling.steps\[0\] must have lower < upper"),
+    ],
+)
+def test_invalid_steps(steps, message):
+    # The options check themselves when made, before any endpoint sees them.
+    with pytest.raises(DeepgramScalingConfigError, match=message):
+        StepScalingOptions(steps=steps)
+
+
+def test_scale_in_step_acts_at_its_upper_bound():
+    # Application Auto Scaling: below the threshold the upper bound is inclusive
+    # (docs/aws-behaviour.md#step-bounds), so "upper=3" removes an instance at exactly 3.
+    ordered = check_steps(Problems(), "steps", STEPS.steps)
+    assert step_for(ordered, 3).change == -1
+    assert step_for(ordered, 3.01).change == 0
+    assert step_for(ordered, 10.5).change == 2
+    assert step_for(ordered, 10.49).change == 0
+
+
+def test_scale_in_and_scale_out_steps_may_not_meet():
+    problems = Problems()
+    check_steps(problems, "steps", [ScalingInterval(upper=3, change=-1),
+                                    ScalingInterval(lower=3, change=1)])
+    assert len(problems) == 1
+    with pytest.raises(DeepgramScalingConfigError,
+                       match=r"a scale-in step and a scale-out step meet at 3, where both "
+                             r"alarms fire"):
+        problems.raise_if_any()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(
+    st.tuples(st.one_of(st.none(), st.integers(-5, 15)), st.one_of(st.none(), st.integers(-5, 15)),
+              st.integers(-3, 3)),
+    min_size=0, max_size=6))
+def test_steps_cover_the_line_exactly_once_or_are_rejected(raw):
+    steps = [ScalingInterval(lower=lo, upper=hi, change=c) for lo, hi, c in raw]
+    problems = Problems()
+    ordered = check_steps(problems, "steps", steps)
+    if problems:
+        assert ordered == ()
+        return
+    # Every point is acted on by at most one step, with Application Auto Scaling's bounds
+    # (scale-in: lower exclusive, upper inclusive; scale-out: lower inclusive, upper
+    # exclusive); a point no step acts on lies in a change=0 band. Changes never decrease.
+    def acts(step: ScalingInterval, x: float) -> bool:
+        if step.change < 0:
+            return (step.lower is None or x > step.lower) and (step.upper is None or x <= step.upper)
+        return (step.lower is None or x >= step.lower) and (step.upper is None or x < step.upper)
+
+    for point in [x / 2 for x in range(-30, 40)]:
+        acting = [s for s in ordered if s.change != 0 and acts(s, point)]
+        assert len(acting) <= 1
+        found = step_for(ordered, point)
+        if acting:
+            assert found is acting[0]
+        else:
+            assert found.change == 0
+            assert (found.lower is None or point >= found.lower) and (
+                found.upper is None or point <= found.upper)
+    changes = [s.change for s in ordered]
+    assert changes == sorted(changes)
+
+
+def test_rejected_steps_always_come_back_empty():
+    # found by hypothesis: an all-zero step list was reported and still returned
+    problems = Problems()
+    assert check_steps(problems, "steps", [ScalingInterval(upper=0, change=0),
+                                           ScalingInterval(lower=0, change=0)]) == ()
+    assert problems
+
+
+def test_step_evaluation_is_at_most_a_day():
+    with pytest.raises(DeepgramScalingConfigError,
+                       match=r"step_scaling.evaluation_periods must be between 1 and 1440 \(one-minute datapoints"):
+        StepScalingOptions(steps=STEPS.steps, evaluation_periods=1441)
+
+
+@pytest.mark.parametrize(
+    ("factory", "message"),
+    [
+        (lambda: StreamingSafeScaleIn(quiet_period=cdk.Duration.seconds(30)),
+         r"scale_in.quiet_period must be between 60 and 86400 seconds \(at least one 60 s metric period"),
+        (lambda: StreamingSafeScaleIn(quiet_period=cdk.Duration.seconds(90)),
+         r"scale_in.quiet_period must be whole minutes"),
+        (lambda: StreamingSafeScaleIn(low_water_mark=0), r"scale_in.low_water_mark must be > 0, got 0"),
+    ],
+)
+def test_invalid_streaming_safe_options(factory, message):
+    with pytest.raises(DeepgramScalingConfigError, match=message):
+        factory()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 59).map(cdk.Duration.seconds))
+def test_invalid_quiet_periods_are_refused_when_made(period):
+    try:
+        StreamingSafeScaleIn(quiet_period=period)
+    except DeepgramScalingConfigError as err:
+        assert "scale_in.quiet_period" in str(err)
+    else:
+        raise AssertionError(period)
