@@ -298,3 +298,69 @@ def test_async_alarms(example_template: Template):
 def test_invalid_alarm_options_are_refused_when_made(factory, message):
     with pytest.raises(DeepgramScalingConfigError, match=message):
         factory()
+
+
+# --- every alarm of both tables, exactly -------------------------------------------------------
+
+#: (threshold, evaluation periods, datapoints to alarm) of each default alarm, written out
+#: here rather than read from the tables, so a changed default fails a test by name.
+REALTIME_DEFAULTS = {
+    "CPUUtilization": (8, 15, 15),  # capacity_at_max: the example's max_capacity
+    "Invocation5XXErrors": (1, 5, 3),
+    "InvocationModelErrors": (5, 5, 3),
+    "ModelLatency": (50_000_000, 3, 3),
+    "FirstChunkLatency": (3_000_000, 3, 3),
+    "MidStreamErrors": (1, 5, 3),
+}
+ASYNC_DEFAULTS = {
+    "ApproximateAgeOfOldestRequest": (900, 3, 3),
+    "HasBacklogWithoutCapacity": (1, 15, 15),
+    "InvocationFailures": (1, 5, 3),
+    "CPUUtilization": (4, 15, 15),
+    "RequestDownloadFailures": (1, 1, 1),
+    "ResponseUploadFailures": (1, 1, 1),
+    "NotificationFailures": (1, 1, 1),
+}
+
+
+@pytest.mark.parametrize(("prefix", "expected"), [("Realtime", REALTIME_DEFAULTS),
+                                                  ("Batch", ASYNC_DEFAULTS)])
+def test_every_default_alarm_evaluates_exactly_as_documented(example_template: Template, prefix,
+                                                             expected):
+    # Given the example's endpoints with default alarms, the alarms that notify people
+    notifying = {a["Properties"]["MetricName"]: a["Properties"]
+                 for k, a in example_template.find_resources("AWS::CloudWatch::Alarm").items()
+                 if k.startswith(prefix) and "OKActions" in a["Properties"]}
+    # then each has exactly its documented evaluation, on one-minute datapoints
+    assert {name: (a["Threshold"], a["EvaluationPeriods"], a["DatapointsToAlarm"])
+            for name, a in notifying.items()} == expected
+    for alarm in notifying.values():
+        assert (alarm["Period"], alarm["ComparisonOperator"], alarm["TreatMissingData"]) == (
+            60, "GreaterThanOrEqualToThreshold", "notBreaching")
+
+
+def test_create_alarms_applies_the_options_over_the_table(new_stack: Callable[..., cdk.Stack]):
+    from deepgram_scaling.alarms import REALTIME_ALARMS, create_alarms
+    from deepgram_scaling.metrics import RealtimeMetrics
+
+    # Given the real-time table with one alarm off, one re-tuned, one with a new threshold
+    stack = new_stack(nag=False)
+    selected = RealtimeAlarmOptions(
+        model_latency=None, first_chunk_latency=None, mid_stream_errors=None,
+        invocation_5xx_errors=None,
+        capacity_at_max=AlarmOptions(evaluation_periods=5),
+        model_errors=AlarmOptions(threshold=2, period=cdk.Duration.minutes(5),
+                                  evaluation_periods=4, datapoints_to_alarm=2),
+    ).selected()
+    # when the alarms are created without a topic
+    created = create_alarms(stack, REALTIME_ALARMS, selected,
+                            metrics=RealtimeMetrics(endpoint_name="speech", variant_name="AllTraffic"),
+                            topic=None, max_capacity=9)
+    # then only the selected ones exist, with their options, and notify no one
+    assert list(created) == ["capacity_at_max", "model_errors"]
+    alarms = {a["Properties"]["MetricName"]: a["Properties"] for a in
+              Template.from_stack(stack).find_resources("AWS::CloudWatch::Alarm").values()}
+    assert {name: (a["Threshold"], a["Period"], a["EvaluationPeriods"], a["DatapointsToAlarm"])
+            for name, a in alarms.items()} == {
+        "CPUUtilization": (9, 60, 5, 5), "InvocationModelErrors": (2, 300, 4, 2)}
+    assert all("AlarmActions" not in a and "OKActions" not in a for a in alarms.values())

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from aws_cdk.assertions import Annotations, Match, Template
 
 from deepgram_scaling import (
@@ -186,11 +185,19 @@ def test_container_image_does_not_warn(example_stack):
     assert warnings == []
 
 
-@pytest.mark.parametrize("name", ["cfn_model", "cfn_endpoint_config", "cfn_endpoint",
-                                  "scalable_target", "scaling_policy", "bucket",
-                                  "success_topic", "error_topic", "encryption_key"])
-def test_async_escape_hatches(async_own_storage: AsyncOwnStorageScenario, name: str):
-    assert getattr(async_own_storage.endpoint, name) is not None
+def test_async_escape_hatches(async_own_storage: AsyncOwnStorageScenario):
+    endpoint = async_own_storage.endpoint
+    assert [r.cfn_resource_type for r in (endpoint.cfn_model, endpoint.cfn_endpoint_config,
+                                          endpoint.cfn_endpoint)] == [
+        "AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig", "AWS::SageMaker::Endpoint"]
+    assert endpoint.scalable_target is endpoint.scaling.scalable_target
+    assert endpoint.scaling_policy.node.default_child.cfn_resource_type == \
+        "AWS::ApplicationAutoScaling::ScalingPolicy"
+    # the user's own storage, handed back as given
+    assert endpoint.bucket is async_own_storage.bucket
+    assert endpoint.success_topic is async_own_storage.success
+    assert endpoint.error_topic is async_own_storage.error
+    assert endpoint.encryption_key is async_own_storage.key
 
 
 MIXED = [InstancePool("ml.g6.2xlarge", max_concurrency=8),

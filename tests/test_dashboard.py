@@ -107,3 +107,24 @@ def test_async_failure_signals_are_on_the_dashboard(example_template: Template):
     body = str(dashboard["Properties"]["DashboardBody"])
     for name in ("RequestDownloadFailures", "ResponseUploadFailures", "NotificationFailures"):
         assert name in body
+
+
+def metric_periods(widgets: list[dict]) -> set[int]:
+    """The period of every line (the graph's own period where a line has none)."""
+    return {(m[-1] if isinstance(m[-1], dict) else {}).get("period", w["properties"].get("period", 300))
+            for w in widgets for m in w["properties"]["metrics"]}
+
+
+@pytest.mark.parametrize("kind", ["realtime", "async"])
+def test_every_graph_uses_the_dashboards_period(new_stack, kind):
+    # Given an endpoint of each type with a five-minute and a default dashboard
+    stack = new_stack(nag=False)
+    endpoint = realtime(stack) if kind == "realtime" else AsyncDeepgramEndpoint(
+        stack, "Endpoint", model=DeepgramModel.from_image(IMAGE_URI),
+        instance_pools=["ml.g6.2xlarge"], max_capacity=2)
+    endpoint.add_dashboard("Slow", period=cdk.Duration.minutes(5))
+    endpoint.add_dashboard("Minute")
+    template = Template.from_stack(stack)
+    # then every line of the first is at 300 s, and every line of the second at 60 s
+    assert metric_periods(dashboard_widgets(template, "EndpointSlow")) == {300}
+    assert metric_periods(dashboard_widgets(template, "EndpointMinute")) == {60}

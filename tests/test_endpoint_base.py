@@ -74,19 +74,29 @@ def test_model_and_count_changes_update_the_endpoint_in_place(versions, change):
     assert target_after["ResourceId"] == target_before["ResourceId"]  # target survives
 
 
+def changed(before: dict[str, dict], after: dict[str, dict]) -> list[str]:
+    """The types of the resources whose properties differ."""
+    return sorted(before[k]["Type"] for k in before if before[k] != after[k])
+
+
 def test_model_change_replaces_model_and_config_only(versions):
-    _, model_before = of_type(versions["before"], "AWS::SageMaker::Model")
-    _, model_after = of_type(versions["model"], "AWS::SageMaker::Model")
-    assert model_after["PrimaryContainer"] != model_before["PrimaryContainer"]
-    policy = "AWS::ApplicationAutoScaling::ScalingPolicy"
-    assert of_type(versions["model"], policy) == of_type(versions["before"], policy)
+    # Only the model's properties change; the config follows because it names the model
+    # by GetAtt (a replaced model has a new name), and everything else stays as it was:
+    # the same endpoint (updated in place), the same scalable target and policies.
+    before, after = versions["before"], versions["model"]
+    assert changed(before, after) == ["AWS::SageMaker::Model"]
+    _, config = of_type(after, "AWS::SageMaker::EndpointConfig")
+    model_id, _ = of_type(after, "AWS::SageMaker::Model")
+    assert config["ProductionVariants"][0]["ModelName"] == {"Fn::GetAtt": [model_id, "ModelName"]}
 
 
 def test_initial_count_change_replaces_the_config_but_not_the_fleet_size(versions):
-    _, before = of_type(versions["before"], "AWS::SageMaker::EndpointConfig")
-    _, after = of_type(versions["initial"], "AWS::SageMaker::EndpointConfig")
-    assert after["ProductionVariants"][0]["InitialInstanceCount"] == 2
-    assert before["ProductionVariants"][0]["InitialInstanceCount"] == 1
+    # A new config, and nothing else: the endpoint keeps its name and its autoscaled count
+    # (RetainAllVariantProperties), the scalable target and its policies stay.
+    before, after = versions["before"], versions["initial"]
+    assert changed(before, after) == ["AWS::SageMaker::EndpointConfig"]
+    _, endpoint = of_type(after, "AWS::SageMaker::Endpoint")
+    assert endpoint["RetainAllVariantProperties"] is True
 
 
 def test_a_floor_change_touches_only_the_scalable_target(versions):
@@ -143,8 +153,11 @@ def test_escape_hatches_are_the_l1_resources(single_type: SingleTypeScenario):
     assert endpoint.cfn_endpoint.cfn_resource_type == "AWS::SageMaker::Endpoint"
     assert endpoint.cfn_endpoint_config.cfn_resource_type == "AWS::SageMaker::EndpointConfig"
     assert endpoint.cfn_model.cfn_resource_type == "AWS::SageMaker::Model"
-    assert endpoint.scalable_target.node.default_child is not None
-    assert endpoint.scaling_policy.node.default_child is not None
+    assert endpoint.scalable_target.node.default_child.cfn_resource_type == \
+        "AWS::ApplicationAutoScaling::ScalableTarget"
+    assert endpoint.scaling_policy.node.default_child.cfn_resource_type == \
+        "AWS::ApplicationAutoScaling::ScalingPolicy"
+    assert endpoint.scalable_target is endpoint.scaling.scalable_target
 
 
 def test_two_endpoints_in_one_stack_do_not_collide(two_endpoints: Template):
@@ -162,3 +175,33 @@ def test_two_endpoints_in_one_stack_do_not_collide(two_endpoints: Template):
     ) == [5, 7]
     names = [p["Properties"]["PolicyName"] for p in policies.values()]
     assert len(set(names)) == 2
+
+
+def test_the_nvme_kms_acknowledgement_stays_on_the_endpoint_config(tmp_path):
+    # Given the example app (HIPAA and NIST packs on) and a user's own endpoint config
+    # without a KMS key beside the library's
+    import json
+
+    from aws_cdk import aws_sagemaker as sagemaker
+
+    import app as example
+
+    from .conftest import cdk_context
+
+    app = example.build_app(context=cdk_context(), outdir=str(tmp_path))
+    stack = app.node.find_child("DeepgramScalingExample")
+    sagemaker.CfnEndpointConfig(stack, "Mine", production_variants=[
+        sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+            variant_name="v", model_name="m", initial_instance_count=1,
+            instance_type="ml.g6.2xlarge")])
+    # when it synthesizes, then the packs report the user's config, and only that one: the
+    # library's acknowledgement covers its own configs, whose NVMe types refuse a key
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    flagged = {(plugin["pluginName"], construct["constructPath"])
+               for plugin in report["pluginReports"] for violation in plugin["violations"]
+               if violation["ruleName"].endswith("SageMakerEndpointConfigurationKMSKeyConfigured")
+               for construct in violation["violatingConstructs"]}
+    assert flagged == {("HIPAA.Security", "DeepgramScalingExample/Mine"),
+                       ("NIST.800.53.R5", "DeepgramScalingExample/Mine")}

@@ -10,6 +10,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
+from aws_cdk.assertions import Match, Template
 
 from deepgram_scaling import (
     AURA_2_TTS,
@@ -133,7 +134,7 @@ def test_kms_key_allowed_for_types_without_local_storage(new_stack: Callable[...
     stack = new_stack(nag=False)
     key = kms.Key(stack, "Key", enable_key_rotation=True)
     endpoint = realtime(stack, kms_key=key, instance_pools=["ml.p3.2xlarge"])
-    assert endpoint.cfn_endpoint_config.kms_key_id is not None
+    assert stack.resolve(endpoint.cfn_endpoint_config.kms_key_id) == stack.resolve(key.key_arn)
 
 
 def test_tokens_pass_through_unchecked(new_stack: Callable[..., cdk.Stack]):
@@ -150,7 +151,16 @@ def test_tokens_pass_through_unchecked(new_stack: Callable[..., cdk.Stack]):
         target_concurrency_per_instance=target_param.value_as_number,
         scale_in_cooldown=cdk.Duration.seconds(cdk.CfnParameter(stack, "In", type="Number").value_as_number),
     )
-    assert endpoint.max_capacity is max_param.value_as_number or cdk.Token.is_unresolved(endpoint.max_capacity)
+    # then the parameters reach the resources unchanged
+    template = Template.from_stack(stack)
+    template.has_resource_properties("AWS::ApplicationAutoScaling::ScalableTarget",
+                                     {"MaxCapacity": {"Ref": "Max"}})
+    template.has_resource_properties("AWS::ApplicationAutoScaling::ScalingPolicy", {
+        "TargetTrackingScalingPolicyConfiguration": {"TargetValue": {"Ref": "Target"},
+                                                     "ScaleInCooldown": {"Ref": "In"}}})
+    template.has_resource_properties("AWS::SageMaker::EndpointConfig", {"ProductionVariants": [
+        Match.object_like({"InstanceType": {"Ref": "Type"}})]})
+    assert stack.resolve(endpoint.max_capacity) == {"Ref": "Max"}
 
 
 def async_endpoint(stack: cdk.Stack, **overrides: Any):
@@ -224,3 +234,40 @@ def fleet_endpoint(stack: cdk.Stack, pools: list[InstancePool], **kwargs):
 def test_invalid_mixed_fleet_props(new_stack, pools, kwargs, message):
     with pytest.raises(DeepgramScalingConfigError, match=message):
         fleet_endpoint(new_stack(nag=False), pools, **kwargs)
+
+
+@pytest.mark.parametrize("count", [0, 6])
+def test_security_groups_number_one_to_five(new_stack: Callable[..., cdk.Stack], count: int):
+    # SageMaker's VpcConfig takes 1 to 5 security groups (docs/aws-behaviour.md#vpc-permissions).
+    from aws_cdk import aws_ec2 as ec2
+
+    from .test_execution import private_vpc
+
+    stack = new_stack(nag=False)
+    vpc = private_vpc(stack)
+    groups = [ec2.SecurityGroup(stack, f"G{i}", vpc=vpc) for i in range(count)]
+    with pytest.raises(DeepgramScalingConfigError,
+                       match=r"security_groups must be a list of 1 to 5 security groups "
+                             r"\(SageMaker's limit\), got"):
+        realtime(stack, vpc=vpc, security_groups=groups)
+    # one and five are accepted, and used as given
+    for accepted in (1, 5):
+        chosen = [ec2.SecurityGroup(stack, f"Ok{accepted}x{i}", vpc=vpc) for i in range(accepted)]
+        endpoint = RealtimeDeepgramEndpoint(
+            stack, f"Ok{accepted}", model=DeepgramModel.from_model_package(PACKAGE_ARN),
+            instance_pools=["ml.g6.2xlarge"], max_capacity=2, target_concurrency_per_instance=7,
+            vpc=vpc, security_groups=chosen)
+        assert endpoint.connections.security_groups == chosen
+
+
+def test_an_error_names_the_construct_that_failed(new_stack: Callable[..., cdk.Stack]):
+    # Given two endpoints in one stack, the second one misconfigured
+    stack = new_stack("Speech", nag=False)
+    realtime(stack)
+    with pytest.raises(DeepgramScalingConfigError) as info:
+        RealtimeDeepgramEndpoint(stack, "Streaming", model=DeepgramModel.from_model_package(PACKAGE_ARN),
+                                 instance_pools=["ml.g6.2xlarge"], min_capacity=3, max_capacity=2,
+                                 target_concurrency_per_instance=7)
+    # then the message says which one, and what is wrong
+    assert list(info.value.problems) == [
+        "Speech/Streaming: max_capacity must be >= min_capacity (3), got 2"]

@@ -46,8 +46,9 @@ def test_model_runs_in_the_private_subnets_with_its_own_group(in_vpc):
     (group_id,) = template.find_resources("AWS::EC2::SecurityGroup")
     assert config["SecurityGroupIds"] == [{"Fn::GetAtt": [group_id, "GroupId"]}]
     assert model["Properties"]["EnableNetworkIsolation"] is True
-    assert endpoint.connections is not None
-    assert len(endpoint.connections.security_groups) == 1
+    (group,) = endpoint.connections.security_groups
+    assert cdk.Stack.of(endpoint).resolve(group.security_group_id) == {
+        "Fn::GetAtt": [group_id, "GroupId"]}
 
 
 def test_network_isolated_model_group_allows_only_https_out(in_vpc):

@@ -26,6 +26,8 @@ from deepgram_scaling.metric_math import (
     evaluate,
     queries_from_template,
 )
+from deepgram_scaling.metrics import RealtimeMetrics
+from deepgram_scaling.scaling import EndpointScaling
 
 from .conftest import IMAGE_URI, PACKAGE_ARN
 from .test_scaling_options import STEPS
@@ -88,7 +90,10 @@ def test_streaming_safe_removes_one_instance_after_the_quiet_period(streaming_sa
         "ComparisonOperator": "LessThanThreshold", "EvaluationPeriods": 30,
         "DatapointsToAlarm": 30, "TreatMissingData": "breaching"}
     assert {d["Name"] for d in alarm["Dimensions"]} == {"EndpointName", "VariantName"}
-    assert endpoint.scale_in_policy is not None and endpoint.scale_in_alarm is not None
+    stack = cdk.Stack.of(endpoint)
+    assert stack.resolve(endpoint.scale_in_policy.scaling_policy_arn) == {"Ref": policy_id}
+    assert alarm == template.to_json()["Resources"][
+        stack.get_logical_id(endpoint.scale_in_alarm.node.default_child)]["Properties"]
 
 
 def test_streaming_safe_policies_do_not_fight(streaming_safe):
@@ -229,10 +234,20 @@ def test_schedule_object_and_quota(new_stack):
 
 
 def test_async_schedule_may_set_zero(new_stack):
-    endpoint = AsyncDeepgramEndpoint(new_stack(nag=False), "A",
-                                     model=DeepgramModel.from_image(IMAGE_URI),
-                                     instance_pools=["ml.g6.2xlarge"], max_capacity=4)
+    # Given an asynchronous endpoint that keeps one instance by day
+    stack = new_stack(nag=False)
+    endpoint = AsyncDeepgramEndpoint(stack, "A", model=DeepgramModel.from_image(IMAGE_URI),
+                                     instance_pools=["ml.g6.2xlarge"], min_capacity=1,
+                                     max_capacity=4)
+    # when a scheduled action lets it go to zero at night
     endpoint.scale_on_schedule("NightOff", schedule="cron(0 22 * * ? *)", min_capacity=0)
+    # then the target carries exactly that action
+    (target,) = Template.from_stack(stack).find_resources(
+        "AWS::ApplicationAutoScaling::ScalableTarget").values()
+    assert target["Properties"]["ScheduledActions"] == [
+        {"ScheduledActionName": "NightOff", "Schedule": "cron(0 22 * * ? *)",
+         "ScalableTargetAction": {"MinCapacity": 0}}]
+    assert endpoint.scaling.scheduled_actions == 1
 
 
 def test_low_water_mark_must_sit_below_scale_out(new_stack):
@@ -312,7 +327,8 @@ def test_companion_off_leaves_the_metric_math_policy_alone(new_stack: Callable[.
     template = Template.from_stack(stack)
     policies = template.find_resources("AWS::ApplicationAutoScaling::ScalingPolicy")
     assert len(policies) == 1
-    assert endpoint.scaling_policy is None and endpoint.mixed_fleet_policy is not None
+    assert endpoint.scaling_policy is None
+    assert list(policies) == [stack.get_logical_id(endpoint.mixed_fleet_policy)]
     assert endpoint.scaling_signal == "pool-utilization"
     config = mixed_policy(template, "E")["TargetTrackingScalingPolicyConfiguration"]
     assert config["TargetValue"] == 0.7
@@ -361,3 +377,117 @@ def test_streaming_safe_low_water_comes_from_the_binding_pool(new_stack):
     with pytest.raises(DeepgramScalingConfigError,
                        match=r"scale_in.low_water_mark must be below the concurrency at which scaling out starts \(6 per instance\), got 7"):
         fleet_endpoint(new_stack(nag=False), MIXED, scale_in=StreamingSafeScaleIn(low_water_mark=7))
+
+
+def test_an_explicit_low_water_mark_is_the_removal_threshold(new_stack):
+    # Given a low-water mark below the default (half the target of 7 is 3.5)
+    stack = new_stack(nag=False)
+    endpoint = realtime(stack, scale_in=StreamingSafeScaleIn(low_water_mark=2,
+                                                             quiet_period=cdk.Duration.minutes(10)))
+    template = Template.from_stack(stack)
+    (policy_id,) = [k for k, p in policies_of(template).items() if p["PolicyType"] == "StepScaling"]
+    alarm = alarm_driving(template, policy_id)
+    # then the removal alarm uses it, over the quiet period, and the description says so
+    assert (alarm["Threshold"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (2, 10, 10)
+    assert alarm["AlarmDescription"] == ("Concurrency stayed below 2 per instance for 10 minutes: "
+                                         "remove one instance.")
+    assert policies_of(template)[policy_id]["StepScalingPolicyConfiguration"]["Cooldown"] == 600
+    assert cdk.Stack.of(endpoint).resolve(endpoint.scale_in_alarm.node.default_child.threshold) == 2
+
+
+# --- EndpointScaling on its own ------------------------------------------------------------
+
+
+def scaling_on_its_own(new_stack: Callable[..., cdk.Stack], *, min_capacity: int = 1,
+                       floor: int = 1) -> tuple[cdk.Stack, EndpointScaling]:
+    stack = new_stack(nag=False)
+    scaling = EndpointScaling(stack, "Scaling", endpoint_name="speech", variant_name="AllTraffic",
+                              min_capacity=min_capacity, max_capacity=4,
+                              min_capacity_floor=floor)
+    return stack, scaling
+
+
+def test_scaling_registers_the_variant_with_the_service_linked_role(new_stack):
+    stack, scaling = scaling_on_its_own(new_stack)
+    (target,) = Template.from_stack(stack).find_resources(
+        "AWS::ApplicationAutoScaling::ScalableTarget").values()
+    assert target["Properties"] == {
+        "ServiceNamespace": "sagemaker", "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+        "ResourceId": "endpoint/speech/variant/AllTraffic", "MinCapacity": 1, "MaxCapacity": 4,
+        "RoleARN": {"Fn::Join": ["", [
+            "arn:", {"Ref": "AWS::Partition"}, ":iam::", {"Ref": "AWS::AccountId"},
+            ":role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+            "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"]]}}
+    assert scaling.scheduled_actions == 0
+
+
+def test_scaling_on_concurrency_takes_target_cooldowns_and_scale_in_from_its_arguments(new_stack):
+    stack, scaling = scaling_on_its_own(new_stack)
+    scaling.scale_on_concurrency("Out", target=7, scale_out_cooldown=cdk.Duration.seconds(45),
+                                 scale_in_cooldown=cdk.Duration.minutes(12), disable_scale_in=True)
+    scaling.scale_on_concurrency("Both", target=9, scale_out_cooldown=cdk.Duration.seconds(60),
+                                 scale_in_cooldown=cdk.Duration.seconds(300))
+    configs = sorted((p["TargetTrackingScalingPolicyConfiguration"] for p in
+                      policies_of(Template.from_stack(stack)).values()),
+                     key=lambda c: c["TargetValue"])
+    metric = {"PredefinedMetricType": "SageMakerVariantConcurrentRequestsPerModelHighResolution"}
+    assert configs == [
+        {"PredefinedMetricSpecification": metric, "TargetValue": 7, "ScaleOutCooldown": 45,
+         "ScaleInCooldown": 720, "DisableScaleIn": True},
+        {"PredefinedMetricSpecification": metric, "TargetValue": 9, "ScaleOutCooldown": 60,
+         "ScaleInCooldown": 300},
+    ]
+
+
+def test_scaling_adds_the_streaming_safe_removal_on_its_own(new_stack):
+    stack, scaling = scaling_on_its_own(new_stack)
+    metrics = RealtimeMetrics(endpoint_name="speech", variant_name="AllTraffic")
+    scaling.add_streaming_safe_scale_in(
+        options=StreamingSafeScaleIn(quiet_period=cdk.Duration.minutes(5)),
+        metric=metrics.concurrent_requests_per_model(), scale_out_concurrency=6)
+    template = Template.from_stack(stack)
+    (policy_id, props), = policies_of(template).items()
+    assert props["StepScalingPolicyConfiguration"]["Cooldown"] == 300
+    assert props["StepScalingPolicyConfiguration"]["StepAdjustments"] == [
+        {"MetricIntervalUpperBound": 0, "ScalingAdjustment": -1}]
+    quiet = alarm_driving(template, policy_id)
+    assert (quiet["Threshold"], quiet["EvaluationPeriods"], quiet["ComparisonOperator"]) == (
+        3, 5, "LessThanThreshold")  # half of 6
+
+
+def test_scaling_wakes_from_zero_on_its_own(new_stack):
+    from deepgram_scaling.metrics import AsyncMetrics
+
+    stack, scaling = scaling_on_its_own(new_stack, min_capacity=0, floor=0)
+    metrics = AsyncMetrics(endpoint_name="speech", variant_name="AllTraffic")
+    scaling.add_wake_up_from_zero(metric=metrics.has_backlog_without_capacity())
+    template = Template.from_stack(stack)
+    (policy_id, props), = policies_of(template).items()
+    assert props["StepScalingPolicyConfiguration"] == {
+        "AdjustmentType": "ChangeInCapacity", "Cooldown": 300, "MetricAggregationType": "Average",
+        "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}]}
+    alarm = alarm_driving(template, policy_id)
+    assert (alarm["MetricName"], alarm["Threshold"], alarm["EvaluationPeriods"],
+            alarm["DatapointsToAlarm"], alarm["TreatMissingData"]) == (
+        "HasBacklogWithoutCapacity", 1, 2, 2, "missing")
+    assert alarm["Dimensions"] == [{"Name": "EndpointName", "Value": "speech"}]
+
+
+@pytest.mark.parametrize(("floor", "ok"), [(0, True), (1, False)])
+def test_a_schedule_may_go_down_to_the_floor_and_no_lower(new_stack, floor, ok):
+    _, scaling = scaling_on_its_own(new_stack, floor=floor)
+    if ok:
+        scaling.scale_on_schedule("Night", schedule="rate(1 day)", min_capacity=0)
+        assert scaling.scheduled_actions == 1
+    else:
+        with pytest.raises(DeepgramScalingConfigError,
+                           match=r"TestStack/Scaling: min_capacity must be >= 1 for a real-time "
+                                 r"endpoint, got 0"):
+            scaling.scale_on_schedule("Night", schedule="rate(1 day)", min_capacity=0)
+        assert scaling.scheduled_actions == 0
+
+
+def test_the_endpoint_hands_out_its_scaling(single_type):
+    endpoint = single_type.endpoint
+    assert endpoint.scalable_target is endpoint.scaling.scalable_target
+    assert (endpoint.scaling.min_capacity, endpoint.scaling.max_capacity) == (2, 6)

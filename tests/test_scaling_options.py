@@ -3,8 +3,11 @@ scale-in, schedule expressions."""
 
 from __future__ import annotations
 
+import re
+
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk.aws_applicationautoscaling import ScalingInterval
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,7 +18,7 @@ from deepgram_scaling import (
     StreamingSafeScaleIn,
 )
 from deepgram_scaling._validation import Problems
-from deepgram_scaling.scaling_options import check_steps, step_for
+from deepgram_scaling.scaling_options import check_steps, parse_schedule, step_for
 
 STEPS = StepScalingOptions(steps=[
     ScalingInterval(upper=3, change=-1),
@@ -146,3 +149,89 @@ def test_invalid_quiet_periods_are_refused_when_made(period):
         assert "scale_in.quiet_period" in str(err)
     else:
         raise AssertionError(period)
+
+
+# --- streaming-safe scale-in ---------------------------------------------------------------
+
+
+def test_the_low_water_mark_given_wins_over_half_the_scale_out_point():
+    assert StreamingSafeScaleIn(low_water_mark=2).low_water(7) == 2
+    assert StreamingSafeScaleIn().low_water(7) == 3.5
+    assert StreamingSafeScaleIn().quiet_period.to_minutes() == 30  # the longest stream
+
+
+# --- step options ----------------------------------------------------------------------------
+
+
+def test_steps_are_ordered_from_the_lowest_interval_up():
+    options = StepScalingOptions(steps=list(reversed(STEPS.steps)))
+    assert [(s.lower, s.upper, s.change) for s in options.ordered_steps] == [
+        (None, 3, -1), (3, 10.5, 0), (10.5, None, 2)]
+    assert (options.cooldown.to_seconds(), options.evaluation_periods,
+            options.datapoints_to_alarm) == (300, 1, None)
+
+
+def test_datapoints_to_alarm_may_not_exceed_the_evaluation_periods():
+    assert StepScalingOptions(steps=STEPS.steps, evaluation_periods=3,
+                              datapoints_to_alarm=3).datapoints_to_alarm == 3
+    with pytest.raises(DeepgramScalingConfigError,
+                       match=r"step_scaling.datapoints_to_alarm must be between 1 and 3, got 4"):
+        StepScalingOptions(steps=STEPS.steps, evaluation_periods=3, datapoints_to_alarm=4)
+
+
+@pytest.mark.parametrize(("steps", "message"), [
+    ("ml.g6", r"step_scaling.steps must be a list of appscaling.ScalingInterval, got 'ml.g6'"),
+    ([ScalingInterval(upper=1, change=-1), {"lower": 1, "change": 1}],
+     r"step_scaling.steps must hold appscaling.ScalingInterval objects"),
+    ([ScalingInterval(upper=1, change=-1.5), ScalingInterval(lower=1, change=1)],
+     r"step_scaling.steps\[0\].change must be a whole number, got -1.5"),
+    ([ScalingInterval(upper=float("inf"), change=-1), ScalingInterval(lower=1, change=1)],
+     r"step_scaling.steps\[0\].upper must be a finite number or None, got inf"),
+])
+def test_malformed_steps_name_the_step(steps, message):
+    with pytest.raises(DeepgramScalingConfigError, match=message):
+        StepScalingOptions(steps=steps)
+
+
+def test_the_0_1_step_type_is_a_deprecated_scaling_interval():
+    from deepgram_scaling import ScalingStep
+
+    with pytest.warns(DeprecationWarning, match="ScalingStep is deprecated"):
+        step = ScalingStep(lower=3, change=2)
+    assert isinstance(step, ScalingInterval)
+    assert (step.lower, step.upper, step.change) == (3, None, 2)
+
+
+# --- schedules -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("expression", [
+    "cron(0 8 ? * MON-FRI *)", "rate(1 hour)", "rate(2 hours)", "rate(1 day)", "rate(5 minutes)",
+    "at(2026-12-01T08:00:00)", "  rate(1 minute)  "])
+def test_valid_schedule_expressions_become_schedules(expression):
+    problems = Problems()
+    schedule = parse_schedule(problems, "schedule", expression)
+    assert not problems
+    assert schedule is not None and schedule.expression_string == expression.strip()
+
+
+@pytest.mark.parametrize("expression", [
+    "rate(0 hours)", "rate(1 hours)", "rate(2 hour)", "rate(1 week)", "cron(0 8 * * ?)",
+    "at(2026-12-01 08:00:00)", "every day"])
+def test_invalid_schedule_expressions_are_named(expression):
+    problems = Problems()
+    assert parse_schedule(problems, "floor.schedule", expression) is None
+    with pytest.raises(DeepgramScalingConfigError,
+                       match=rf"floor.schedule must be 'cron\(.*got {re.escape(repr(expression))}"):
+        problems.raise_if_any()
+
+
+def test_schedule_objects_and_tokens_pass_through():
+    schedule = appscaling.Schedule.cron(hour="8", minute="0")
+    problems = Problems()
+    assert parse_schedule(problems, "schedule", schedule).expression_string == \
+        schedule.expression_string
+    token = cdk.Fn.ref("Rate")
+    assert parse_schedule(problems, "schedule", token).expression_string == token
+    assert parse_schedule(problems, "schedule", 8) is None
+    assert len(problems) == 1
