@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from .alarms import AlarmOptions
     from .asynchronous import AsyncAlarmOptions, AsyncDeepgramEndpoint
     from .checks.pack import SageMakerScalingChecks
+    from .deployment import DeploymentStrategy
     from .endpoint_base import DEFAULT_INFERENCE_AMI_VERSION, VARIANT_NAME, DeepgramEndpointBase
     from .errors import DeepgramScalingConfigError
     from .instance_pools import InstancePool
@@ -53,6 +54,7 @@ _EXPORTS = {
     "StepScalingOptions": ".scaling_options",
     "StreamingSafeScaleIn": ".scaling_options",
     "AlarmTopic": ".alarm_topic",
+    "DeploymentStrategy": ".deployment",
     "AsyncMetrics": ".metrics",
     "EndpointMetrics": ".metrics",
     "MetricOptions": ".metrics",
@@ -83,6 +85,7 @@ __all__ = [
     "DeepgramModel",
     "DeepgramProduct",
     "DeepgramScalingConfigError",
+    "DeploymentStrategy",
     "EndpointMetrics",
     "EndpointScaling",
     "InstancePool",

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 
 from aws_cdk import CfnResource, Stack
 from constructs import IConstruct
@@ -62,7 +63,8 @@ def path_below_stack(scope: IConstruct) -> list[str]:
     return [c for c in relative.split("/") if c]
 
 
-def keep_logical_id(resource: CfnResource, owner: IConstruct, *legacy: str) -> None:
-    """Give ``resource`` the logical id it had in 0.1, when it lived at ``legacy`` below
-    ``owner`` (the endpoint construct)."""
-    resource.override_logical_id(cdk_logical_id([*path_below_stack(owner), *legacy]))
+def keep_logical_id(resource: CfnResource, owner_path: Sequence[str], *legacy: str) -> None:
+    """Give ``resource`` the logical id it had in 0.1, when it lived at ``legacy`` below the
+    endpoint construct whose path below its stack is ``owner_path``
+    (:func:`path_below_stack`, computed once per endpoint)."""
+    resource.override_logical_id(cdk_logical_id([*owner_path, *legacy]))

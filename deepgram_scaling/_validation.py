@@ -26,6 +26,13 @@ def is_token(value: Any) -> bool:
         return False
     if isinstance(value, float) and not math.isfinite(value):
         return False
+    # Answered here without a round trip to the jsii kernel where the encoding allows it:
+    # string tokens carry a "Token[" marker, and number tokens are huge negative doubles
+    # (about -1.9e289); a plain int is never one.
+    if isinstance(value, str) and "Token[" not in value:
+        return False
+    if isinstance(value, int) or (isinstance(value, float) and value > -1e288):
+        return False
     if isinstance(value, (str, int, float)):
         return bool(Token.is_unresolved(value))
     if isinstance(value, list):

@@ -7,6 +7,8 @@ topic needs a key CloudWatch may use (docs/aws-behaviour.md#alarm-topic-policy).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import Annotations, ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -113,13 +115,13 @@ class AlarmTopic(Construct):
         # The key policy statement above already lets CloudWatch use the key.
         self.topic.add_to_resource_policy(_publish_statement(self.topic))
 
-    def keep_legacy_ids(self, owner: IConstruct) -> None:
+    def keep_legacy_ids(self, owner_path: Sequence[str]) -> None:
         """Keep the 0.1 logical ids (``<owner>/AlarmTopic``, ``<owner>/AlarmTopicKey``), so
         that upgrading keeps the topic, its subscriptions and its policy."""
         for child, legacy in ((self.key, ("AlarmTopicKey", "Resource")),
                               (self.topic, ("AlarmTopic", "Resource"))):
             resource = child.node.default_child
             assert resource is not None
-            keep_logical_id(resource, owner, *legacy)  # type: ignore[arg-type]
+            keep_logical_id(resource, owner_path, *legacy)  # type: ignore[arg-type]
         policy = self.topic.node.find_child("Policy").node.default_child
-        keep_logical_id(policy, owner, "AlarmTopic", "Policy", "Resource")  # type: ignore[arg-type]
+        keep_logical_id(policy, owner_path, "AlarmTopic", "Policy", "Resource")  # type: ignore[arg-type]

@@ -90,6 +90,10 @@ class AlarmSpec:
     defaults: AlarmOptions
     description: str
     treat_missing_data: cloudwatch.TreatMissingData = NOT_BREACHING
+    #: Whether the alarm watches errors a bad model would cause: those guard the endpoint's
+    #: own updates (docs/aws-behaviour.md#deployment-guardrails). Capacity and latency alarms
+    #: fire under load, and a capacity count sees both fleets during blue/green.
+    guards_updates: bool = False
 
     @property
     def construct_id(self) -> str:
@@ -100,7 +104,8 @@ def _errors(name: str, metric: str, description: str, *, threshold: float = 1,
             evaluation_periods: int = 5, datapoints: int | None = 3) -> AlarmSpec:
     return AlarmSpec(name, metric, AlarmOptions(threshold=threshold,
                                                 evaluation_periods=evaluation_periods,
-                                                datapoints_to_alarm=datapoints), description)
+                                                datapoints_to_alarm=datapoints), description,
+                     guards_updates=True)
 
 
 def _capacity_at_max(description: str) -> AlarmSpec:
@@ -125,7 +130,7 @@ REALTIME_ALARMS: tuple[AlarmSpec, ...] = (
               "Streaming sessions wait too long for their first result."),
     AlarmSpec("mid_stream_errors", "mid_stream_errors",
               AlarmOptions(threshold=1, evaluation_periods=5, datapoints_to_alarm=3),
-              "Streaming sessions fail after they started."),
+              "Streaming sessions fail after they started.", guards_updates=True),
 )
 
 ASYNC_ALARMS: tuple[AlarmSpec, ...] = (
@@ -242,10 +247,14 @@ def create_alarms(
     metrics: EndpointMetrics,
     topic: sns.ITopic | None,
     max_capacity: float,
+    name_prefix: str | None = None,
 ) -> dict[str, cloudwatch.Alarm]:
     """Create the table's alarms that ``selected`` keeps, each notifying ``topic`` on ALARM
     and OK. A spec's threshold applies when the options give none; None means
-    ``max_capacity``."""
+    ``max_capacity``. With ``name_prefix``, the alarms that guard updates get the fixed name
+    ``<prefix>-<ConstructId>``, which an endpoint's deployment config can name without
+    depending on the alarm (that would be a cycle: the alarm's dimension names the
+    endpoint)."""
     created: dict[str, cloudwatch.Alarm] = {}
     for spec in table:
         options = selected.get(spec.name)
@@ -264,6 +273,8 @@ def create_alarms(
             comparison_operator=GTE,
             treat_missing_data=spec.treat_missing_data,
             alarm_description=spec.description,
+            alarm_name=f"{name_prefix}-{spec.construct_id}"
+            if name_prefix and spec.guards_updates else None,
         )
         if topic is not None:
             alarm.add_alarm_action(cw_actions.SnsAction(topic))

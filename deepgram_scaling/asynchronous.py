@@ -26,6 +26,7 @@ from constructs import Construct
 from ._validation import Problems, construct_path, is_token
 from .alarms import ASYNC_ALARMS, AlarmOptions, AsyncAlarmOptions
 from .dashboard import graph
+from .deployment import DeploymentStrategy
 from .endpoint_base import DEFAULT_INFERENCE_AMI_VERSION, DeepgramEndpointBase
 from .endpoint_rules import Rule, SharedProps, check_option_type, pools_of, shared_rules
 from .instance_pools import InstancePool
@@ -104,10 +105,15 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
         bound is inclusive), or they would remove the instance the wake-up just added while
         its one request waits. Default: None.
 
+    :param rollback_alarms: As on :class:`RealtimeDeepgramEndpoint`. Default: the error
+        alarms (``InvocationFailures`` and the three failure signals).
+
     The remaining props (``role``, ``kms_key``, ``provision_timeout``,
     ``inference_ami_version``, ``model_data_download_timeout``,
     ``container_startup_health_check_timeout``, ``endpoint_name``, ``vpc``, ``vpc_subnets``,
-    ``security_groups``) mean what they mean on :class:`RealtimeDeepgramEndpoint`.
+    ``security_groups``, ``deployment``, ``suspend_scaling``) mean what they mean on
+    :class:`RealtimeDeepgramEndpoint`. Queued work still waiting on an endpoint that a pool
+    change replaces is lost when the old endpoint is deleted.
     """
 
     _min_capacity_floor = 0
@@ -150,6 +156,9 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
         vpc: ec2.IVpc | None = None,
         vpc_subnets: ec2.SubnetSelection | None = None,
         security_groups: Sequence[ec2.ISecurityGroup] | None = None,
+        deployment: DeploymentStrategy | None = None,
+        rollback_alarms: Sequence[cloudwatch.IAlarm] | None = None,
+        suspend_scaling: bool = False,
         alarms: AsyncAlarmOptions | None = None,
         step_scaling: StepScalingOptions | None = None,
     ) -> None:
@@ -164,7 +173,9 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
             container_startup_health_check_timeout=container_startup_health_check_timeout,
             endpoint_name=endpoint_name, alarm_topic=alarm_topic, vpc=vpc,
             vpc_subnets=vpc_subnets, security_groups=security_groups,
-            scale_out_cooldown=scale_out_cooldown, scale_in_cooldown=scale_in_cooldown)
+            scale_out_cooldown=scale_out_cooldown, scale_in_cooldown=scale_in_cooldown,
+            deployment=deployment, rollback_alarms=rollback_alarms,
+            suspend_scaling=suspend_scaling)
         prefixes = StoragePrefixes(input=input_prefix, output=output_prefix,
                                    failure=failure_prefix)
         storage_props = {"bucket": bucket, "encryption_key": encryption_key,
@@ -188,7 +199,7 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
                 prefixes=prefixes, result_expiration=result_expiration,
                 access_logs_bucket=access_logs_bucket, removal_policy=bucket_removal_policy,
                 success_topic=success_topic, error_topic=error_topic)
-            storage.keep_legacy_ids(self)
+            storage.keep_legacy_ids(self._legacy_path)
         #: Bucket, key, topics and the statements on them.
         self.storage = storage
         self.cfn_endpoint_config.async_inference_config = self._async_config(

@@ -25,10 +25,13 @@ class ContextReader:
     def __init__(self, node: Node, prefix: str = "") -> None:
         self._node = node
         self._prefix = prefix
+        self._all: dict[str, Any] | None = None
 
     def raw(self, key: str) -> Any:
         """The value as given (None when unset), for shapes this reader has no method for."""
-        return self._node.try_get_context(self._prefix + key)
+        if self._all is None:  # one round trip to the jsii kernel, not one per key
+            self._all = dict(self._node.get_all_context())
+        return self._all.get(self._prefix + key)
 
     def _raw(self, key: str) -> Any:
         return self.raw(key)

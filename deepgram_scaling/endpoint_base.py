@@ -24,6 +24,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from ._compat import path_below_stack
 from ._validation import Problems, is_token, seconds_of
 from .alarm_topic import AlarmTopic, allow_cloudwatch_to_publish
 from .dashboard import check_dashboard_period, graph
@@ -43,6 +44,7 @@ DEFAULT_INFERENCE_AMI_VERSION = "al2023-ami-sagemaker-inference-gpu-4-1"
 #: Instances the endpoint config creates the variant with; see the constructor.
 DEFAULT_INITIAL_INSTANCE_COUNT = 1
 ISOLATED_IMAGE_WARNING_ID = "deepgram-scaling:isolatedImageLicence"
+ROLLBACK_ALARM_NAME_WARNING_ID = "deepgram-scaling:rollbackAlarmNameGenerated"
 
 __all__ = [
     "AUTOSCALING_SERVICE_LINKED_ROLE",
@@ -74,6 +76,8 @@ class DeepgramEndpointBase(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, props: SharedProps,
                  metrics: type[EndpointMetrics]) -> None:
         super().__init__(scope, construct_id)
+        #: This construct's path below its stack, for the 0.1 logical ids (see ``_compat``).
+        self._legacy_path = path_below_stack(self)
         model = props.model
         pools = props.instance_pools or ()
         self.model = model
@@ -139,7 +143,12 @@ class DeepgramEndpointBase(Construct):
             self, "Scaling", endpoint_name=self.endpoint_name, variant_name=VARIANT_NAME,
             min_capacity=props.min_capacity, max_capacity=props.max_capacity,
             min_capacity_floor=self._min_capacity_floor)
-        self.scaling.keep_legacy_id(self)
+        self.scaling.keep_legacy_id(self._legacy_path)
+        if props.suspend_scaling:
+            self.scaling.suspend()
+        self._deployment = props.deployment
+        self._rollback_alarms = props.rollback_alarms
+        self._note_the_second_fleet(props)
 
     @property
     def scalable_target(self) -> appscaling.ScalableTarget:
@@ -150,7 +159,7 @@ class DeepgramEndpointBase(Construct):
 
     def _created_alarm_topic(self) -> sns.ITopic:
         topic = AlarmTopic(self, "AlarmTopic")
-        topic.keep_legacy_ids(self)
+        topic.keep_legacy_ids(self._legacy_path)
         return topic.topic
 
     def _warn_about_an_isolated_image(self) -> None:
@@ -306,11 +315,66 @@ class DeepgramEndpointBase(Construct):
         the endpoint has no instance). ``instance_type`` counts one pool."""
         return self.metrics.instance_count(instance_type=instance_type, **options)
 
-    # --- for subclasses ------------------------------------------------------------------
+    # --- updates -----------------------------------------------------------------------
+
+    def _note_the_second_fleet(self, props: SharedProps) -> None:
+        """A blue/green update, and the replacement a pool change causes, run a second fleet
+        beside the first (docs/aws-behaviour.md#second-fleet-quota)."""
+        strategy = props.deployment
+        extra = strategy.extra_instances(props.max_capacity) if strategy is not None \
+            else props.max_capacity
+        if is_token(extra):
+            return
+        Annotations.of(self).add_info(
+            f"An update of the model or endpoint config may run up to {extra:g} instances "
+            "beside the fleet (blue/green runs a second fleet; rolling, one batch), and a "
+            f"change of instance_pools up to {props.max_capacity:g}: keep that much instance "
+            "quota free for every type in the pool list.")
+
+    @property
+    def _renders_deployment(self) -> bool:
+        """Whether the endpoint carries a ``DeploymentConfig``: a strategy was asked for, and
+        the model is not a Marketplace package (guardrails do not apply there)."""
+        return self._deployment is not None and not self.model.is_marketplace
+
+    def _literal_alarm_name(self, alarm: cloudwatch.IAlarm) -> str:
+        """An alarm's name without a reference where one can be had: an alarm of this app
+        with ``alarm_name`` set gives it literally; otherwise the ``Ref`` stays, which is a
+        cycle if the alarm's metric names this endpoint."""
+        cfn = alarm.node.default_child if isinstance(alarm, cloudwatch.Alarm) else None
+        literal = getattr(cfn, "alarm_name", None)
+        if isinstance(literal, str) and not is_token(literal):
+            return literal
+        if isinstance(alarm, cloudwatch.Alarm):
+            Annotations.of(self).add_warning_v2(
+                ROLLBACK_ALARM_NAME_WARNING_ID,
+                f"rollback alarm {alarm.node.path} has a name CloudFormation generates, so the "
+                "endpoint depends on it; if its metric names this endpoint, that is a "
+                "dependency cycle: give the alarm alarm_name=.")
+        return alarm.alarm_name
 
     def _add_alarms(self, table: Sequence[Any], selected: Any) -> None:
         from .alarms import create_alarms
 
+        prefix = None
+        if self._renders_deployment and self._rollback_alarms is None:
+            prefix = Names.unique_resource_name(self, max_length=200, separator="-")
         self.alarms.update(create_alarms(self, table, selected.selected(),
                                          metrics=self.metrics, topic=self.alarm_topic,
-                                         max_capacity=self.max_capacity))
+                                         max_capacity=self.max_capacity, name_prefix=prefix))
+        if self._renders_deployment:
+            self._apply_deployment(table, prefix)
+
+    def _apply_deployment(self, table: Sequence[Any], prefix: str | None) -> None:
+        """Render the strategy into the endpoint, rolling back on the given alarms or on the
+        endpoint's own error alarms (docs/aws-behaviour.md#deployment-guardrails). Our own
+        alarms are named by the literal names they were given: ``alarm.alarm_name`` is a
+        ``Ref``, which would make the endpoint depend on an alarm that depends on it."""
+        if self._rollback_alarms is not None:
+            names = [self._literal_alarm_name(alarm) for alarm in self._rollback_alarms]
+        else:
+            names = [f"{prefix}-{spec.construct_id}" for spec in table
+                     if spec.guards_updates and spec.name in self.alarms]
+        #: The rollback alarms' names, as the endpoint's deployment config lists them.
+        self.rollback_alarm_names: list[str] = names
+        self.cfn_endpoint.deployment_config = self._deployment.render(names)

@@ -53,6 +53,9 @@ class SharedProps:
     security_groups: Sequence[ec2.ISecurityGroup] | None
     scale_out_cooldown: Duration
     scale_in_cooldown: Duration
+    deployment: Any = None
+    rollback_alarms: Any = None
+    suspend_scaling: bool = False
 
 
 def pools_of(problems: Problems, value: object) -> tuple[InstancePool, ...] | None:
@@ -76,6 +79,7 @@ def shared_rules(props: SharedProps, *, min_capacity_floor: int) -> list[Rule]:
         lambda p: check_network(p, props),
         lambda p: check_cooldowns(p, props),
         lambda p: check_alarm_topic(p, props.alarm_topic),
+        lambda p: check_deployment(p, props),
     ]
 
 
@@ -154,6 +158,41 @@ def check_alarm_topic(problems: Problems, topic: Any) -> None:
         problems.add("alarm_topic is encrypted with the AWS-managed key alias/aws/sns, which "
                      "CloudWatch alarms cannot use; encrypt it with a customer-managed key, "
                      "got alias/aws/sns")
+
+
+def check_deployment(problems: Problems, props: SharedProps) -> None:
+    """Guardrails as SageMaker allows them (docs/aws-behaviour.md#deployment-guardrails)."""
+    from .deployment import MAX_ROLLBACK_ALARMS, DeploymentStrategy
+
+    strategy, alarms = props.deployment, props.rollback_alarms
+    if not isinstance(props.suspend_scaling, bool):
+        problems.add(f"suspend_scaling must be True or False, got {fmt(props.suspend_scaling)}")
+    if strategy is None:
+        if alarms is not None:
+            problems.add("rollback_alarms apply to a deployment strategy; pass deployment= "
+                         "too, got rollback_alarms without deployment")
+        return
+    if not isinstance(strategy, DeploymentStrategy):
+        problems.add(f"deployment must be a DeploymentStrategy, got {fmt(strategy)}")
+        return
+    strategy.check(problems)
+    if strategy.has_guardrails and isinstance(props.model, DeepgramModel) \
+            and props.model.is_marketplace:
+        problems.add(
+            "deployment: SageMaker excludes Marketplace containers from deployment guardrails "
+            "(it falls back to all-at-once blue/green with no baking period), so only "
+            f"DeploymentStrategy.all_at_once() applies to a model package, got "
+            f"{strategy.kind.value.lower()}")
+    if alarms is None:
+        return
+    if isinstance(alarms, (str, bytes)) or not isinstance(alarms, Sequence) \
+            or not 1 <= len(alarms) <= MAX_ROLLBACK_ALARMS:
+        problems.add(f"rollback_alarms must be a list of 1 to {MAX_ROLLBACK_ALARMS} alarms "
+                     f"(the API's limit), got {fmt(alarms)}")
+        return
+    for index, alarm in enumerate(alarms):
+        if not hasattr(alarm, "alarm_arn") or getattr(alarm, "alarm_name", None) is None:
+            problems.add(f"rollback_alarms[{index}] must be a cloudwatch.IAlarm, got {fmt(alarm)}")
 
 
 def check_option_type(problems: Problems, prop: str, value: object, expected: type,

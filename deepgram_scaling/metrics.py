@@ -62,6 +62,10 @@ class EndpointMetrics:
     def __init__(self, *, endpoint_name: str, variant_name: str) -> None:
         self.endpoint_name = endpoint_name
         self.variant_name = variant_name
+        # Metrics are immutable values: alarms, policies and dashboards share them, which
+        # saves round trips to the jsii kernel.
+        self._built: dict[tuple[object, ...], cloudwatch.Metric] = {}
+        self._seconds: list[tuple[Duration, float]] = []
 
     def metric(self, metric_name: str, *, instance_type: str | None = None,
                **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
@@ -97,6 +101,26 @@ class EndpointMetrics:
 
     def _build(self, spec: MetricSpec, instance_type: str | None,
                options: MetricOptions) -> cloudwatch.Metric:
+        key = (spec, instance_type, options.get("statistic", spec.statistic),
+               self._period_seconds(options.get("period", ONE_MINUTE)), options.get("label"),
+               options.get("unit"), options.get("color"))
+        metric = self._built.get(key)
+        if metric is None:
+            metric = self._built[key] = self._new_metric(spec, instance_type, options)
+        return metric
+
+    def _period_seconds(self, period: Duration) -> object:
+        """A period's length, asked of the kernel once per Duration object (kept alive here,
+        so an identity is never reused for another period)."""
+        for known, seconds in self._seconds:
+            if known is period:
+                return seconds
+        value = period.to_seconds(integral=False)
+        self._seconds.append((period, value))
+        return value
+
+    def _new_metric(self, spec: MetricSpec, instance_type: str | None,
+                    options: MetricOptions) -> cloudwatch.Metric:
         dimensions = {"EndpointName": self.endpoint_name}
         if spec.dimensions == "variant":
             dimensions["VariantName"] = self.variant_name

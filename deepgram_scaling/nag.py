@@ -31,6 +31,8 @@ def _flatten(value: Any) -> str:
 
 def nag_resource(scope: IConstruct, value: str) -> str:
     """The flattened form cdk-nag uses for a policy resource (``value`` may be a token)."""
+    if "Token[" not in value:  # a plain string is its own form: no resolution needed
+        return value
     return _flatten(Stack.of(scope).resolve(value))
 
 

@@ -17,6 +17,7 @@ from constructs import Construct
 from ._validation import Problems, construct_path, is_token
 from .alarms import REALTIME_ALARMS, AlarmOptions, RealtimeAlarmOptions
 from .dashboard import graph
+from .deployment import DeploymentStrategy
 from .endpoint_base import DEFAULT_INFERENCE_AMI_VERSION, DeepgramEndpointBase
 from .endpoint_rules import Rule, SharedProps, check_option_type, pools_of, shared_rules
 from .errors import DeepgramScalingConfigError
@@ -109,6 +110,19 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
         high-resolution policy beside the metric-math one for 10-second reactions to bursts;
         its target is ``target_concurrency_per_instance`` or, by default,
         ``target_utilization`` x the largest declared capacity. Default: True.
+    :param deployment: How an update of the model or endpoint config reaches callers:
+        ``DeploymentStrategy.canary(...)``, ``.linear(...)``, ``.rolling(...)`` or
+        ``.all_at_once()`` (docs/aws-behaviour.md#deployment-guardrails). Guardrails do not
+        apply to Marketplace packages: only ``all_at_once()`` is accepted there, and renders
+        nothing. Default: None (SageMaker's blue/green, all at once, no rollback alarms).
+    :param rollback_alarms: Alarms that roll an update back (at most 10). Default: the
+        endpoint's own error alarms (5XX errors, model errors, mid-stream errors), which
+        then get fixed names. Latency and capacity alarms are left out: they fire under load
+        rather than under a bad model.
+    :param suspend_scaling: Suspend dynamic and scheduled scaling on the scalable target
+        (``SuspendedState``). Deploy once with it before a model update, and once without it
+        after: SageMaker refuses an update while a scaling activity runs
+        (docs/aws-behaviour.md#suspend-scaling-for-updates). Default: False.
     """
 
     _min_capacity_floor = 1
@@ -140,6 +154,9 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
         vpc: ec2.IVpc | None = None,
         vpc_subnets: ec2.SubnetSelection | None = None,
         security_groups: Sequence[ec2.ISecurityGroup] | None = None,
+        deployment: DeploymentStrategy | None = None,
+        rollback_alarms: Sequence[cloudwatch.IAlarm] | None = None,
+        suspend_scaling: bool = False,
         alarms: RealtimeAlarmOptions | None = None,
         scale_in: StreamingSafeScaleIn | None = None,
         step_scaling: StepScalingOptions | None = None,
@@ -157,7 +174,9 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
             container_startup_health_check_timeout=container_startup_health_check_timeout,
             endpoint_name=endpoint_name, alarm_topic=alarm_topic, vpc=vpc,
             vpc_subnets=vpc_subnets, security_groups=security_groups,
-            scale_out_cooldown=scale_out_cooldown, scale_in_cooldown=scale_in_cooldown)
+            scale_out_cooldown=scale_out_cooldown, scale_in_cooldown=scale_in_cooldown,
+            deployment=deployment, rollback_alarms=rollback_alarms,
+            suspend_scaling=suspend_scaling)
         plan = plan_realtime_scaling(
             problems, signals=pool_signals(props.instance_pools),
             target_concurrency_per_instance=target_concurrency_per_instance,

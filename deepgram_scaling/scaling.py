@@ -8,6 +8,7 @@ aws-sagemaker-alpha's ``ScalableInstanceCount``, which hands scaling out the sam
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 
 import jsii
 from aws_cdk import Duration, Names, Stack, TimeZone
@@ -15,7 +16,7 @@ from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
-from constructs import Construct, IConstruct, IValidation
+from constructs import Construct, IValidation
 
 from ._compat import keep_logical_id
 from ._validation import Problems, is_token
@@ -88,12 +89,22 @@ class EndpointScaling(Construct):
         )
         self.node.add_validation(_ScheduledActionQuota(self))
 
-    def keep_legacy_id(self, owner: IConstruct) -> None:
+    def keep_legacy_id(self, owner_path: Sequence[str]) -> None:
         """Keep the 0.1 logical id of the target (``<owner>/ScalableTarget``): a new id
         would register the variant again and then deregister it with the old resource,
         deleting every policy (see ``_compat``)."""
         keep_logical_id(self.scalable_target.node.default_child,  # type: ignore[arg-type]
-                        owner, "ScalableTarget", "Resource")
+                        owner_path, "ScalableTarget", "Resource")
+
+    def suspend(self) -> None:
+        """Suspend dynamic and scheduled scaling (the target's ``SuspendedState``), e.g. for
+        the length of a model update: SageMaker refuses an update while a scaling activity
+        has the endpoint ``Updating`` (docs/aws-behaviour.md#suspend-scaling-for-updates)."""
+        cfn = self.scalable_target.node.default_child
+        assert isinstance(cfn, appscaling.CfnScalableTarget)
+        cfn.suspended_state = appscaling.CfnScalableTarget.SuspendedStateProperty(
+            dynamic_scaling_in_suspended=True, dynamic_scaling_out_suspended=True,
+            scheduled_scaling_suspended=True)
 
     # --- target tracking ---------------------------------------------------------------
 

@@ -4,6 +4,7 @@ statements that SageMaker and callers need on them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aws_cdk import Annotations, Duration, RemovalPolicy
@@ -262,7 +263,7 @@ class AsyncStorage(Construct):
                                        actions=["kms:Decrypt", "kms:GenerateDataKey"],
                                        resource_arns=keys)
 
-    def keep_legacy_ids(self, owner: IConstruct) -> None:
+    def keep_legacy_ids(self, owner_path: Sequence[str]) -> None:
         """Keep the 0.1 logical ids of what this construct created directly under the
         endpoint (``<owner>/Key``, ``/Bucket``, ``/AccessLogsBucket``, ``/SuccessTopic``,
         ``/ErrorTopic``, with their policies), so that upgrading keeps the objects, the
@@ -272,8 +273,8 @@ class AsyncStorage(Construct):
             if child is None:
                 continue
             resource = child.node.default_child
-            keep_logical_id(resource, owner, name, "Resource")  # type: ignore[arg-type]
+            keep_logical_id(resource, owner_path, name, "Resource")  # type: ignore[arg-type]
             policy = child.node.try_find_child("Policy")
             if policy is not None:
                 keep_logical_id(policy.node.default_child,  # type: ignore[arg-type]
-                                owner, name, "Policy", "Resource")
+                                owner_path, name, "Policy", "Resource")

@@ -1,0 +1,174 @@
+"""How a model update reaches callers: SageMaker's deployment guardrails, typed.
+
+A new endpoint config (a new model, image or settings) is applied by ``UpdateEndpoint``,
+blue/green by default with all traffic moved at once. Guardrails move traffic in a canary or
+linear way, or replace the fleet in rolling batches, and roll back when CloudWatch alarms fire
+(docs/aws-behaviour.md#deployment-guardrails).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from aws_cdk import Duration
+from aws_cdk import aws_sagemaker as sagemaker
+
+from ._validation import Problems, fmt, is_token, seconds_of
+
+#: Ranges of the API (TrafficRoutingConfig, BlueGreenUpdatePolicy, RollingUpdatePolicy,
+#: AutoRollbackConfig; docs/aws-behaviour.md#deployment-guardrails).
+WAIT_RANGE_S = (0, 3600)
+TERMINATION_WAIT_RANGE_S = (0, 3600)
+EXECUTION_TIMEOUT_RANGE_S = (600, 28_800)
+CANARY_PERCENT_RANGE = (1, 50)
+LINEAR_PERCENT_RANGE = (10, 50)
+ROLLING_PERCENT_RANGE = (5, 50)
+ROLLBACK_PERCENT_RANGE = (1, 100)
+MAX_ROLLBACK_ALARMS = 10
+
+
+class DeploymentKind(StrEnum):
+    ALL_AT_ONCE = "ALL_AT_ONCE"
+    CANARY = "CANARY"
+    LINEAR = "LINEAR"
+    ROLLING = "ROLLING"
+
+
+@dataclass(frozen=True)
+class DeploymentStrategy:
+    """How an update of the endpoint config reaches the fleet. Build it with
+    :meth:`all_at_once`, :meth:`canary`, :meth:`linear` or :meth:`rolling`."""
+
+    kind: DeploymentKind
+    percent: float | None = None
+    wait: Duration | None = None
+    termination_wait: Duration | None = None
+    maximum_execution_timeout: Duration | None = None
+    rollback_batch_percent: float | None = None
+
+    @staticmethod
+    def all_at_once() -> DeploymentStrategy:
+        """SageMaker's default: blue/green, all traffic moved in one step. No guardrail."""
+        return DeploymentStrategy(DeploymentKind.ALL_AT_ONCE)
+
+    @staticmethod
+    def canary(*, percent: float, wait: Duration, termination_wait: Duration | None = None,
+               maximum_execution_timeout: Duration | None = None) -> DeploymentStrategy:
+        """Blue/green: ``percent`` of the new fleet's capacity (1-50) takes traffic first;
+        after ``wait`` (0-3600 s) without a rollback alarm, the rest follows.
+
+        :param termination_wait: How long the old fleet stays after the shift (0-3600 s).
+            Default: SageMaker's (0).
+        :param maximum_execution_timeout: The whole update's limit (600-28800 s). Default:
+            SageMaker's.
+        """
+        return DeploymentStrategy(DeploymentKind.CANARY, percent, wait, termination_wait,
+                                  maximum_execution_timeout)
+
+    @staticmethod
+    def linear(*, step_percent: float, wait: Duration, termination_wait: Duration | None = None,
+               maximum_execution_timeout: Duration | None = None) -> DeploymentStrategy:
+        """Blue/green in steps of ``step_percent`` of the new fleet's capacity (10-50), each
+        followed by ``wait`` (0-3600 s). Optional arguments as for :meth:`canary`."""
+        return DeploymentStrategy(DeploymentKind.LINEAR, step_percent, wait, termination_wait,
+                                  maximum_execution_timeout)
+
+    @staticmethod
+    def rolling(*, batch_percent: float, wait: Duration,
+                rollback_batch_percent: float | None = None,
+                maximum_execution_timeout: Duration | None = None) -> DeploymentStrategy:
+        """The fleet is replaced in batches of ``batch_percent`` of its instances (5-50),
+        each followed by ``wait`` (0-3600 s): less extra quota than blue/green.
+
+        :param rollback_batch_percent: Batch size of a rollback (1-100). Default:
+            SageMaker's (100 %, all at once).
+        :param maximum_execution_timeout: As for :meth:`canary`.
+        """
+        return DeploymentStrategy(DeploymentKind.ROLLING, batch_percent, wait,
+                                  maximum_execution_timeout=maximum_execution_timeout,
+                                  rollback_batch_percent=rollback_batch_percent)
+
+    @property
+    def has_guardrails(self) -> bool:
+        return self.kind is not DeploymentKind.ALL_AT_ONCE
+
+    def check(self, problems: Problems) -> None:
+        """Add every problem with these settings to ``problems``."""
+        ranges = {DeploymentKind.CANARY: ("percent", CANARY_PERCENT_RANGE),
+                  DeploymentKind.LINEAR: ("step_percent", LINEAR_PERCENT_RANGE),
+                  DeploymentKind.ROLLING: ("batch_percent", ROLLING_PERCENT_RANGE)}
+        if self.kind in ranges:
+            name, (low, high) = ranges[self.kind]
+            problems.number(f"deployment.{name}", self.percent, minimum=low, maximum=high,
+                            why="(percent of the fleet, the API's range)")
+            problems.duration("deployment.wait", self.wait, minimum_s=WAIT_RANGE_S[0],
+                              maximum_s=WAIT_RANGE_S[1])
+        for name, value, (low, high) in (
+                ("termination_wait", self.termination_wait, TERMINATION_WAIT_RANGE_S),
+                ("maximum_execution_timeout", self.maximum_execution_timeout,
+                 EXECUTION_TIMEOUT_RANGE_S)):
+            if value is not None:
+                problems.duration(f"deployment.{name}", value, minimum_s=low, maximum_s=high)
+        if self.rollback_batch_percent is not None:
+            low, high = ROLLBACK_PERCENT_RANGE
+            problems.number("deployment.rollback_batch_percent", self.rollback_batch_percent,
+                            minimum=low, maximum=high)
+        self._check_timeout_covers_the_waits(problems)
+
+    def _check_timeout_covers_the_waits(self, problems: Problems) -> None:
+        limit = self.maximum_execution_timeout
+        if limit is None or self.wait is None:
+            return
+        seconds = [d.to_seconds(integral=False) for d in (limit, self.wait,
+                                                          self.termination_wait) if d]
+        if any(is_token(s) for s in seconds):
+            return
+        waits = sum(seconds[1:])
+        if seconds[0] <= waits:
+            problems.add("deployment.maximum_execution_timeout must exceed the waits it "
+                         f"contains ({waits:g} s), got {fmt(limit)}")
+
+    def render(self, alarm_names: Sequence[str]) -> sagemaker.CfnEndpoint.DeploymentConfigProperty:
+        """The endpoint's ``DeploymentConfig``, rolling back on ``alarm_names``."""
+        cfn = sagemaker.CfnEndpoint
+        rollback = cfn.AutoRollbackConfigProperty(
+            alarms=[cfn.AlarmProperty(alarm_name=name) for name in alarm_names],
+        ) if alarm_names else None
+        timeout = seconds_of(self.maximum_execution_timeout) \
+            if self.maximum_execution_timeout else None
+        if self.kind is DeploymentKind.ROLLING:
+            assert self.percent is not None and self.wait is not None
+            return cfn.DeploymentConfigProperty(
+                auto_rollback_configuration=rollback,
+                rolling_update_policy=cfn.RollingUpdatePolicyProperty(
+                    maximum_batch_size=_percent(self.percent),
+                    wait_interval_in_seconds=seconds_of(self.wait),
+                    maximum_execution_timeout_in_seconds=timeout,
+                    rollback_maximum_batch_size=_percent(self.rollback_batch_percent)
+                    if self.rollback_batch_percent is not None else None))
+        size = _percent(self.percent) if self.percent is not None else None
+        routing = cfn.TrafficRoutingConfigProperty(
+            type=self.kind.value,
+            wait_interval_in_seconds=seconds_of(self.wait) if self.wait else 0,
+            canary_size=size if self.kind is DeploymentKind.CANARY else None,
+            linear_step_size=size if self.kind is DeploymentKind.LINEAR else None)
+        return cfn.DeploymentConfigProperty(
+            auto_rollback_configuration=rollback,
+            blue_green_update_policy=cfn.BlueGreenUpdatePolicyProperty(
+                traffic_routing_configuration=routing,
+                termination_wait_in_seconds=seconds_of(self.termination_wait)
+                if self.termination_wait else None,
+                maximum_execution_timeout_in_seconds=timeout))
+
+    def extra_instances(self, max_capacity: float) -> float:
+        """Instances the update may run beside the fleet: a whole second fleet for
+        blue/green, one batch for rolling (docs/aws-behaviour.md#second-fleet-quota)."""
+        if self.kind is DeploymentKind.ROLLING and self.percent is not None:
+            return -(-max_capacity * self.percent // 100)
+        return max_capacity
+
+
+def _percent(value: float) -> sagemaker.CfnEndpoint.CapacitySizeProperty:
+    return sagemaker.CfnEndpoint.CapacitySizeProperty(type="CAPACITY_PERCENT", value=value)
