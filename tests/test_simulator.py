@@ -107,12 +107,27 @@ def test_no_scale_in_before_the_low_alarm_allows(step_up):
     assert scale_ins[0].time_s <= 3 * HOUR + (PARAMS.low_datapoints + 1) * 60
 
 
-def test_scale_in_cooldown_holds(step_up, setups):
-    cooldown = max(p.scale_in_cooldown_s for p in setups["Single"].target_tracking)
+def test_scale_in_cooldown_holds(setups):
+    # The step-up run cannot show it: its one scale-in waits 15 low datapoints, longer than
+    # the cooldown. Here one low datapoint is enough and the load falls every minute, so
+    # only the cooldown spaces the scale-ins.
+    setup = dataclasses.replace(setups["Single"], schedules=())
+    cooldown = max(p.scale_in_cooldown_s for p in setup.target_tracking)
     assert cooldown == 300  # the construct's default, read from the template
-    scale_ins = events(step_up, "below target")
-    for earlier, later in itertools.pairwise(scale_ins):
-        assert later.time_s - earlier.time_s >= cooldown
+    active, arrivals = step_load(3, [(0, 150)] + [(1 + i / 60, 140 - 10 * i) for i in range(14)])
+    quick = dataclasses.replace(PARAMS, low_datapoints=1)
+    held = Simulation(setup, quick, start_epoch=MONDAY).run_realtime(active, arrivals)
+    scale_ins = events(held, "below target")
+    assert len(scale_ins) >= 3
+    assert all(later.time_s - earlier.time_s >= cooldown
+               for earlier, later in itertools.pairwise(scale_ins))
+    # without the cooldown the same fall is followed minute by minute
+    free = dataclasses.replace(setup, target_tracking=tuple(
+        dataclasses.replace(p, scale_in_cooldown_s=0) for p in setup.target_tracking))
+    unheld = events(Simulation(free, quick, start_epoch=MONDAY).run_realtime(active, arrivals),
+                    "below target")
+    assert min(later.time_s - earlier.time_s
+               for earlier, later in itertools.pairwise(unheld)) < cooldown
 
 
 def test_streams_cut_only_by_scale_in(step_up):
@@ -177,21 +192,29 @@ def test_a_backlog_above_target_wakes_target_tracking_alone(setups):
 @pytest.fixture(scope="module")
 def shortage(setups):
     params = dataclasses.replace(PARAMS, shortages=(Shortage("ml.g6.2xlarge", 1 * HOUR, 3 * HOUR),))
-    active, arrivals = step_load(8, [(0, 4), (1.5, 100), (5, 4)])
+    # 60 streams during the g6 shortage, 100 after it, then 4: the last scale-in empties the
+    # g6e pool and reaches into the g6 one.
+    active, arrivals = step_load(8, [(0, 4), (1.5, 60), (3.5, 100), (6, 4)])
     return Simulation(setups["Mixed"], params, start_epoch=MONDAY).run_realtime(active, arrivals)
 
 
 def test_fallback_pool_serves_during_the_primary_shortage(shortage):
     during = shortage.in_service[int(2.5 * HOUR / STEP)]
-    assert during[1] > 0  # g6e instances
-    assert during[0] == 1  # only the initial g6 instance
+    # 60 streams at 6 per instance (0.75 x the g6's 8) need 10: the initial g6 instance
+    # and nine g6e instances
+    assert (during[0], during[1]) == (1, 9)
     assert shortage.to_json()["per_pool"]["ml.g6e.2xlarge"]["instance_hours"] > 0
 
 
 def test_scale_in_removes_fallback_instances_first(shortage):
-    counts = shortage.in_service
-    for earlier, later in itertools.pairwise(counts):
-        if later.sum() < earlier.sum() and later[0] < earlier[0]:
+    drops = [(earlier, later) for earlier, later in itertools.pairwise(shortage.in_service)
+             if later.sum() < earlier.sum()]
+    assert any(later[0] < earlier[0] for earlier, later in drops)  # one reaches the g6 pool
+    for earlier, later in drops:
+        removed = earlier.sum() - later.sum()
+        # g6e instances go first; a g6 instance only once no g6e instance remains
+        assert earlier[1] - later[1] == min(earlier[1], removed)
+        if later[0] < earlier[0]:
             assert later[1] == 0, "a g6 instance went while g6e instances remained"
 
 
