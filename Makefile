@@ -35,6 +35,7 @@ test: $(DEPS) $(CLI) lint typecheck unit
 
 lint: $(DEPS)
 	$(PY) -m ruff check deepgram_scaling tests app.py bench
+	$(PY) -m ruff check integ
 
 typecheck: $(DEPS)
 	$(PY) -m mypy
@@ -81,3 +82,34 @@ strategies: $(DEPS)
 
 clean:
 	rm -rf cdk.out .mypy_cache .ruff_cache .pytest_cache
+
+## Integration suite in the account of your AWS credentials (integ/; costs money, never part of
+## `make test`): prints the estimated cost, asks, then integ-runner deploys, asserts and
+## destroys. Needs DEEPGRAM_INTEG_IMAGE_URI and/or DEEPGRAM_INTEG_MODEL_PACKAGE_ARN;
+## INTEG_YES=1 skips the question.
+.PHONY: integ integ-snapshot integ-snapshot-update
+integ: $(DEPS) $(CLI)
+	$(PY) -m integ.cost
+	@test -n "$${DEEPGRAM_INTEG_IMAGE_URI:-}$${DEEPGRAM_INTEG_MODEL_PACKAGE_ARN:-}" || \
+		{ echo "error: set DEEPGRAM_INTEG_IMAGE_URI and/or DEEPGRAM_INTEG_MODEL_PACKAGE_ARN" >&2; exit 2; }
+	@if [ "$${INTEG_YES:-}" != 1 ]; then \
+		read -r -p "deploy both endpoints and pay for them? [y/N] " answer; \
+		[ "$$answer" = y ] || { echo "nothing deployed"; exit 1; }; fi
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" node_modules/.bin/integ-runner --language python \
+		--directory integ --force --no-update-workflow --verbose
+
+## The integration suite synthesized and compared with integ/snapshots/ (also in `make test`).
+integ-snapshot: $(DEPS)
+	$(PY) -m pytest tests/test_integ.py
+
+## Rewrite integ/snapshots/ after an intended change.
+integ-snapshot-update: $(DEPS)
+	DEEPGRAM_SCALING_UPDATE_INTEG_SNAPSHOTS=1 $(PY) -m pytest tests/test_integ.py
+
+## Mutation testing of the pure modules against their fast tests ([tool.mutmut] in
+## pyproject.toml); prints the killed and surviving counts. Survivors: mutmut results.
+.PHONY: mutants
+mutants: $(DEPS)
+	rm -rf mutants
+	$(PY) -m mutmut run --max-children 2
+	$(PY) -m mutmut results --all true | awk '{print $$NF}' | sort | uniq -c
