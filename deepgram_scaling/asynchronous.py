@@ -10,7 +10,6 @@ step policy, an endpoint at zero instances only wakes once the backlog exceeds t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Unpack
 
 from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_applicationautoscaling as appscaling
@@ -24,13 +23,13 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from ._validation import Problems, construct_path, is_token
+from .access import AsyncAccess, ImportedAsyncEndpoint
 from .alarms import ASYNC_ALARMS, AlarmOptions, AsyncAlarmOptions
-from .dashboard import graph
 from .deployment import DeploymentStrategy
-from .endpoint_base import DEFAULT_INFERENCE_AMI_VERSION, DeepgramEndpointBase
+from .endpoint_base import DEFAULT_INFERENCE_AMI_VERSION, VARIANT_NAME, DeepgramEndpointBase
 from .endpoint_rules import Rule, SharedProps, check_option_type, pools_of, shared_rules
 from .instance_pools import InstancePool
-from .metrics import AsyncMetrics, MetricOptions
+from .metrics import AsyncMetrics
 from .model_source import DeepgramModel
 from .scaling import WAKE_UP_COOLDOWN
 from .scaling_options import StepScalingOptions
@@ -54,7 +53,7 @@ MARKETPLACE_WARNING_ID = "deepgram-scaling:asyncMarketplacePackage"
 MIXED_ASYNC_WARNING_ID = "deepgram-scaling:asyncPoolCapacityUnused"
 
 
-class AsyncDeepgramEndpoint(DeepgramEndpointBase):
+class AsyncDeepgramEndpoint(AsyncAccess, DeepgramEndpointBase):
     """A SageMaker asynchronous endpoint serving a Deepgram model.
 
     Requests arrive through ``InvokeEndpointAsync`` with an S3 pointer to the audio; results
@@ -297,6 +296,17 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
                     success_topic=storage.success_topic.topic_arn,
                     error_topic=storage.error_topic.topic_arn)))
 
+    @staticmethod
+    def from_endpoint_name(scope: Construct, construct_id: str, endpoint_name: str, *,
+                           variant_name: str = VARIANT_NAME, max_capacity: float | None = None,
+                           alarm_topic: sns.ITopic | None = None) -> ImportedAsyncEndpoint:
+        """An asynchronous endpoint another stack or team owns, to grant and watch; see
+        :meth:`RealtimeDeepgramEndpoint.from_endpoint_name`. ``grant_invoke_async`` grants
+        the endpoint only: its bucket is not known here."""
+        return ImportedAsyncEndpoint(scope, construct_id, endpoint_name=endpoint_name,
+                                     variant_name=variant_name, max_capacity=max_capacity,
+                                     alarm_topic=alarm_topic)
+
     # --- grants ------------------------------------------------------------------------
 
     def grant_invoke_async(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -315,65 +325,6 @@ class AsyncDeepgramEndpoint(DeepgramEndpointBase):
         self.storage.grant_caller(grantee)
         return grant
 
-    # --- metrics -----------------------------------------------------------------------
-
-    def metric_backlog_size(self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
-        """``ApproximateBacklogSize`` (dimension ``EndpointName`` only). Default: Average."""
-        return self.metrics.backlog_size(**options)
-
-    def metric_backlog_size_per_instance(self,
-                                         **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
-        """``ApproximateBacklogSizePerInstance`` (``EndpointName`` only). Default: Average."""
-        return self.metrics.backlog_size_per_instance(**options)
-
-    def metric_age_of_oldest_request(self,
-                                     **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
-        """``ApproximateAgeOfOldestRequest`` in seconds (``EndpointName`` only). Default:
-        Maximum."""
-        return self.metrics.age_of_oldest_request(**options)
-
-    def metric_has_backlog_without_capacity(
-            self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
-        """``HasBacklogWithoutCapacity`` (``EndpointName`` only). Default: Average."""
-        return self.metrics.has_backlog_without_capacity(**options)
-
-    def metric_invocation_failures(self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
-        """``InvocationFailures`` (``EndpointName``, ``VariantName``). Default: Sum."""
-        return self.metrics.invocation_failures(**options)
-
-    def metric_request_download_failures(
-            self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
-        """``RequestDownloadFailures`` (``EndpointName``, ``VariantName``). Default: Sum."""
-        return self.metrics.request_download_failures(**options)
-
-    def metric_response_upload_failures(
-            self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
-        """``ResponseUploadFailures`` (``EndpointName``, ``VariantName``). Default: Sum."""
-        return self.metrics.response_upload_failures(**options)
-
-    def metric_notification_failures(
-            self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
-        """``NotificationFailures`` (``EndpointName``, ``VariantName``). Default: Sum."""
-        return self.metrics.notification_failures(**options)
-
-    # --- dashboard ---------------------------------------------------------------------
-
-    def _dashboard_rows(self, period: Duration) -> list[list[cloudwatch.IWidget]]:
-        m = self.metrics
-        signal = graph("Backlog per instance (scaling signal)",
-                       [m.backlog_size_per_instance(period=period)],
-                       annotations=[("target", self.target_backlog_per_instance)])
-        backlog = graph("Backlog and wake-up", [m.backlog_size(period=period)],
-                        right=[m.has_backlog_without_capacity(period=period)])
-        age = graph("Age of the oldest request (s)", [m.age_of_oldest_request(period=period)])
-        latency = graph("Model latency (microseconds)",
-                        [m.model_latency(statistic=p, period=period)
-                         for p in ("p50", "p90", "p99")])
-        errors = graph("Errors", [m.invocation_failures(period=period),
-                                  m.request_download_failures(period=period),
-                                  m.response_upload_failures(period=period),
-                                  m.notification_failures(period=period)])
-        return [[signal, self._capacity_widget(period)], [backlog, age], [latency, errors]]
 
 
 def _async_rules(*, alarms: object, step_scaling: object, min_capacity: object, target: object,

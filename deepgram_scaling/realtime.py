@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Unpack
 
 from aws_cdk import Annotations, Duration
 from aws_cdk import aws_applicationautoscaling as appscaling
@@ -15,14 +14,15 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from ._validation import Problems, construct_path, is_token
+from .access import ImportedRealtimeEndpoint, RealtimeAccess
 from .alarms import REALTIME_ALARMS, AlarmOptions, RealtimeAlarmOptions
 from .dashboard import graph
 from .deployment import DeploymentStrategy
-from .endpoint_base import DEFAULT_INFERENCE_AMI_VERSION, DeepgramEndpointBase
+from .endpoint_base import DEFAULT_INFERENCE_AMI_VERSION, VARIANT_NAME, DeepgramEndpointBase
 from .endpoint_rules import Rule, SharedProps, check_option_type, pools_of, shared_rules
 from .errors import DeepgramScalingConfigError
 from .instance_pools import InstancePool
-from .metrics import ONE_MINUTE, MetricOptions, RealtimeMetrics
+from .metrics import ONE_MINUTE, RealtimeMetrics
 from .model_source import DeepgramModel
 from .scaling_options import StepScalingOptions, StreamingSafeScaleIn
 from .scaling_plan import RealtimeScalingPlan, ScalingKind, plan_realtime_scaling, pool_signals
@@ -36,7 +36,7 @@ DEFAULT_SCALE_IN_COOLDOWN = Duration.seconds(300)
 LOW_COMPANION_WARNING_ID = "deepgram-scaling:companionBelowFleetTarget"
 
 
-class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
+class RealtimeDeepgramEndpoint(RealtimeAccess, DeepgramEndpointBase):
     """A SageMaker real-time endpoint serving a Deepgram model.
 
     Serves streaming connections (``InvokeEndpointWithBidirectionalStream``, up to 30
@@ -261,51 +261,22 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
     def _least_outstanding_routing(self) -> bool:
         return len(self.instance_pools) > 1
 
-    # --- grants ------------------------------------------------------------------------
+    @staticmethod
+    def from_endpoint_name(scope: Construct, construct_id: str, endpoint_name: str, *,
+                           variant_name: str = VARIANT_NAME, max_capacity: float | None = None,
+                           alarm_topic: sns.ITopic | None = None) -> ImportedRealtimeEndpoint:
+        """A real-time endpoint another stack or team owns, to grant and watch: the same
+        ``grant_*``, ``metric_*``, ``add_alarms`` and ``add_dashboard`` helpers, on the
+        endpoint's ARN in this stack's account and region.
 
-    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Allow synchronous requests (``sagemaker:InvokeEndpoint``) on this endpoint."""
-        return self._grant(grantee, "sagemaker:InvokeEndpoint")
-
-    def grant_invoke_stream(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Allow streaming connections on this endpoint: the IAM action
-        ``sagemaker:InvokeEndpointWithBidirectionalStream``, the one Deepgram's SageMaker
-        clients need (docs/aws-behaviour.md#bidirectional-stream-iam)."""
-        return self._grant(grantee, "sagemaker:InvokeEndpointWithBidirectionalStream")
-
-    # --- metrics -----------------------------------------------------------------------
-
-    def metric_concurrent_requests_per_model(
-            self, *, instance_type: str | None = None,
-            **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
-        """``ConcurrentRequestsPerModel``: streams plus in-flight requests, emitted every 10 s.
-        Default statistic: ``Maximum`` (AWS lists Min and Max as its statistics,
-        docs/aws-behaviour.md#concurrency-metric). ``instance_type`` narrows it to one pool.
+        :param variant_name: Default: ``AllTraffic`` (Deepgram's listings use it).
+        :param max_capacity: Its scaling maximum, for the ``capacity_at_max`` alarm and the
+            dashboard. Default: unknown (that alarm is left out).
+        :param alarm_topic: Where ``add_alarms`` notifies. Default: nowhere.
         """
-        return self.metrics.concurrent_requests_per_model(instance_type=instance_type,
-                                                          **options)
-
-    def metric_invocations(self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
-        """``Invocations``. Default statistic: ``Sum``."""
-        return self.metrics.invocations(**options)
-
-    def metric_invocation_5xx_errors(self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
-        """``Invocation5XXErrors``. Default statistic: ``Sum``."""
-        return self.metrics.invocation_5xx_errors(**options)
-
-    def metric_first_chunk_latency(self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
-        """``FirstChunkLatency`` in microseconds, one sample per streaming session
-        (docs/aws-behaviour.md#streaming-metrics). Default statistic: ``p99``."""
-        return self.metrics.first_chunk_latency(**options)
-
-    def metric_mid_stream_errors(self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
-        """``MidStreamErrors``: failures after a stream started (published only when they
-        happen). Default statistic: ``Sum``."""
-        return self.metrics.mid_stream_errors(**options)
-
-    def metric_model_errors(self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
-        """``InvocationModelErrors``. Default statistic: ``Sum``."""
-        return self.metrics.model_errors(**options)
+        return ImportedRealtimeEndpoint(scope, construct_id, endpoint_name=endpoint_name,
+                                        variant_name=variant_name, max_capacity=max_capacity,
+                                        alarm_topic=alarm_topic)
 
     def metric_fleet_utilization(self, *, period: Duration = ONE_MINUTE
                                  ) -> cloudwatch.MathExpression:
@@ -318,33 +289,15 @@ class RealtimeDeepgramEndpoint(DeepgramEndpointBase):
                 f"max_concurrency (or weights), got the signal {str(self.scaling_signal)!r}")
         return self.metrics.fleet_signal(self.plan.queries, period=period)
 
-    # --- dashboard ---------------------------------------------------------------------
-
     def _dashboard_rows(self, period: Duration) -> list[list[cloudwatch.IWidget]]:
-        metrics = self.metrics
-        target = self.target_concurrency_per_instance
-        per_pool = [metrics.concurrent_requests_per_model(period=period,
-                                                          instance_type=p.instance_type)
-                    for p in self.instance_pools] if len(self.instance_pools) > 1 else []
-        signal = graph("Concurrent requests per instance (scaling signal)",
-                       [metrics.concurrent_requests_per_model(period=period), *per_pool],
-                       annotations=[("target", target)] if target is not None else [])
-        latency = graph(
-            "Latency (microseconds)",
-            [metrics.first_chunk_latency(statistic=p, period=period)
-             for p in ("p50", "p90", "p99")],
-            right=[metrics.model_latency(statistic=p, period=period) for p in ("p50", "p99")])
-        errors = graph("Errors", [metrics.invocation_5xx_errors(period=period),
-                                  metrics.model_errors(period=period),
-                                  metrics.mid_stream_errors(period=period)])
-        rows: list[list[cloudwatch.IWidget]] = [[signal, self._capacity_widget(period)],
-                                                [latency, errors]]
+        rows = super()._dashboard_rows(period)
         if self.mixed_fleet_policy is not None:
-            fleet_target = self.plan.fleet_target
+            target = self.plan.fleet_target
             rows.insert(0, [graph("Mixed-fleet signal (metric-math policy)",
                                   [self.metric_fleet_utilization(period=period)],
-                                  annotations=[("target", fleet_target)] if fleet_target else [])])
+                                  annotations=[("target", target)] if target else [])])
         return rows
+
 
 
 def _realtime_rules(*, alarms: object, scale_in: object, step_scaling: object,
