@@ -18,6 +18,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
+from hypothesis import settings
 
 import app as example_app_module
 from deepgram_scaling import (
@@ -28,6 +29,12 @@ from deepgram_scaling import (
 )
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+# Under `make mutants` (mutmut sets MUTANT_UNDER_TEST) the code runs through mutmut's
+# trampolines, several times slower: no deadline, and the same examples for every mutant.
+settings.register_profile("mutants", deadline=None, derandomize=True)
+if "MUTANT_UNDER_TEST" in os.environ:
+    settings.load_profile("mutants")
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/deepgram-nova-3-test"

@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 import aws_cdk as cdk
+import pytest
 from aws_cdk.assertions import Template
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -120,6 +121,80 @@ def check_invariants(template: dict[str, Any], kinds: dict[str, str]) -> None:
                 assert alarm["Properties"]["MetricName"] in ASYNC_METRICS
 
 
+def by_type(resources: dict[str, Any], owner: str, resource_type: str) -> dict[str, Any]:
+    return {k: r["Properties"] for k, r in resources.items()
+            if r["Type"] == resource_type and k.startswith(owner)}
+
+
+def alarm_on(resources: dict[str, Any], policy_id: str) -> dict[str, Any]:
+    (alarm,) = [r["Properties"] for r in resources.values()
+                if r["Type"] == "AWS::CloudWatch::Alarm"
+                and r["Properties"].get("AlarmActions") == [{"Ref": policy_id}]]
+    return alarm
+
+
+def check_outputs_follow_inputs(template: dict[str, Any], configs: dict[str, dict[str, Any]]
+                                ) -> None:
+    """Each endpoint's resources carry the values its arguments asked for."""
+    resources = template["Resources"]
+    for owner, config in configs.items():
+        (target,) = by_type(resources, owner, "AWS::ApplicationAutoScaling::ScalableTarget").values()
+        assert (target["MinCapacity"], target["MaxCapacity"]) == (
+            config["min_capacity"], config["max_capacity"])
+        policies = by_type(resources, owner, "AWS::ApplicationAutoScaling::ScalingPolicy")
+        (tracking,) = [p["TargetTrackingScalingPolicyConfiguration"] for p in policies.values()
+                       if p["PolicyType"] == "TargetTrackingScaling"]
+        steps = {k: p["StepScalingPolicyConfiguration"] for k, p in policies.items()
+                 if p["PolicyType"] == "StepScaling"}
+        # target and cooldowns come from the props
+        wanted = config.get("target_concurrency_per_instance",
+                            config.get("target_backlog_per_instance"))
+        assert tracking["TargetValue"] == pytest.approx(wanted)
+        assert (tracking["ScaleOutCooldown"], tracking["ScaleInCooldown"]) == (
+            config["scale_out_cooldown"].to_seconds(), config["scale_in_cooldown"].to_seconds())
+        if config["kind"] == "realtime":
+            scale_in = config["scale_in"]
+            # DisableScaleIn is set exactly when streaming-safe scale-in is
+            assert tracking.get("DisableScaleIn") == (True if scale_in else None)
+            assert len(steps) == (1 if scale_in else 0)
+            for step_id, step in steps.items():
+                quiet = alarm_on(resources, step_id)
+                minutes = scale_in.quiet_period.to_minutes()
+                low = scale_in.low_water_mark if scale_in.low_water_mark is not None \
+                    else wanted / 2
+                assert quiet["Threshold"] == pytest.approx(low)
+                # the removal alarm sits below every scale-out threshold
+                assert quiet["Threshold"] < tracking["TargetValue"]
+                assert (quiet["EvaluationPeriods"], step["Cooldown"]) == (minutes, minutes * 60)
+        else:
+            # a wake-up exists exactly when the floor is 0
+            assert len(steps) == (1 if config["min_capacity"] == 0 else 0)
+            for step_id, step in steps.items():
+                assert step["StepAdjustments"] == [{"MetricIntervalLowerBound": 0,
+                                                    "ScalingAdjustment": 1}]
+                assert alarm_on(resources, step_id)["MetricName"] == "HasBacklogWithoutCapacity"
+
+
+def check_acknowledgements(stack: cdk.Stack, names: list[str]) -> None:
+    """Every cdk-nag acknowledgement sits on one resource, never on a stack or an endpoint
+    (which would hide the user's own resources from the packs); the NVMe KMS one sits on
+    each endpoint's config."""
+    nvme = []
+    for construct in stack.node.find_all():
+        acknowledged = [m.data for m in construct.node.metadata
+                        if m.type == "aws:cdk:acknowledged-rules"]
+        if not acknowledged:
+            continue
+        assert construct is not stack and construct.node.id not in names, construct.node.path
+        resource = construct if isinstance(construct, cdk.CfnResource) \
+            else construct.node.default_child
+        assert isinstance(resource, cdk.CfnResource), construct.node.path
+        if any("SageMakerEndpointConfigurationKMSKeyConfigured" in str(d) for d in acknowledged):
+            nvme.append(resource.cfn_resource_type)
+            assert construct.node.path.endswith("/EndpointConfig")
+    assert nvme == ["AWS::SageMaker::EndpointConfig"] * len(names)
+
+
 @settings(max_examples=VALID_EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(configs=st.lists(st.one_of(realtime_config(), async_config()), min_size=3, max_size=3))
@@ -133,6 +208,8 @@ def test_valid_arguments_synthesize_lint_clean_and_keep_invariants(configs, tmp_
         kinds[name] = config["kind"]
     template = Template.from_stack(stack).to_json()
     check_invariants(template, kinds)
+    check_outputs_follow_inputs(template, {f"E{i}x": c for i, c in enumerate(configs)})
+    check_acknowledgements(stack, list(kinds))
     assert cfn_lint_findings(template) == []
 
 
