@@ -107,7 +107,7 @@ def candidate_setups(kind: str, pools: Sequence[str], params: Params, *,
         for p in pools) + "]"
     if kind == "realtime":
         # No scale-out cooldown here: the endpoint refuses changes while Updating, so a
-        # target-tracking scale-out cooldown has no effect in the model (see engine.py);
+        # target-tracking scale-out cooldown has no effect in the model (see policies.py);
         # the constructs' default stays.
         primary = params.instance(pools[0]).capacity
         for mode, base in (("target tracking", bases["TargetTracking"]),
