@@ -27,13 +27,13 @@ from .access import AsyncAccess, ImportedAsyncEndpoint
 from .alarms import ASYNC_ALARMS, AlarmOptions, AsyncAlarmOptions
 from .deployment import DeploymentStrategy
 from .endpoint_base import DEFAULT_INFERENCE_AMI_VERSION, VARIANT_NAME, DeepgramEndpointBase
-from .endpoint_rules import Rule, SharedProps, check_option_type, pools_of, shared_rules
+from .endpoint_rules import Rule, check_option_type, shared_props, shared_rules
 from .instance_pools import InstancePool
 from .metrics import AsyncMetrics
 from .model_source import DeepgramModel
 from .scaling import WAKE_UP_COOLDOWN
 from .scaling_options import StepScalingOptions
-from .storage import DEFAULT_RESULT_EXPIRATION, AsyncStorage, StoragePrefixes, check_storage_props
+from .storage import DEFAULT_RESULT_EXPIRATION, AsyncStorage, StoragePrefixes, StorageProps
 
 __all__ = [
     "DEFAULT_RESULT_EXPIRATION",
@@ -163,41 +163,24 @@ class AsyncDeepgramEndpoint(AsyncAccess, DeepgramEndpointBase):
     ) -> None:
         alarms = alarms if alarms is not None else AsyncAlarmOptions()
         problems = Problems(construct_path(scope, construct_id))
-        props = SharedProps(
-            model=model, instance_pools=pools_of(problems, instance_pools),
-            min_capacity=min_capacity, max_capacity=max_capacity,
-            initial_instance_count=initial_instance_count, role=role, kms_key=kms_key,
-            provision_timeout=provision_timeout, inference_ami_version=inference_ami_version,
-            model_data_download_timeout=model_data_download_timeout,
-            container_startup_health_check_timeout=container_startup_health_check_timeout,
-            endpoint_name=endpoint_name, alarm_topic=alarm_topic, vpc=vpc,
-            vpc_subnets=vpc_subnets, security_groups=security_groups,
-            scale_out_cooldown=scale_out_cooldown, scale_in_cooldown=scale_in_cooldown,
-            deployment=deployment, rollback_alarms=rollback_alarms,
-            suspend_scaling=suspend_scaling)
-        prefixes = StoragePrefixes(input=input_prefix, output=output_prefix,
-                                   failure=failure_prefix)
-        storage_props = {"bucket": bucket, "encryption_key": encryption_key,
-                         "result_expiration": result_expiration,
-                         "access_logs_bucket": access_logs_bucket,
-                         "bucket_removal_policy": bucket_removal_policy}
+        props = shared_props(locals(), problems)  # the arguments above, by name
+        stored = StorageProps(
+            bucket=bucket, encryption_key=encryption_key, result_expiration=result_expiration,
+            access_logs_bucket=access_logs_bucket, removal_policy=bucket_removal_policy,
+            success_topic=success_topic, error_topic=error_topic,
+            prefixes=StoragePrefixes(input=input_prefix, output=output_prefix,
+                                     failure=failure_prefix))
         problems.run(
             *shared_rules(props, min_capacity_floor=self._min_capacity_floor),
             *_async_rules(alarms=alarms, step_scaling=step_scaling, min_capacity=min_capacity,
                           target=target_backlog_per_instance,
                           invocations=max_concurrent_invocations_per_instance),
-            prefixes.check,
-            lambda p: check_storage_props(p, **storage_props),  # type: ignore[arg-type]
-        )
+            lambda p: stored.check(p, storage_given=storage is not None))
         super().__init__(scope, construct_id, props=props, metrics=AsyncMetrics)
         self.target_backlog_per_instance = target_backlog_per_instance
         self._warn(model)
         if storage is None:
-            storage = AsyncStorage(
-                self, "Storage", bucket=bucket, encryption_key=encryption_key,
-                prefixes=prefixes, result_expiration=result_expiration,
-                access_logs_bucket=access_logs_bucket, removal_policy=bucket_removal_policy,
-                success_topic=success_topic, error_topic=error_topic)
+            storage = AsyncStorage.from_props(self, "Storage", stored)
             storage.keep_legacy_ids(self._legacy_path)
         #: Bucket, key, topics and the statements on them.
         self.storage = storage
@@ -205,26 +188,32 @@ class AsyncDeepgramEndpoint(AsyncAccess, DeepgramEndpointBase):
             max_concurrent_invocations_per_instance)
         self.execution_policy.add_statements(*storage.execution_statements())
         storage.acknowledge_prefix_wildcards(self.execution_policy)
+        self._apply_scaling(step_scaling, target_backlog_per_instance, scale_out_cooldown,
+                            scale_in_cooldown, wake_up=is_token(min_capacity) or min_capacity == 0)
+        self._add_alarms(ASYNC_ALARMS, alarms)
+
+    def _apply_scaling(self, step_scaling: StepScalingOptions | None, target: float,
+                       scale_out_cooldown: Duration, scale_in_cooldown: Duration, *,
+                       wake_up: bool) -> None:
+        """Backlog target tracking (or explicit steps), and the wake-up from zero."""
+        backlog = self.metrics.backlog_size_per_instance()
         #: Target tracking on the backlog per instance (None in step-scaling mode).
         self.scaling_policy: appscaling.TargetTrackingScalingPolicy | None = None
         #: The step policy when step scaling was chosen.
         self.step_scaling_policy: appscaling.StepScalingPolicy | None = None
         if step_scaling is not None:
             self.step_scaling_policy = self.scaling.scale_on_steps(
-                "StepScaling", options=step_scaling,
-                metric=self.metrics.backlog_size_per_instance(),
+                "StepScaling", options=step_scaling, metric=backlog,
                 aggregation=appscaling.MetricAggregationType.AVERAGE)
         else:
             self.scaling_policy = self.scaling.scale_on_backlog(
-                "BacklogScaling", metric=self.metrics.backlog_size_per_instance(),
-                target=target_backlog_per_instance, scale_out_cooldown=scale_out_cooldown,
-                scale_in_cooldown=scale_in_cooldown)
+                "BacklogScaling", metric=backlog, target=target,
+                scale_out_cooldown=scale_out_cooldown, scale_in_cooldown=scale_in_cooldown)
         self.wake_up_policy: appscaling.StepScalingAction | None = None
         self.wake_up_alarm: cloudwatch.Alarm | None = None
-        if is_token(min_capacity) or min_capacity == 0:
+        if wake_up:
             self.wake_up_policy, self.wake_up_alarm = self.scaling.add_wake_up_from_zero(
                 metric=self.metrics.has_backlog_without_capacity())
-        self._add_alarms(ASYNC_ALARMS, alarms)
 
     # --- 0.1's storage attributes --------------------------------------------------------
 

@@ -9,8 +9,8 @@ themselves when they are made.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from typing import Any
 
 from aws_cdk import Duration
@@ -56,6 +56,15 @@ class SharedProps:
     deployment: Any = None
     rollback_alarms: Any = None
     suspend_scaling: bool = False
+
+
+def shared_props(arguments: Mapping[str, Any], problems: Problems) -> SharedProps:
+    """The shared props from a constructor's own arguments, by name (``locals()``): every
+    endpoint type names them alike. A malformed pool list is reported to ``problems``."""
+    values: dict[str, Any] = {f.name: arguments.get(f.name) for f in fields(SharedProps)}
+    values["instance_pools"] = pools_of(problems, arguments["instance_pools"])
+    values["suspend_scaling"] = arguments.get("suspend_scaling", False)
+    return SharedProps(**values)
 
 
 def pools_of(problems: Problems, value: object) -> tuple[InstancePool, ...] | None:

@@ -19,7 +19,7 @@ from .alarms import REALTIME_ALARMS, AlarmOptions, RealtimeAlarmOptions
 from .dashboard import graph
 from .deployment import DeploymentStrategy
 from .endpoint_base import DEFAULT_INFERENCE_AMI_VERSION, VARIANT_NAME, DeepgramEndpointBase
-from .endpoint_rules import Rule, SharedProps, check_option_type, pools_of, shared_rules
+from .endpoint_rules import Rule, check_option_type, shared_props, shared_rules
 from .errors import DeepgramScalingConfigError
 from .instance_pools import InstancePool
 from .metrics import ONE_MINUTE, RealtimeMetrics
@@ -165,18 +165,7 @@ class RealtimeDeepgramEndpoint(RealtimeAccess, DeepgramEndpointBase):
     ) -> None:
         alarms = alarms if alarms is not None else RealtimeAlarmOptions()
         problems = Problems(construct_path(scope, construct_id))
-        props = SharedProps(
-            model=model, instance_pools=pools_of(problems, instance_pools),
-            min_capacity=min_capacity, max_capacity=max_capacity,
-            initial_instance_count=initial_instance_count, role=role, kms_key=kms_key,
-            provision_timeout=provision_timeout, inference_ami_version=inference_ami_version,
-            model_data_download_timeout=model_data_download_timeout,
-            container_startup_health_check_timeout=container_startup_health_check_timeout,
-            endpoint_name=endpoint_name, alarm_topic=alarm_topic, vpc=vpc,
-            vpc_subnets=vpc_subnets, security_groups=security_groups,
-            scale_out_cooldown=scale_out_cooldown, scale_in_cooldown=scale_in_cooldown,
-            deployment=deployment, rollback_alarms=rollback_alarms,
-            suspend_scaling=suspend_scaling)
+        props = shared_props(locals(), problems)  # the arguments above, by name
         plan = plan_realtime_scaling(
             problems, signals=pool_signals(props.instance_pools),
             target_concurrency_per_instance=target_concurrency_per_instance,

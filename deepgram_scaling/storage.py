@@ -82,6 +82,32 @@ def check_storage_props(
             problems.add(f"result_expiration must be whole days, got {fmt(result_expiration)}")
 
 
+@dataclass(frozen=True, kw_only=True)
+class StorageProps:
+    """The storage props of an asynchronous endpoint, as its constructor received them."""
+
+    bucket: s3.IBucket | None = None
+    encryption_key: kms.IKey | None = None
+    result_expiration: Duration | None = None
+    access_logs_bucket: s3.IBucket | None = None
+    removal_policy: RemovalPolicy | None = None
+    success_topic: sns.ITopic | None = None
+    error_topic: sns.ITopic | None = None
+    prefixes: StoragePrefixes = StoragePrefixes()
+
+    def check(self, problems: Problems, *, storage_given: bool = False) -> None:
+        if storage_given and any(getattr(self, name) is not None for name in (
+                "bucket", "encryption_key", "result_expiration", "access_logs_bucket",
+                "removal_policy", "success_topic", "error_topic")):
+            problems.add("storage is a whole AsyncStorage: configure the bucket, key and "
+                         "topics on it, not beside it, got storage with storage props")
+        self.prefixes.check(problems)
+        check_storage_props(problems, bucket=self.bucket, encryption_key=self.encryption_key,
+                            result_expiration=self.result_expiration,
+                            access_logs_bucket=self.access_logs_bucket,
+                            bucket_removal_policy=self.removal_policy)
+
+
 class AsyncStorage(Construct):
     """Where an asynchronous endpoint's requests, results and notices live.
 
@@ -140,6 +166,15 @@ class AsyncStorage(Construct):
                     "shows as NotificationFailures.")
 
     # --- what the construct creates ----------------------------------------------------
+
+    @staticmethod
+    def from_props(scope: Construct, construct_id: str, props: StorageProps) -> AsyncStorage:
+        """The storage an endpoint's storage props describe."""
+        return AsyncStorage(
+            scope, construct_id, bucket=props.bucket, encryption_key=props.encryption_key,
+            prefixes=props.prefixes, result_expiration=props.result_expiration,
+            access_logs_bucket=props.access_logs_bucket, removal_policy=props.removal_policy,
+            success_topic=props.success_topic, error_topic=props.error_topic)
 
     def _log_bucket(self, removal_policy: RemovalPolicy) -> s3.Bucket:
         logs = s3.Bucket(
