@@ -78,6 +78,8 @@ class DeepgramExampleStack(cdk.Stack):
             target_concurrency_per_instance=ctx.optional_number(
                 "realtime:targetConcurrencyPerInstance"),
             target_utilization=ctx.number("realtime:targetUtilization", 0.75),
+            # Deploy with -c deepgram:suspendScaling=true around a model update.
+            suspend_scaling=ctx.boolean("suspendScaling", False),
         )
         cdk.CfnOutput(self, "RealtimeEndpointName", value=self.realtime.endpoint_name)
 
@@ -116,6 +118,7 @@ class DeepgramExampleStack(cdk.Stack):
             min_capacity=ctx.integer("async:minCapacity", 0),
             max_capacity=ctx.integer("async:maxCapacity", 4),
             target_backlog_per_instance=ctx.number("async:targetBacklogPerInstance", 5),
+            suspend_scaling=ctx.boolean("suspendScaling", False),
         )
         self.batch.add_dashboard()
         cdk.CfnOutput(self, "AsyncEndpointName", value=self.batch.endpoint_name)
