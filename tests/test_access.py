@@ -11,7 +11,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
 
-from deepgram_scaling import AsyncDeepgramEndpoint, DeepgramScalingConfigError, RealtimeDeepgramEndpoint
+from deepgram_scaling import (
+    AsyncDeepgramEndpoint,
+    DeepgramScalingConfigError,
+    RealtimeDeepgramEndpoint,
+)
 
 
 def arn(name: str) -> dict:
