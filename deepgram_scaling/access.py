@@ -27,6 +27,7 @@ from .alarms import (
     create_alarms,
 )
 from .dashboard import check_dashboard_period, graph
+from .endpoint_rules import check_endpoint_name
 from .errors import DeepgramScalingConfigError
 from .instance_pools import InstancePool
 from .metrics import ONE_MINUTE, AsyncMetrics, EndpointMetrics, MetricOptions, RealtimeMetrics
@@ -120,13 +121,15 @@ class EndpointAccess:
 
     def _create_alarms(self, table: Sequence[AlarmSpec], selected: Any, *,
                        topic: sns.ITopic | None, name_prefix: str | None = None,
+                       metrics: EndpointMetrics | None = None,
                        ) -> dict[str, cloudwatch.Alarm]:
         scope: Construct = self  # type: ignore[assignment]
-        chosen = dict(selected.selected())
+        chosen = dict(selected if isinstance(selected, dict) else selected.selected())
         if self.max_capacity is None:
             chosen["capacity_at_max"] = None  # its threshold is max_capacity
-        created = create_alarms(scope, table, chosen, metrics=self.metrics, topic=topic,
-                                max_capacity=self.max_capacity or 0, name_prefix=name_prefix)
+        created = create_alarms(scope, table, chosen, metrics=metrics or self.metrics,
+                                topic=topic, max_capacity=self.max_capacity or 0,
+                                name_prefix=name_prefix)
         self.alarms.update(created)
         return created
 
@@ -277,8 +280,12 @@ class _ImportedEndpoint(Construct):
                  variant_name: str, max_capacity: float | None,
                  alarm_topic: sns.ITopic | None, metrics: type[EndpointMetrics]) -> None:
         problems = Problems(f"{scope.node.path}/{construct_id}")
-        if not is_token(endpoint_name) and (not isinstance(endpoint_name, str)
-                                            or not endpoint_name):
+        check_endpoint_name(problems, endpoint_name)
+        if isinstance(endpoint_name, str) and endpoint_name.startswith("arn:"):
+            problems.add("endpoint_name must be the endpoint's name, not its ARN (the part "
+                         f"after 'endpoint/'), got {endpoint_name!r}")
+        elif not is_token(endpoint_name) and (not isinstance(endpoint_name, str)
+                                              or not endpoint_name):
             problems.add(f"endpoint_name must be the endpoint's name, got {endpoint_name!r}")
         if max_capacity is not None:
             problems.number("max_capacity", max_capacity, minimum=1, integer=True)

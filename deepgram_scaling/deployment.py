@@ -49,9 +49,17 @@ class DeploymentStrategy:
     rollback_batch_percent: float | None = None
 
     @staticmethod
-    def all_at_once() -> DeploymentStrategy:
-        """SageMaker's default: blue/green, all traffic moved in one step. No guardrail."""
-        return DeploymentStrategy(DeploymentKind.ALL_AT_ONCE)
+    def all_at_once(*, wait: Duration = Duration.minutes(10),
+                    termination_wait: Duration | None = None,
+                    maximum_execution_timeout: Duration | None = None) -> DeploymentStrategy:
+        """Blue/green with all traffic moved in one step, then a baking period of ``wait``
+        (0-3600 s) during which the rollback alarms can still send traffic back; with a bake
+        shorter than the alarms' evaluation window they could never fire.
+
+        :param wait: The baking period. Default: ``Duration.minutes(10)`` (AWS's example).
+        """
+        return DeploymentStrategy(DeploymentKind.ALL_AT_ONCE, None, wait, termination_wait,
+                                  maximum_execution_timeout)
 
     @staticmethod
     def canary(*, percent: float, wait: Duration, termination_wait: Duration | None = None,
@@ -102,9 +110,9 @@ class DeploymentStrategy:
         if self.kind in ranges:
             name, (low, high) = ranges[self.kind]
             problems.number(f"deployment.{name}", self.percent, minimum=low, maximum=high,
-                            why="(percent of the fleet, the API's range)")
-            problems.duration("deployment.wait", self.wait, minimum_s=WAIT_RANGE_S[0],
-                              maximum_s=WAIT_RANGE_S[1])
+                            integer=True, why="(whole percent of the fleet, the API's range)")
+        problems.duration("deployment.wait", self.wait, minimum_s=WAIT_RANGE_S[0],
+                          maximum_s=WAIT_RANGE_S[1])
         for name, value, (low, high) in (
                 ("termination_wait", self.termination_wait, TERMINATION_WAIT_RANGE_S),
                 ("maximum_execution_timeout", self.maximum_execution_timeout,
@@ -114,21 +122,36 @@ class DeploymentStrategy:
         if self.rollback_batch_percent is not None:
             low, high = ROLLBACK_PERCENT_RANGE
             problems.number("deployment.rollback_batch_percent", self.rollback_batch_percent,
-                            minimum=low, maximum=high)
+                            minimum=low, maximum=high, integer=True)
         self._check_timeout_covers_the_waits(problems)
 
     def _check_timeout_covers_the_waits(self, problems: Problems) -> None:
         limit = self.maximum_execution_timeout
-        if limit is None or self.wait is None:
+        if not isinstance(limit, Duration) or not isinstance(self.wait, Duration) or (
+                self.termination_wait is not None
+                and not isinstance(self.termination_wait, Duration)):
             return
         seconds = [d.to_seconds(integral=False) for d in (limit, self.wait,
                                                           self.termination_wait) if d]
         if any(is_token(s) for s in seconds):
             return
-        waits = sum(seconds[1:])
+        # One bake per step: two for a canary, one per step or batch for linear and rolling
+        # (docs/aws-behaviour.md#deployment-guardrails).
+        steps = 1
+        if self.kind is DeploymentKind.CANARY:
+            steps = 2
+        elif isinstance(self.percent, (int, float)) and not is_token(self.percent) \
+                and self.percent > 0:
+            steps = -(-100 // int(self.percent))
+        waits = seconds[1] * steps + sum(seconds[2:])
         if seconds[0] <= waits:
             problems.add("deployment.maximum_execution_timeout must exceed the waits it "
-                         f"contains ({waits:g} s), got {fmt(limit)}")
+                         f"contains ({waits:g} s over {steps} step(s)), got {fmt(limit)}")
+
+    @property
+    def bake(self) -> Duration | None:
+        """How long rollback alarms watch each step."""
+        return self.wait
 
     def render(self, alarm_names: Sequence[str]) -> sagemaker.CfnEndpoint.DeploymentConfigProperty:
         """The endpoint's ``DeploymentConfig``, rolling back on ``alarm_names``."""

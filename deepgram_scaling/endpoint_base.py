@@ -12,10 +12,10 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from aws_cdk import Annotations, Names, TimeZone
+from aws_cdk import Annotations, ArnFormat, Names, Stack, TimeZone
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -32,7 +32,7 @@ from .endpoint_rules import SharedProps
 from .execution import execution_policy, vpc_config, vpc_statements
 from .instance_pools import InstancePool, variant_instance_properties
 from .metrics import EndpointMetrics
-from .nag import acknowledge_rules, hipaa_and_nist
+from .nag import acknowledge_rules, acknowledge_wildcard, hipaa_and_nist
 from .scaling import AUTOSCALING_SERVICE_LINKED_ROLE, SCALABLE_DIMENSION, EndpointScaling
 
 #: Deepgram's listings use a single variant with this name
@@ -45,6 +45,7 @@ DEFAULT_INFERENCE_AMI_VERSION = "al2023-ami-sagemaker-inference-gpu-4-1"
 DEFAULT_INITIAL_INSTANCE_COUNT = 1
 ISOLATED_IMAGE_WARNING_ID = "deepgram-scaling:isolatedImageLicence"
 ROLLBACK_ALARM_NAME_WARNING_ID = "deepgram-scaling:rollbackAlarmNameGenerated"
+SHORT_BAKE_WARNING_ID = "deepgram-scaling:bakeShorterThanAlarms"
 
 __all__ = [
     "AUTOSCALING_SERVICE_LINKED_ROLE",
@@ -284,14 +285,32 @@ class DeepgramEndpointBase(EndpointAccess, Construct):
         return alarm.alarm_name
 
     def _add_alarms(self, table: Sequence[Any], selected: Any) -> None:
-        prefix = None
-        if self._renders_deployment and self._rollback_alarms is None:
-            prefix = Names.unique_resource_name(self, max_length=200, separator="-")
-        self._create_alarms(table, selected, topic=self.alarm_topic, name_prefix=prefix)
-        if self._renders_deployment:
-            self._apply_deployment(table, prefix)
+        if not self._renders_deployment or self._rollback_alarms is not None:
+            self._create_alarms(table, selected, topic=self.alarm_topic)
+            if self._renders_deployment:
+                self._apply_deployment(table, None, {})
+            return
+        # The alarms that guard updates get fixed names, and watch the endpoint by its literal
+        # name where it has one, so that the endpoint can depend on them: they then exist
+        # before any update they guard (docs/aws-behaviour.md#deployment-guardrails).
+        prefix = Names.unique_resource_name(self, max_length=200, separator="-")
+        chosen = dict(selected.selected())
+        guards = {spec.name for spec in table if spec.guards_updates}
+        literal = self.cfn_endpoint.endpoint_name
+        by_name = type(self.metrics)(endpoint_name=literal, variant_name=self.variant_name) \
+            if isinstance(literal, str) and not is_token(literal) else None
+        self._create_alarms(table, {k: v for k, v in chosen.items() if k not in guards},
+                            topic=self.alarm_topic)
+        guarding = self._create_alarms(table, {k: v for k, v in chosen.items() if k in guards},
+                                       topic=self.alarm_topic, name_prefix=prefix,
+                                       metrics=by_name)
+        if by_name is not None:
+            for alarm in guarding.values():
+                self.cfn_endpoint.add_dependency(alarm.node.default_child)  # type: ignore[arg-type]
+        self._apply_deployment(table, prefix, {k: v for k, v in chosen.items() if k in guards})
 
-    def _apply_deployment(self, table: Sequence[Any], prefix: str | None) -> None:
+    def _apply_deployment(self, table: Sequence[Any], prefix: str | None,
+                          guarding: Mapping[str, Any]) -> None:
         """Render the strategy into the endpoint, rolling back on the given alarms or on the
         endpoint's own error alarms (docs/aws-behaviour.md#deployment-guardrails). Our own
         alarms are named by the literal names they were given: ``alarm.alarm_name`` is a
@@ -304,3 +323,42 @@ class DeepgramEndpointBase(EndpointAccess, Construct):
         #: The rollback alarms' names, as the endpoint's deployment config lists them.
         self.rollback_alarm_names: list[str] = names
         self.cfn_endpoint.deployment_config = self._deployment.render(names)
+        self._let_sagemaker_read_the_alarms(names)
+        self._warn_about_a_short_bake(guarding)
+
+    def _let_sagemaker_read_the_alarms(self, names: Sequence[str]) -> None:
+        """Guardrails read their rollback alarms with the execution role, which needs
+        ``cloudwatch:DescribeAlarms`` on them (docs/aws-behaviour.md#deployment-guardrails).
+        A name CloudFormation generates cannot be written here without a dependency cycle
+        through the role, so such alarms are covered by a pattern."""
+        stack = Stack.of(self)
+
+        def arn(name: str) -> str:
+            return stack.format_arn(service="cloudwatch", resource="alarm", resource_name=name,
+                                    arn_format=ArnFormat.COLON_RESOURCE_NAME)
+
+        resources = sorted({arn(n) if not is_token(n) else arn("*") for n in names})
+        if arn("*") in resources:
+            resources = [arn("*")]
+            acknowledge_wildcard(
+                self.execution_policy, arn("*"),
+                "A rollback alarm's name is generated by CloudFormation; naming it here would "
+                "make the execution role depend on the alarm, which depends on the endpoint.")
+        self.execution_policy.add_statements(iam.PolicyStatement(
+            actions=["cloudwatch:DescribeAlarms"], resources=resources))
+
+    def _warn_about_a_short_bake(self, guarding: Mapping[str, Any]) -> None:
+        """Rollback alarms can only fire if each step bakes at least as long as they need to
+        see their datapoints."""
+        bake = self._deployment.bake
+        bake_s = bake.to_seconds(integral=False) if bake is not None else 0
+        windows = [options.period.to_seconds(integral=False) * options.evaluation_periods
+                   for options in guarding.values() if options is not None]
+        if not windows or is_token(bake_s) or any(is_token(w) for w in windows) \
+                or bake_s >= max(windows):
+            return
+        Annotations.of(self).add_warning_v2(
+            SHORT_BAKE_WARNING_ID,
+            f"deployment.wait ({bake_s:g} s) is shorter than the rollback alarms need to see "
+            f"their datapoints ({max(windows):g} s): a bad model could take all traffic "
+            "before any alarm fires.")

@@ -194,6 +194,11 @@ def check_deployment(problems: Problems, props: SharedProps) -> None:
             f"{strategy.kind.value.lower()}")
     if alarms is None:
         return
+    if isinstance(props.model, DeepgramModel) and props.model.is_marketplace:
+        problems.add("rollback_alarms have no effect on a Marketplace package: SageMaker "
+                     "applies no guardrail there, so nothing would roll back; drop them, got "
+                     f"{len(alarms) if isinstance(alarms, Sequence) else fmt(alarms)} alarm(s)")
+        return
     if isinstance(alarms, (str, bytes)) or not isinstance(alarms, Sequence) \
             or not 1 <= len(alarms) <= MAX_ROLLBACK_ALARMS:
         problems.add(f"rollback_alarms must be a list of 1 to {MAX_ROLLBACK_ALARMS} alarms "

@@ -82,5 +82,8 @@ def test_imported_endpoints_are_validated(new_stack):
     stack = new_stack("BadImport", nag=False)
     with pytest.raises(DeepgramScalingConfigError, match=r"BadImport/X: max_capacity must be >= 1, got 0"):
         RealtimeDeepgramEndpoint.from_endpoint_name(stack, "X", "speech", max_capacity=0)
-    with pytest.raises(DeepgramScalingConfigError, match=r"endpoint_name must be the endpoint's name"):
+    with pytest.raises(DeepgramScalingConfigError, match=r"endpoint_name must be"):
         AsyncDeepgramEndpoint.from_endpoint_name(stack, "Y", "")
+    with pytest.raises(DeepgramScalingConfigError, match=r"not its ARN"):
+        RealtimeDeepgramEndpoint.from_endpoint_name(
+            stack, "Z", "arn:aws:sagemaker:us-east-1:123456789012:endpoint/speech")

@@ -86,8 +86,9 @@ def test_rollback_alarms_are_the_error_alarms_by_fixed_name(canary):
          "WaitIntervalInSeconds": 300,
          "RollbackMaximumBatchSize": {"Type": "CAPACITY_PERCENT", "Value": 50}}}),
     (DeploymentStrategy.all_at_once(),
+     # A baking period (AWS's example: 600 s), or the rollback alarms could never fire.
      {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {
-         "Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0}}}),
+         "Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 600}}}),
 ])
 def test_each_strategy_renders(new_stack, strategy, expected):
     stack = new_stack("Strategy", nag=False)
@@ -137,7 +138,17 @@ def test_user_rollback_alarms_with_fixed_names(new_stack):
       "deployment": DeploymentStrategy.canary(percent=10, wait=MINUTES(5))},
      r"deployment: SageMaker excludes Marketplace containers from deployment guardrails.*got canary"),
     ({"deployment": DeploymentStrategy.canary(percent=60, wait=MINUTES(5))},
-     r"deployment.percent must be between 1 and 50 \(percent of the fleet, the API's range\), got 60"),
+     r"deployment.percent must be between 1 and 50 \(whole percent of the fleet, the API's range\), got 60"),
+    ({"deployment": DeploymentStrategy.canary(percent=12.5, wait=MINUTES(5))},
+     r"deployment.percent must be a whole number, got 12.5"),
+    ({"deployment": DeploymentStrategy.linear(step_percent=10, wait=MINUTES(30),
+                                              maximum_execution_timeout=MINUTES(60))},
+     r"deployment.maximum_execution_timeout must exceed the waits it contains \(18000 s over 10 step\(s\)\)"),
+    ({"model": DeepgramModel.from_model_package(PACKAGE_ARN),
+      "deployment": DeploymentStrategy.all_at_once(),
+      "rollback_alarms": [cloudwatch.Alarm.from_alarm_arn(
+          cdk.Stack(), "A", "arn:aws:cloudwatch:us-east-1:123456789012:alarm:x")]},
+     r"rollback_alarms have no effect on a Marketplace package"),
     ({"deployment": DeploymentStrategy.linear(step_percent=5, wait=MINUTES(5))},
      r"deployment.step_percent must be between 10 and 50"),
     ({"deployment": DeploymentStrategy.rolling(batch_percent=75, wait=MINUTES(5))},
@@ -146,7 +157,7 @@ def test_user_rollback_alarms_with_fixed_names(new_stack):
      r"deployment.wait must be between 0 and 3600 seconds"),
     ({"deployment": DeploymentStrategy.canary(percent=10, wait=MINUTES(30),
                                               maximum_execution_timeout=MINUTES(20))},
-     r"deployment.maximum_execution_timeout must exceed the waits it contains \(1800 s\)"),
+     r"deployment.maximum_execution_timeout must exceed the waits it contains \(3600 s over 2 step\(s\)\)"),
     ({"rollback_alarms": []}, r"rollback_alarms apply to a deployment strategy"),
     ({"deployment": "canary"}, r"deployment must be a DeploymentStrategy, got 'canary'"),
 ])
@@ -197,3 +208,29 @@ def test_the_second_fleets_quota_is_announced(new_stack, strategy, extra):
     infos = Annotations.from_stack(stack).find_info("*", Match.string_like_regexp(
         rf"may run up to {extra} instances beside the fleet"))
     assert len(infos) == 1
+
+
+def test_guard_alarms_exist_before_the_endpoint_and_sagemaker_may_read_them(canary):
+    # The alarms watch the endpoint by its literal name, so the endpoint can depend on them:
+    # they exist before any update they guard. SageMaker reads them with the execution role.
+    endpoint, template = canary
+    (endpoint_id,) = template.find_resources("AWS::SageMaker::Endpoint")
+    resource = template.find_resources("AWS::SageMaker::Endpoint")[endpoint_id]
+    alarms = {k: a for k, a in template.find_resources("AWS::CloudWatch::Alarm").items()
+              if "AlarmName" in a["Properties"]}
+    assert sorted(resource["DependsOn"]) == sorted(alarms)
+    literal = resource["Properties"]["EndpointName"]
+    for alarm in alarms.values():
+        assert {"Name": "EndpointName", "Value": literal} in alarm["Properties"]["Dimensions"]
+    (policy,) = template.find_resources("AWS::IAM::ManagedPolicy").values()
+    describe = next(s for s in policy["Properties"]["PolicyDocument"]["Statement"]
+                    if s["Action"] == "cloudwatch:DescribeAlarms")
+    assert len(describe["Resource"]) == 3
+    assert all(":alarm:" in str(r) and "*" not in str(r) for r in describe["Resource"])
+
+
+def test_a_bake_shorter_than_the_alarms_warns(new_stack):
+    stack = new_stack("ShortBake", nag=False)
+    realtime(stack, deployment=DeploymentStrategy.canary(percent=10, wait=MINUTES(2)))
+    assert Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp(
+        r"deployment.wait \(120 s\) is shorter than the rollback alarms need"))
