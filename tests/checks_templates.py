@@ -221,6 +221,36 @@ def _delete_key(logical_id: str, path: list[str]) -> Mutation:
     return mutate
 
 
+def _scheduled_minimum(target: str, minimum: int) -> Mutation:
+    """A nightly scheduled action that sets the target's minimum."""
+    return _set(target, ["ScheduledActions"], [{
+        "ScheduledActionName": "night", "Schedule": "cron(0 22 * * ? *)",
+        "ScalableTargetAction": {"MinCapacity": minimum, "MaxCapacity": 4}}])
+
+
+def _wake_up_steps(adjustment_type: str, adjustment: int, **config: Any) -> Mutation:
+    def mutate(t: Template) -> None:
+        step_config = props(t, "AsyncWakeUp")["StepScalingPolicyConfiguration"]
+        step_config["AdjustmentType"] = adjustment_type
+        step_config["StepAdjustments"][0]["ScalingAdjustment"] = adjustment
+        step_config.update(config)
+    return mutate
+
+
+def _inline_topic_policy(principal: Any) -> Mutation:
+    """The topic's policy as an AWS::SNS::TopicInlinePolicy allowing ``principal`` to
+    publish."""
+    def mutate(t: Template) -> None:
+        del t["Resources"]["RtTopicPolicy"]
+        t["Resources"]["RtTopicInlinePolicy"] = {
+            "Type": "AWS::SNS::TopicInlinePolicy", "Properties": {
+                "TopicArn": {"Ref": "RtTopic"},
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Principal": principal, "Action": "sns:Publish",
+                     "Resource": {"Ref": "RtTopic"}}]}}}
+    return mutate
+
+
 def _compose(*mutations: Mutation) -> Mutation:
     def mutate(t: Template) -> None:
         for one in mutations:
@@ -242,6 +272,17 @@ NON_COMPLIANT: dict[str, list[tuple[str, Mutation, set[str]]]] = {
         ("no-wake-up", _delete("AsyncWakeUp", "AsyncWakeUpAlarm"), {"AsyncTarget"}),
         ("alarm-on-another-metric",
          _set("AsyncWakeUpAlarm", ["MetricName"], "ApproximateBacklogSize"), {"AsyncTarget"}),
+        ("inverted-alarm",
+         _set("AsyncWakeUpAlarm", ["ComparisonOperator"], "LessThanThreshold"), {"AsyncTarget"}),
+        ("alarm-above-one",
+         _set("AsyncWakeUpAlarm", ["ComparisonOperator"], "GreaterThanThreshold"),
+         {"AsyncTarget"}),
+        ("exact-capacity-zero", _wake_up_steps("ExactCapacity", 0), {"AsyncTarget"}),
+        ("change-by-zero", _wake_up_steps("ChangeInCapacity", 0), {"AsyncTarget"}),
+        ("percent-of-zero", _wake_up_steps("PercentChangeInCapacity", 100), {"AsyncTarget"}),
+        ("scheduled-minimum-zero",
+         _compose(_set("AsyncTarget", ["MinCapacity"], 1), _scheduled_minimum("AsyncTarget", 0),
+                  _delete("AsyncWakeUp", "AsyncWakeUpAlarm")), {"AsyncTarget"}),
     ],
     "MetricPublishedByEndpointType": [
         ("async-on-invocations-per-instance",
@@ -262,10 +303,14 @@ NON_COMPLIANT: dict[str, list[tuple[str, Mutation, set[str]]]] = {
     "RealtimeMinCapacity": [
         ("realtime-at-zero", _set("RtTarget", ["MinCapacity"], 0), {"RtTarget"}),
         ("realtime-at-zero-as-string", _set("RtTarget", ["MinCapacity"], "0"), {"RtTarget"}),
+        ("scheduled-at-zero", _scheduled_minimum("RtTarget", 0), {"RtTarget"}),
     ],
     "AsyncScaleInStepFlaps": [
         ("upper-bound-reaches-one", _scale_in(threshold=1, upper=0), {"AsyncScaleIn"}),
         ("offset-upper-bound", _scale_in(threshold=0.5, upper=0.5), {"AsyncScaleIn"}),
+        ("scheduled-minimum-zero",
+         _compose(_set("AsyncTarget", ["MinCapacity"], 1), _scheduled_minimum("AsyncTarget", 0),
+                  _scale_in(threshold=1, upper=0)), {"AsyncScaleIn"}),
     ],
     "AlarmTopicAllowsCloudWatch": [
         ("ssl-only-policy",
@@ -274,6 +319,9 @@ NON_COMPLIANT: dict[str, list[tuple[str, Mutation, set[str]]]] = {
                 "Resource": {"Ref": "RtTopic"},
                 "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]),
          {"RtTopicPolicy"}),
+        ("inline-policy-for-the-account-only",
+         _inline_topic_policy({"AWS": "arn:aws:iam::123456789012:root"}),
+         {"RtTopicInlinePolicy"}),
     ],
     "ScalableTargetResolvesToEndpoint": [
         ("literal-without-dependency", _literal_target(depends=False), {"RtTarget"}),
@@ -308,18 +356,42 @@ NON_COMPLIANT: dict[str, list[tuple[str, Mutation, set[str]]]] = {
 #: rule name -> [(case, mutation)] the rule must accept (the base is always among them)
 COMPLIANT: dict[str, list[tuple[str, Mutation]]] = {
     "BacklogMetricDimensions": [],
-    "AsyncWakeUpFromZero": [("min-one-needs-no-wake-up",
-                             _compose(_set("AsyncTarget", ["MinCapacity"], 1),
-                                      _delete("AsyncWakeUp", "AsyncWakeUpAlarm")))],
+    "AsyncWakeUpFromZero": [
+        ("min-one-needs-no-wake-up", _compose(_set("AsyncTarget", ["MinCapacity"], 1),
+                                              _delete("AsyncWakeUp", "AsyncWakeUpAlarm"))),
+        ("greater-than-a-half",
+         _compose(_set("AsyncWakeUpAlarm", ["ComparisonOperator"], "GreaterThanThreshold"),
+                  _set("AsyncWakeUpAlarm", ["Threshold"], 0.5))),
+        ("exact-capacity-one", _wake_up_steps("ExactCapacity", 1)),
+        ("percent-with-a-minimum-magnitude",
+         _wake_up_steps("PercentChangeInCapacity", 100, MinAdjustmentMagnitude=1)),
+        ("scheduled-minimum-zero-with-wake-up",
+         _compose(_set("AsyncTarget", ["MinCapacity"], 1), _scheduled_minimum("AsyncTarget", 0))),
+        ("scheduled-minimum-one",
+         _compose(_set("AsyncTarget", ["MinCapacity"], 1), _scheduled_minimum("AsyncTarget", 1),
+                  _delete("AsyncWakeUp", "AsyncWakeUpAlarm"))),
+    ],
     "MetricPublishedByEndpointType": [],
-    "RealtimeMinCapacity": [("async-at-zero-is-fine", _set("AsyncTarget", ["MinCapacity"], 0))],
-    "AsyncScaleInStepFlaps": [("below-one", _scale_in(threshold=0.5, upper=0))],
+    "RealtimeMinCapacity": [
+        ("async-at-zero-is-fine", _set("AsyncTarget", ["MinCapacity"], 0)),
+        ("scheduled-at-one", _scheduled_minimum("RtTarget", 1)),
+        ("async-scheduled-at-zero-is-fine", _scheduled_minimum("AsyncTarget", 0)),
+    ],
+    "AsyncScaleInStepFlaps": [
+        ("below-one", _scale_in(threshold=0.5, upper=0)),
+        ("min-one-without-a-scheduled-zero",
+         _compose(_set("AsyncTarget", ["MinCapacity"], 1), _scheduled_minimum("AsyncTarget", 1),
+                  _scale_in(threshold=1, upper=0))),
+    ],
     "AlarmTopicAllowsCloudWatch": [
         ("no-topic-policy-keeps-snss-default", _delete("RtTopicPolicy")),
         ("any-principal-allowed",
          _set("RtTopicPolicy", ["PolicyDocument", "Statement"],
               [{"Effect": "Allow", "Principal": "*", "Action": ["sns:Publish"],
                 "Resource": {"Ref": "RtTopic"}}])),
+        ("inline-policy-allows-cloudwatch",
+         _inline_topic_policy({"Service": "cloudwatch.amazonaws.com"})),
+        ("inline-policy-allows-any-principal", _inline_topic_policy("*")),
     ],
     "ScalableTargetResolvesToEndpoint": [
         ("literal-with-depends-on", _literal_target(depends=True)),

@@ -26,6 +26,7 @@ SCALING_POLICY = "AWS::ApplicationAutoScaling::ScalingPolicy"
 ALARM = "AWS::CloudWatch::Alarm"
 TOPIC = "AWS::SNS::Topic"
 TOPIC_POLICY = "AWS::SNS::TopicPolicy"
+TOPIC_INLINE_POLICY = "AWS::SNS::TopicInlinePolicy"
 VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
 
@@ -146,6 +147,18 @@ def _placeholder(text: str) -> tuple[str, str, str] | None:
     return (match.group(1), match.group(2), match.group(3)) if match else None
 
 
+def _scheduled_minimums(props: Mapping[str, Any]) -> dict[str, float]:
+    actions = props.get("ScheduledActions")
+    found: dict[str, float] = {}
+    for n, action in enumerate(actions if isinstance(actions, list) else []):
+        scaling = action.get("ScalableTargetAction") if isinstance(action, Mapping) else None
+        minimum = number(scaling.get("MinCapacity")) if isinstance(scaling, Mapping) else None
+        if minimum is not None:
+            name = render(action.get("ScheduledActionName", f"#{n + 1}"))
+            found[name] = minimum
+    return found
+
+
 # --- the graph ------------------------------------------------------------------------------
 
 
@@ -167,6 +180,23 @@ class Target:
     tie: Tie | None
     variant: str | None
     min_capacity: float | None
+    #: ``MinCapacity`` each scheduled action sets, by ``ScheduledActionName`` (or position)
+    scheduled_minimums: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def may_reach_zero(self) -> bool:
+        """Whether the target's minimum is 0, now or by a scheduled action."""
+        return self.min_capacity == 0 or 0 in self.scheduled_minimums.values()
+
+    @property
+    def zero_minimum_source(self) -> str:
+        """What sets the minimum to 0, for messages."""
+        if self.min_capacity == 0:
+            return "MinCapacity is 0"
+        names = [name for name, minimum in self.scheduled_minimums.items() if minimum == 0]
+        if len(names) == 1:
+            return f"the scheduled action {names[0]} sets MinCapacity 0"
+        return f"the scheduled actions {', '.join(names)} set MinCapacity 0"
 
 
 @dataclass
@@ -309,7 +339,7 @@ class Graph:
             endpoint, tie = self.endpoint_named(match.group(1))
             variant = match.group(2)
         return Target(lid, resource_id, endpoint, tie, variant,
-                      number(props.get("MinCapacity")))
+                      number(props.get("MinCapacity")), _scheduled_minimums(props))
 
     def _policy(self, lid: str) -> Policy:
         props = self.properties(lid)

@@ -18,6 +18,7 @@ from .resolve import (
     ALARM,
     SAGEMAKER_NAMESPACE,
     TOPIC,
+    TOPIC_INLINE_POLICY,
     TOPIC_POLICY,
     Graph,
     MetricUse,
@@ -109,37 +110,61 @@ def backlog_metric_dimensions(template: Mapping[str, Any]) -> list[Finding]:
     return findings
 
 
+def _adds_from_zero(config: Any) -> bool:
+    """Whether a step scaling configuration has a step that gives an endpoint at zero an
+    instance: +1 or more (ChangeInCapacity), 1 or more (ExactCapacity), or a positive
+    percentage with MinAdjustmentMagnitude of 1 or more (a percentage of 0 is 0)."""
+    if not isinstance(config, Mapping):
+        return False
+    if render(config.get("AdjustmentType")) == "PercentChangeInCapacity" and (
+            number(config.get("MinAdjustmentMagnitude")) or 0) < 1:
+        return False
+    steps = config.get("StepAdjustments", [])
+    return any(isinstance(s, Mapping) and (number(s.get("ScalingAdjustment")) or 0) >= 1
+               for s in (steps if isinstance(steps, list) else []))
+
+
+def _fires_on_a_backlog(props: Mapping[str, Any]) -> bool:
+    """Whether an alarm goes off when HasBacklogWithoutCapacity is 1: a GreaterThan*
+    comparison whose threshold 1 reaches (a threshold that is not a literal is trusted)."""
+    operator = render(props.get("ComparisonOperator"))
+    threshold = number(props.get("Threshold"))
+    if operator == "GreaterThanOrEqualToThreshold":
+        return threshold is None or threshold <= 1
+    if operator == "GreaterThanThreshold":
+        return threshold is None or threshold < 1
+    return False
+
+
 def _wakes_from_zero(graph: Graph, target: str) -> bool:
     for policy in graph.policies.values():
-        if policy.target != target or policy.type != "StepScaling":
-            continue
-        config = policy.properties.get("StepScalingPolicyConfiguration", {})
-        steps = config.get("StepAdjustments", []) if isinstance(config, Mapping) else []
-        adds = any(isinstance(s, Mapping) and (number(s.get("ScalingAdjustment")) or 0) > 0
-                   for s in steps)
-        if not adds and render(config.get("AdjustmentType")) != "ExactCapacity":
+        if (policy.target != target or policy.type != "StepScaling"
+                or not _adds_from_zero(policy.properties.get("StepScalingPolicyConfiguration"))):
             continue
         for alarm in graph.alarms_driving(policy.id):
-            if any(u.owner == alarm and u.name == "HasBacklogWithoutCapacity"
-                   for u in graph.metric_uses):
+            if _fires_on_a_backlog(graph.properties(alarm)) and any(
+                    u.owner == alarm and u.name == "HasBacklogWithoutCapacity"
+                    for u in graph.metric_uses):
                 return True
     return False
 
 
 def async_wake_up_from_zero(template: Mapping[str, Any]) -> list[Finding]:
-    """An async endpoint that may scale to zero needs a step policy driven by an alarm on
-    ``HasBacklogWithoutCapacity``; target tracking alone waits for the backlog to pass the
-    target."""
+    """An async endpoint that may scale to zero (``MinCapacity`` 0, or a scheduled action
+    that sets it) needs a step policy that adds capacity, driven by an alarm that goes off
+    when ``HasBacklogWithoutCapacity`` is 1; target tracking alone waits for the backlog to
+    pass the target."""
     graph = Graph(template)
     findings = []
     for target in graph.targets.values():
-        if (target.min_capacity == 0 and graph.endpoint_kind(target.endpoint) == "async"
+        if (target.may_reach_zero and graph.endpoint_kind(target.endpoint) == "async"
                 and not _wakes_from_zero(graph, target.id)):
             findings.append(_finding(
                 "AsyncWakeUpFromZero", "error", target.id,
-                f"MinCapacity is 0 on asynchronous endpoint {target.endpoint}, but no step "
-                "policy that adds capacity is driven by an alarm on HasBacklogWithoutCapacity: "
-                "at zero instances a backlog below the target value never wakes the endpoint"))
+                f"{target.zero_minimum_source} on asynchronous endpoint {target.endpoint}, but "
+                "no step policy that adds capacity from zero is driven by an alarm on "
+                "HasBacklogWithoutCapacity >= 1: at zero instances a backlog below the target "
+                "value never wakes the endpoint"))
     return findings
 
 
@@ -177,14 +202,17 @@ def metric_published_by_endpoint_type(template: Mapping[str, Any]) -> list[Findi
 
 
 def realtime_min_capacity(template: Mapping[str, Any]) -> list[Finding]:
-    """A real-time variant's scalable target needs ``MinCapacity`` of at least 1."""
+    """A real-time variant's scalable target needs ``MinCapacity`` of at least 1, and so do
+    its scheduled actions."""
     graph = Graph(template)
     return [
         _finding("RealtimeMinCapacity", "error", t.id,
-                 f"MinCapacity is 0 on real-time endpoint {t.endpoint}: a real-time variant "
-                 "must keep at least 1 instance, so registering this target fails")
+                 f"{t.zero_minimum_source} on real-time endpoint {t.endpoint}: a real-time "
+                 "variant must keep at least 1 instance, so "
+                 + ("registering this target fails" if t.min_capacity == 0
+                    else "the scheduled action fails"))
         for t in graph.targets.values()
-        if t.min_capacity == 0 and graph.endpoint_kind(t.endpoint) == "realtime"
+        if t.may_reach_zero and graph.endpoint_kind(t.endpoint) == "realtime"
     ]
 
 
@@ -197,15 +225,15 @@ def _scale_in_steps(config: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def async_scale_in_step_flaps(template: Mapping[str, Any]) -> list[Finding]:
-    """On a min-0 async endpoint, a scale-in step that still acts at a backlog of 1 per
-    instance removes the instance the wake-up just added: the upper bound of a scale-in
-    step is inclusive."""
+    """On a min-0 async endpoint (``MinCapacity`` 0, or a scheduled action that sets it), a
+    scale-in step that still acts at a backlog of 1 per instance removes the instance the
+    wake-up just added: the upper bound of a scale-in step is inclusive."""
     graph = Graph(template)
     findings = []
     for policy in graph.policies.values():
         target = graph.targets.get(policy.target or "")
         config = policy.properties.get("StepScalingPolicyConfiguration")
-        if (policy.type != "StepScaling" or target is None or target.min_capacity != 0
+        if (policy.type != "StepScaling" or target is None or not target.may_reach_zero
                 or not isinstance(config, Mapping)
                 or graph.endpoint_kind(target.endpoint) not in ("async", None)):
             continue
@@ -271,8 +299,9 @@ def _allows_cloudwatch(document: Any) -> bool:
 
 
 def alarm_topic_allows_cloudwatch(template: Mapping[str, Any]) -> list[Finding]:
-    """A topic policy replaces SNS's default policy; without an allow for
-    ``cloudwatch.amazonaws.com`` every alarm notification to the topic fails."""
+    """A topic policy (``AWS::SNS::TopicPolicy`` or ``AWS::SNS::TopicInlinePolicy``)
+    replaces SNS's default policy; without an allow for ``cloudwatch.amazonaws.com`` every
+    alarm notification to the topic fails."""
     graph = Graph(template)
     notified: dict[str, list[str]] = {}
     for alarm in graph.of_type(ALARM) + graph.of_type("AWS::CloudWatch::CompositeAlarm"):
@@ -280,11 +309,13 @@ def alarm_topic_allows_cloudwatch(template: Mapping[str, Any]) -> list[Finding]:
             if graph.type_of(topic) == TOPIC:
                 notified.setdefault(topic, []).append(alarm)
     findings = []
-    for policy in graph.of_type(TOPIC_POLICY):
+    for policy in graph.of_type(TOPIC_POLICY) + graph.of_type(TOPIC_INLINE_POLICY):
         props = graph.properties(policy)
         if _allows_cloudwatch(props.get("PolicyDocument")):
             continue
-        for topic in sorted(references(props.get("Topics", [])) & set(notified)):
+        topics = props.get("Topics", []) if graph.type_of(policy) == TOPIC_POLICY else (
+            props.get("TopicArn"))
+        for topic in sorted(references(topics) & set(notified)):
             alarms = notified[topic]
             named = ", ".join(alarms[:3]) + (f" and {len(alarms) - 3} more" if len(alarms) > 3
                                              else "")
@@ -460,8 +491,10 @@ RULES: tuple[Rule, ...] = (
          "keep only the EndpointName dimension (no VariantName)",
          "backlog-metrics", backlog_metric_dimensions),
     Rule("AsyncWakeUpFromZero", "error",
-         "an async endpoint's scalable target has MinCapacity 0 and no step policy driven by "
-         "an alarm on HasBacklogWithoutCapacity",
+         "an async endpoint's scalable target has MinCapacity 0 (or a scheduled action sets "
+         "it) and no step policy that adds capacity from zero (+1 or more; a percentage only "
+         "with MinAdjustmentMagnitude >= 1) driven by an alarm on HasBacklogWithoutCapacity "
+         "that goes off at 1 (>= 1, or > a threshold below 1)",
          "add a step policy (ChangeInCapacity +1 from a lower bound of 0) and an alarm on "
          "HasBacklogWithoutCapacity (Average, >= 1) whose AlarmActions name it",
          "wake-up-from-zero", async_wake_up_from_zero),
@@ -473,18 +506,20 @@ RULES: tuple[Rule, ...] = (
          "ConcurrentRequestsPerModel or InvocationsPerInstance",
          "backlog-metrics", metric_published_by_endpoint_type),
     Rule("RealtimeMinCapacity", "error",
-         "a real-time endpoint's scalable target has MinCapacity 0",
+         "a real-time endpoint's scalable target has MinCapacity 0, or a scheduled action "
+         "sets it to 0",
          "set MinCapacity to 1 or more (only asynchronous endpoints scale to zero)",
          "realtime-min-capacity", realtime_min_capacity),
     Rule("AsyncScaleInStepFlaps", "error",
-         "a step policy on the backlog of a min-0 async endpoint has a scale-in step whose "
+         "a step policy on the backlog of a min-0 async endpoint (MinCapacity 0, or a "
+         "scheduled action setting it) has a scale-in step whose "
          "absolute upper bound (threshold + MetricIntervalUpperBound) is 1 or more",
          "make the scale-in step end below a backlog of 1 (e.g. threshold 0.5 with upper "
          "bound 0), or scale in with target tracking",
          "step-bounds", async_scale_in_step_flaps),
     Rule("AlarmTopicAllowsCloudWatch", "error",
-         "an alarm notifies a topic of the template whose topic policy does not allow "
-         "cloudwatch.amazonaws.com to sns:Publish",
+         "an alarm notifies a topic of the template whose topic policy (TopicPolicy or "
+         "TopicInlinePolicy) does not allow cloudwatch.amazonaws.com to sns:Publish",
          "add a statement allowing the service principal cloudwatch.amazonaws.com to "
          "sns:Publish, scoped with aws:SourceAccount and aws:SourceArn on your alarms",
          "alarm-topic-policy", alarm_topic_allows_cloudwatch),
