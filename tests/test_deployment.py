@@ -219,6 +219,8 @@ def test_guard_alarms_exist_before_the_endpoint_and_sagemaker_may_read_them(cana
     alarms = {k: a for k, a in template.find_resources("AWS::CloudWatch::Alarm").items()
               if "AlarmName" in a["Properties"]}
     assert sorted(resource["DependsOn"]) == sorted(alarms)
+    assert sorted(endpoint.rollback_alarm_names) == sorted(
+        a["Properties"]["AlarmName"] for a in alarms.values())
     literal = resource["Properties"]["EndpointName"]
     for alarm in alarms.values():
         assert {"Name": "EndpointName", "Value": literal} in alarm["Properties"]["Dimensions"]
