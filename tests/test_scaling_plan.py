@@ -121,3 +121,9 @@ def test_pool_signals_read_declared_capacities_and_weights():
         PoolSignal(G6, 8, 2), PoolSignal(G6E, None, None)]
     assert pool_signals("ml.g6.2xlarge") == []
     assert pool_signals([InstancePool(G6), "ml.g6e.2xlarge"]) == [PoolSignal(G6, None, None)]
+
+
+def test_a_derived_target_is_rounded_to_six_places_not_to_whole_streams():
+    # 0.7 x 3 is 2.0999999999999996 in binary; the template shows 2.1, and 7.5 stays 7.5
+    assert plan([PoolSignal(G6, 3)], utilization=0.7)[0].concurrency_target == 2.1
+    assert plan([PoolSignal(G6, 10)])[0].concurrency_target == 7.5
