@@ -108,14 +108,6 @@ integ-snapshot-update: $(DEPS)
 
 ## Mutation testing of the pure modules against their fast tests ([tool.mutmut] in
 ## pyproject.toml); prints the killed and surviving counts. Survivors: mutmut results.
-.PHONY: mutants
-mutants: $(DEPS)
-	rm -rf mutants
-	$(PY) -m mutmut run --max-children 2
-	$(PY) -m mutmut results --all true | awk '{print $$NF}' | sort | uniq -c
-
-## Mutation testing of the pure modules against their fast tests ([tool.mutmut] in
-## pyproject.toml); prints the killed and surviving counts. Survivors: mutmut results.
 ## One child at a time: forked workers share the parent's jsii kernel process.
 .PHONY: mutants
 mutants: $(DEPS)
