@@ -66,3 +66,30 @@ def test_fleet_utilization_needs_declared_capacities(new_stack):
     endpoint = fleet_endpoint(new_stack(nag=False), ["ml.g6.2xlarge"], target_concurrency_per_instance=7)
     with pytest.raises(DeepgramScalingConfigError, match="metric_fleet_utilization needs"):
         endpoint.metric_fleet_utilization()
+
+
+def test_metric_factories_on_their_own():
+    # Names, dimensions and default statistics, without any endpoint construct.
+    from deepgram_scaling import AsyncMetrics, RealtimeMetrics
+
+    realtime = RealtimeMetrics(endpoint_name="speech", variant_name="AllTraffic")
+    concurrency = realtime.concurrent_requests_per_model(instance_type="ml.g6.2xlarge")
+    assert (concurrency.metric_name, concurrency.statistic, concurrency.dimensions) == (
+        "ConcurrentRequestsPerModel", "Maximum",
+        {"EndpointName": "speech", "VariantName": "AllTraffic", "InstanceType": "ml.g6.2xlarge"})
+    assert realtime.first_chunk_latency().statistic == "p99"
+    assert realtime.model_errors().metric_name == "InvocationModelErrors"
+    count = realtime.instance_count()
+    assert (count.namespace, count.metric_name, count.statistic) == (
+        "/aws/sagemaker/Endpoints", "CPUUtilization", "SampleCount")
+    jobs = AsyncMetrics(endpoint_name="batch", variant_name="AllTraffic")
+    backlog = jobs.backlog_size_per_instance(statistic="Maximum", label="backlog")
+    assert (backlog.statistic, backlog.label, backlog.dimensions) == (
+        "Maximum", "backlog", {"EndpointName": "batch"})
+    assert jobs.notification_failures().dimensions == {"EndpointName": "batch",
+                                                       "VariantName": "AllTraffic"}
+    # The same request gives the same metric object: alarms and dashboards share it.
+    assert jobs.backlog_size() is jobs.backlog_size()
+    import pytest
+    with pytest.raises(ValueError, match="EndpointName dimension only"):
+        jobs.named("backlog_size", instance_type="ml.g6.2xlarge")

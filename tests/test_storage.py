@@ -273,3 +273,27 @@ def test_bucket_with_created_bucket_options_is_refused(stack: cdk.Stack, created
     with pytest.raises(DeepgramScalingConfigError,
                        match=rf"{created_only} only applies to a bucket the construct creates"):
         async_endpoint(stack, bucket=bucket, **{created_only: value})
+
+
+def test_async_storage_on_its_own(new_stack):
+    # The construct alone, outside an endpoint: what it creates and what it grants.
+    from aws_cdk import aws_iam as iam
+
+    from deepgram_scaling import AsyncStorage, StoragePrefixes
+
+    stack = new_stack("StorageAlone", nag=False)
+    storage = AsyncStorage(stack, "Store", prefixes=StoragePrefixes(input="in/", output="out/",
+                                                                     failure="err/"))
+    caller = iam.Role(stack, "Caller", assumed_by=iam.AccountRootPrincipal())
+    storage.grant_caller(caller)
+    template = Template.from_stack(stack)
+    assert len(template.find_resources("AWS::S3::Bucket")) == 2  # results and access logs
+    assert len(template.find_resources("AWS::SNS::Topic")) == 2
+    assert len(template.find_resources("AWS::KMS::Key")) == 1
+    statements = [s for s in storage.execution_statements()]
+    assert [s.actions for s in statements] == [
+        ["s3:GetObject"], ["s3:ListBucket"], ["s3:PutObject", "s3:AbortMultipartUpload"],
+        ["sns:Publish"], ["kms:Decrypt", "kms:GenerateDataKey"]]
+    (policy,) = template.find_resources("AWS::IAM::Policy").values()
+    actions = [s["Action"] for s in policy["Properties"]["PolicyDocument"]["Statement"]]
+    assert actions == ["s3:PutObject", "s3:GetObject", ["kms:Decrypt", "kms:GenerateDataKey"]]
