@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import aws_cdk as cdk
 import pytest
@@ -13,18 +12,10 @@ from deepgram_scaling import (
     AsyncDeepgramEndpoint,
     DeepgramModel,
     DeepgramScalingConfigError,
-    RealtimeDeepgramEndpoint,
 )
 
-from .conftest import IMAGE_URI, PACKAGE_ARN
-
-
-def realtime(stack: cdk.Stack, construct_id: str = "Endpoint", **overrides: Any):
-    props: dict[str, Any] = {"model": DeepgramModel.from_model_package(PACKAGE_ARN),
-                             "instance_pools": ["ml.g6.2xlarge", "ml.g6e.2xlarge"],
-                             "max_capacity": 6, "target_concurrency_per_instance": 7}
-    props.update(overrides)
-    return RealtimeDeepgramEndpoint(stack, construct_id, **props)
+from .conftest import IMAGE_URI
+from .test_scaling import realtime
 
 
 def dashboard_widgets(template: Template, prefix: str) -> list[dict]:

@@ -19,6 +19,7 @@ from deepgram_scaling import (
 
 from .conftest import IMAGE_URI, AsyncOwnStorageScenario
 from .test_async import batch, normalized, one
+from .test_endpoint_rules import async_endpoint
 
 
 def test_created_bucket_is_encrypted_private_logged_and_expires_results(example_template):
@@ -249,16 +250,6 @@ def stack(new_stack: Callable[..., cdk.Stack]) -> cdk.Stack:
     return new_stack(nag=False)
 
 
-def async_endpoint(stack: cdk.Stack, **overrides: Any):
-    from deepgram_scaling import AsyncDeepgramEndpoint
-
-    props: dict[str, Any] = {
-        "model": DeepgramModel.from_image("123456789012.dkr.ecr.us-east-1.amazonaws.com/dg:1"),
-        "instance_pools": ["ml.g6.2xlarge"],
-        "max_capacity": 4,
-    }
-    props.update(overrides)
-    return AsyncDeepgramEndpoint(stack, "Async", **props)
 
 
 @pytest.mark.parametrize("created_only", ["result_expiration", "access_logs_bucket",
