@@ -115,6 +115,9 @@ class DeepgramEndpointBase(EndpointAccess, Construct):
                 model_package_name=model.model_package_arn, image=model.image_uri,
                 environment=dict(model.environment) or None),
         )
+        if not model.network_isolation:  # docs/aws-behaviour.md#self-hosted-licence
+            self.cfn_model.add_metadata("checkov", {"skip": [{"id": "CKV_AWS_370", "comment": (
+                "A self-hosted Deepgram image validates its licence over the network.")}]})
         # The role's policy must exist before SageMaker uses the role.
         self.cfn_model.node.add_dependency(self.execution_policy)
         self.cfn_endpoint_config = self._endpoint_config(props, pools)

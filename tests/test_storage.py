@@ -178,11 +178,19 @@ def test_an_imported_bucket_needs_its_key(new_stack):
                        match=r"bucket is imported, so the construct cannot see the key that "
                              r"encrypts it.*pass encryption_key="):
         build("NoKey")
-    # With the key, the role may use it to read inputs and write results.
-    key = kms.Key.from_key_arn(stack, "AudioKey",
-                               "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")
-    endpoint = build("WithKey", encryption_key=key)
-    assert endpoint.encryption_key is key
+    # With the key, the role may use it to read inputs and write results, and the results are
+    # written under it.
+    key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    build("WithKey", encryption_key=kms.Key.from_key_arn(stack, "AudioKey", key_arn))
+    template = Template.from_stack(stack)
+    (policy,) = template.find_resources("AWS::IAM::ManagedPolicy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert {"Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Effect": "Allow",
+            "Resource": key_arn} in statements
+    reads = next(s for s in statements if s["Action"] == "s3:GetObject")
+    assert reads["Resource"]["Fn::Join"][1][-1] == ":s3:::team-audio/input/*"
+    template.has_resource_properties("AWS::SageMaker::EndpointConfig", {
+        "AsyncInferenceConfig": {"OutputConfig": Match.object_like({"KmsKeyId": key_arn})}})
 
 
 def test_the_readmes_test_notification_filter_builds(new_stack):
