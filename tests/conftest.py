@@ -209,3 +209,13 @@ class AsyncOwnStorageScenario:
 @pytest.fixture(scope="session")
 def async_own_storage(new_stack: Callable[..., cdk.Stack]) -> AsyncOwnStorageScenario:
     return AsyncOwnStorageScenario(new_stack)
+
+
+# --- cloud assemblies with several stacks (check DIR, describe DIR, cfn-lint) -------------
+
+
+@pytest.fixture(scope="session")
+def assemblies(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from .assembly_apps import build_all
+
+    return build_all(tmp_path_factory.mktemp("assemblies"))

@@ -6,10 +6,22 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .rules import RULES, Finding
+from .assembly import all_rules
+from .rules import Finding
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/deepgram-scaling/"
+#: A finding's level as SARIF 2.1.0 spells it (``result.level``: none, note, warning, error).
+SARIF_LEVELS = {"error": "error", "warning": "warning", "info": "note", "note": "note"}
+
+
+def sarif_level(level: str) -> str:
+    """The SARIF level of a finding's or rule's level; an unknown level is a bug here, not
+    something to report as ``error`` or drop."""
+    try:
+        return SARIF_LEVELS[level]
+    except KeyError:
+        raise ValueError(f"no SARIF level for finding level {level!r}") from None
 
 
 @dataclass
@@ -42,14 +54,15 @@ def as_json(reports: Sequence[Report]) -> str:
 
 
 def as_sarif(reports: Sequence[Report], *, version: str = "0") -> str:
-    index = {rule.id: n for n, rule in enumerate(RULES)}
+    rules_run = all_rules()
+    index = {rule.id: n for n, rule in enumerate(rules_run)}
     rules = [{
         "id": rule.id,
         "name": rule.name,
         "shortDescription": {"text": rule.summary},
         "help": {"text": f"Fix: {rule.fix}. Source: docs/aws-behaviour.md#{rule.anchor}"},
-        "defaultConfiguration": {"level": rule.level},
-    } for rule in RULES]
+        "defaultConfiguration": {"level": sarif_level(rule.level)},
+    } for rule in rules_run]
     results = []
     for report in reports:
         for finding in report.findings:
@@ -62,7 +75,7 @@ def as_sarif(reports: Sequence[Report], *, version: str = "0") -> str:
                 location["physicalLocation"]["region"] = {"startLine": line}  # type: ignore[index]
             result: dict[str, object] = {
                 "ruleId": finding.rule,
-                "level": finding.level,
+                "level": sarif_level(finding.level),
                 "message": {"text": f"{finding.resource}: {finding.message}"},
                 "locations": [location],
             }
