@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import cx_api
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
 from constructs import Construct
 
@@ -168,13 +169,30 @@ def build_app(
     return app
 
 
+def annotation_lines(assembly: cx_api.CloudAssembly) -> list[str]:
+    """The constructs' errors, warnings and infos, one line each with the construct path, in
+    the form the CDK CLI prints them: ``[Warning at /Stack/Path] message``."""
+    return [
+        f"[{message.level.value.capitalize()} at {message.id}] {message.entry.data}"
+        for stack in assembly.stacks_recursively
+        for message in stack.messages
+    ]
+
+
 def main() -> int:
     try:
-        build_app().synth()
+        assembly = build_app().synth()
     except DeepgramScalingConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    return 0
+    # Under the CDK CLI (which sets CDK_CLI_VERSION) the CLI prints the annotations itself.
+    if "CDK_CLI_VERSION" in os.environ:
+        return 0
+    lines = annotation_lines(assembly)
+    for line in lines:
+        print(line, file=sys.stderr)
+    # An error annotation fails synthesis, as it does under the CLI.
+    return 1 if any(line.startswith("[Error at ") for line in lines) else 0
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -72,3 +73,33 @@ def test_bad_context_stops_with_one_clear_line(override, message, tmp_path):
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(message)
     assert "Traceback" not in result.stderr
+
+
+def test_running_the_app_prints_each_warning_and_info_with_its_path(tmp_path):
+    # given a companion target below the fleet's (a legal value the construct warns about)
+    from .conftest import cdk_context
+
+    context = {**cdk_context(), "deepgram:realtime:targetConcurrencyPerInstance": 5}
+
+    # when the app runs as `make synth` runs it (no CDK CLI around it)
+    result = run_app(context, tmp_path)
+
+    # then the warning and the infos reach the screen, one line each, with the construct path
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert any(line.startswith("[Warning at /DeepgramScalingExample/Realtime") and
+               "deepgram-scaling:companionBelowFleetTarget" in line for line in lines), lines
+    assert sum(line.startswith("[Info at /DeepgramScalingExample/") for line in lines) >= 2
+    assert all(re.match(r"\[(Error|Warning|Info) at /\S+\] \S", line) for line in lines)
+
+
+def test_annotation_lines_are_left_to_the_cdk_cli_under_it(tmp_path):
+    # the CLI prints annotations itself: the app stays quiet when CDK_CLI_VERSION is set
+    from .conftest import cdk_context
+
+    context = {**cdk_context(), "deepgram:realtime:targetConcurrencyPerInstance": 5}
+    env = {**ENV, "CDK_OUTDIR": str(tmp_path), "CDK_CLI_VERSION": "2.1000.0",
+           "CDK_CONTEXT_JSON": json.dumps(context)}
+    result = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert (result.returncode, result.stderr) == (0, "")
