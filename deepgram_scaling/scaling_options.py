@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_applicationautoscaling as appscaling
 
 from ._validation import Problems, fmt, is_token
+from .schedule_expressions import schedule_problems
 
 #: Application Auto Scaling quotas (docs/aws-behaviour.md#scaling-quotas).
 MAX_STEPS = 20
@@ -221,15 +221,13 @@ def step_for(steps: Sequence[appscaling.ScalingInterval],
 
 # --- schedules -------------------------------------------------------------------------
 
-_CRON_FIELD = r"[0-9A-Za-z*?/,#L\-]+"
-_CRON = re.compile(rf"^cron\(({_CRON_FIELD})( {_CRON_FIELD}){{5}}\)$")
-_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
-_AT = re.compile(r"^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)$")
-
 
 def parse_schedule(problems: Problems, prop: str, schedule: object) -> appscaling.Schedule | None:
     """An Application Auto Scaling schedule from a :class:`Schedule` or an expression string:
-    ``cron(m h dom mon dow year)``, ``rate(N unit)`` or ``at(yyyy-mm-ddThh:mm:ss)``."""
+    ``cron(m h dom mon dow year)``, ``rate(N unit)`` or ``at(yyyy-mm-ddThh:mm:ss)``.
+
+    Expressions Application Auto Scaling would refuse (docs/aws-behaviour.md#schedule-expressions)
+    are added to ``problems``, one per fault; an expression holding a token is not checked."""
     if isinstance(schedule, appscaling.Schedule):
         expression = schedule.expression_string
     elif isinstance(schedule, str):
@@ -241,16 +239,10 @@ def parse_schedule(problems: Problems, prop: str, schedule: object) -> appscalin
     if is_token(expression):
         return schedule if isinstance(schedule, appscaling.Schedule) else \
             appscaling.Schedule.expression(expression)
-    rate = _RATE.match(expression)
-    valid = bool(_CRON.match(expression) or _AT.match(expression) or rate)
-    if rate and int(rate.group(1)) < 1:
-        valid = False
-    if rate and (int(rate.group(1)) == 1) == rate.group(2).endswith("s"):
-        valid = False  # 'rate(1 hour)' but 'rate(2 hours)'
-    if not valid:
-        problems.add(
-            f"{prop} must be 'cron(minutes hours day-of-month month day-of-week year)', "
-            f"'rate(N minutes|hours|days)' or 'at(yyyy-mm-ddThh:mm:ss)', got {expression!r}"
-        )
+    found = schedule_problems(expression)
+    for problem in found:
+        problems.add(f"{prop} {problem}")
+    if found:
         return None
-    return appscaling.Schedule.expression(expression)
+    return schedule if isinstance(schedule, appscaling.Schedule) else \
+        appscaling.Schedule.expression(expression)

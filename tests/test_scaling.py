@@ -197,9 +197,10 @@ def test_example_has_a_business_hours_floor(example_template: Template):
     ("kwargs", "message"),
     [
         ({"schedule": "every day at 8", "min_capacity": 2},
-         r"schedule must be 'cron\(minutes hours day-of-month month day-of-week year\)'.*got 'every day at 8'"),
-        ({"schedule": "cron(0 8 * * ?)", "min_capacity": 2}, r"schedule must be 'cron"),
-        ({"schedule": "rate(1 hours)", "min_capacity": 2}, r"got 'rate\(1 hours\)'"),
+         r"schedule 'every day at 8' is not a schedule expression: use 'cron\(minutes hours day-of-month month day-of-week year\)'"),
+        ({"schedule": "cron(0 8 * * ?)", "min_capacity": 2}, r"schedule 'cron\(0 8 \* \* \?\)' must have six fields"),
+        ({"schedule": "cron(0 25 * * ? *)", "min_capacity": 2}, r"schedule 'cron\(0 25 \* \* \? \*\)' has hours '25'.*valid hours: 0-23"),
+        ({"schedule": "rate(1 hours)", "min_capacity": 2}, r"schedule 'rate\(1 hours\)' must say 'hour'"),
         ({"schedule": "rate(2 hours)", "min_capacity": 4, "max_capacity": 3},
          r"min_capacity must be <= max_capacity \(3\) within one scheduled action, got 4"),
         ({"schedule": "rate(2 hours)", "min_capacity": 9},

@@ -215,14 +215,32 @@ def test_valid_schedule_expressions_become_schedules(expression):
     assert schedule is not None and schedule.expression_string == expression.strip()
 
 
-@pytest.mark.parametrize("expression", [
-    "rate(0 hours)", "rate(1 hours)", "rate(2 hour)", "rate(1 week)", "cron(0 8 * * ?)",
-    "at(2026-12-01 08:00:00)", "every day"])
-def test_invalid_schedule_expressions_are_named(expression):
+@pytest.mark.parametrize(("expression", "says"), [
+    ("rate(0 hours)", "positive whole number"), ("rate(1 hours)", "must say 'hour'"),
+    ("rate(2 hour)", "must say 'hours'"), ("rate(1 week)", "unit of minute"),
+    ("cron(0 8 * * ?)", "must have six fields"),
+    ("cron(0 8 * * * *)", r"'\?' in exactly one of day-of-month and day-of-week"),
+    ("cron(0 25 ? * MON-FRI *)", "has hours '25': 25 is out of range; valid hours: 0-23"),
+    ("at(2026-12-01 08:00:00)", r"must be 'at\(yyyy-mm-ddThh:mm:ss\)'"),
+    ("every day", r"is not a schedule expression: use 'cron\(")])
+def test_invalid_schedule_expressions_are_named(expression, says):
+    # given an expression Application Auto Scaling refuses
     problems = Problems()
+    # when it is parsed
     assert parse_schedule(problems, "floor.schedule", expression) is None
+    # then the prop, the expression and what is valid are named
     with pytest.raises(DeepgramScalingConfigError,
-                       match=rf"floor.schedule must be 'cron\(.*got {re.escape(repr(expression))}"):
+                       match=rf"floor.schedule {re.escape(repr(expression))} .*{says}"):
+        problems.raise_if_any()
+
+
+def test_a_schedule_object_with_a_bad_field_is_refused_too():
+    # given a Schedule built with an hour AWS refuses
+    schedule = appscaling.Schedule.cron(hour="25", minute="0")
+    problems = Problems()
+    # when it is parsed / then the hour is named
+    assert parse_schedule(problems, "schedule", schedule) is None
+    with pytest.raises(DeepgramScalingConfigError, match="has hours '25'"):
         problems.raise_if_any()
 
 

@@ -9,16 +9,24 @@ hour on. Three 10 s datapoints above target put the high alarm in ALARM at 1 h +
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import datetime as dt
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import aws_cdk as cdk
 import numpy as np
 import pytest
 from aws_cdk.assertions import Template
 
-from deepgram_scaling import DeepgramModel, InstancePool, RealtimeDeepgramEndpoint
+from deepgram_scaling import (
+    AsyncDeepgramEndpoint,
+    DeepgramModel,
+    InstancePool,
+    RealtimeDeepgramEndpoint,
+)
 from deepgram_scaling.simulator.cli import main
 from deepgram_scaling.simulator.engine import (
     FAILED_CAPACITY,
@@ -34,9 +42,10 @@ from deepgram_scaling.simulator.params import (
     Shortage,
     load_params,
 )
-from deepgram_scaling.simulator.template import EndpointSetup, read_endpoints
+from deepgram_scaling.simulator.schedules import ScheduleError, fire_times
+from deepgram_scaling.simulator.template import EndpointSetup, ScheduledAction, read_endpoints
 
-from .conftest import PACKAGE_ARN
+from .conftest import IMAGE_URI, PACKAGE_ARN
 
 MONDAY = 1772409600.0  # 2026-03-02T00:00:00Z
 STEP = 10
@@ -59,6 +68,11 @@ def template(new_stack: Callable[..., cdk.Stack]) -> dict:
                                      instance_pools=[InstancePool(G6, max_concurrency=10)],
                                      max_capacity=20)
     floor.scale_on_schedule("NineOClock", schedule="cron(0 9 * * ? *)", min_capacity=4)
+    jobs = AsyncDeepgramEndpoint(stack, "Jobs", model=DeepgramModel.from_image(IMAGE_URI),
+                                 instance_pools=[G6], max_capacity=4)
+    # 08:00 in New York is 13:00 UTC on Monday 2 March 2026 (EST, UTC-5)
+    jobs.scale_on_schedule("MorningWarm", schedule="cron(0 8 ? * MON-FRI *)", min_capacity=2,
+                           time_zone=cdk.TimeZone.AMERICA_NEW_YORK)
     return Template.from_stack(stack).to_json()
 
 
@@ -143,6 +157,127 @@ def test_a_scheduled_minimum_moves_the_count_once_the_endpoint_is_in_service(set
     assert (refused.time_s, refused.before, refused.after) == (nine, 3, 4)
     assert refused.cause == f"{REFUSED} (scheduled NineOClock)"
     assert at(result, nine - 100 + 2 * PROVISION) == [4]
+
+
+# --- scheduled actions: time zones, the async run --------------------------------------------
+
+
+def utc(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.timezone.utc)
+
+
+@pytest.mark.parametrize(("schedule", "zone", "fires_at"), [
+    # 18:00 in Tokyo (UTC+9) is 09:00 UTC
+    ("at(2026-03-02T18:00:00)", "Asia/Tokyo", 9 * HOUR),
+    # 10:00 in Berlin (CET, UTC+1) is 09:00 UTC
+    ("cron(0 10 * * ? *)", "Europe/Berlin", 9 * HOUR),
+    # 04:00 in New York (EST, UTC-5) is 09:00 UTC
+    ("cron(0 4 ? * MON *)", "America/New_York", 9 * HOUR),
+    # a rate counts from the start: the time zone plays no part
+    ("rate(9 hours)", "Asia/Tokyo", 9 * HOUR),
+])
+def test_a_scheduled_action_fires_at_the_utc_instant_of_its_time_zone(setups, schedule, zone,
+                                                                       fires_at):
+    # given the floor's action moved into a time zone
+    action = ScheduledAction(name="Zoned", schedule=schedule, timezone=zone, min_capacity=4,
+                             max_capacity=None)
+    setup = dataclasses.replace(setups["Floor"], schedules=(action,))
+    # when a quiet Monday is replayed from 00:00 UTC
+    result = run(setup, [(0, 2)], hours=12)
+    # then the floor applies at the UTC instant, not at the local time read as UTC
+    assert applied(result) == [(fires_at, 1, 4)]
+
+
+def test_cron_in_a_time_zone_follows_its_daylight_saving_change():
+    # given 09:00 every day in New York, across the switch to EDT on Sunday 8 March 2026
+    times = list(fire_times("cron(0 9 * * ? *)", "America/New_York", utc("2026-03-07T00:00:00"),
+                            utc("2026-03-10T00:00:00")))
+    # then 14:00 UTC under EST (UTC-5), 13:00 UTC under EDT (UTC-4)
+    assert times == [utc("2026-03-07T14:00:00"), utc("2026-03-08T13:00:00"),
+                     utc("2026-03-09T13:00:00")]
+
+
+@pytest.mark.parametrize(("schedule", "days"), [
+    ("cron(0 9 L * ? *)", ["03-31", "04-30", "05-31"]),
+    ("cron(0 9 LW * ? *)", ["03-31", "04-30", "05-29"]),
+    ("cron(0 9 1W * ? *)", ["03-02", "04-01", "05-01"]),  # 1 March 2026 is a Sunday
+    ("cron(0 9 ? * 6L *)", ["03-27", "04-24", "05-29"]),
+    ("cron(0 9 ? * 3#2 *)", ["03-10", "04-14", "05-12"]),
+])
+def test_last_weekday_and_nth_day_wildcards_fire_on_their_days(schedule, days):
+    # given the L, W and # wildcards over March to May 2026
+    times = fire_times(schedule, None, utc("2026-03-01T00:00:00"), utc("2026-06-01T00:00:00"))
+    # then each fires once a month, on the documented day
+    assert [t.strftime("%m-%d") for t in times] == days
+
+
+def test_a_rate_keeps_counting_from_the_run_start_in_a_later_window():
+    # given rate(5 hours) counted from 00:00, asked only for the second day
+    start = utc("2026-03-02T00:00:00")
+    times = list(fire_times("rate(5 hours)", None, start + dt.timedelta(days=1),
+                            start + dt.timedelta(days=2), anchor=start))
+    # then the firings keep the 5-hour grid from the start: 25 h, 30 h, ... 45 h
+    assert [(t - start) / dt.timedelta(hours=1) for t in times] == [25, 30, 35, 40, 45]
+
+
+@pytest.mark.parametrize(("schedule", "zone", "says"), [
+    ("cron(0 25 * * ? *)", None, "has hours '25'"),
+    ("cron(0 9 * * *)", None, "must have six fields"),
+    ("cron(0 9 ? * MON *)", "Mars/Olympus", "time zone 'Mars/Olympus' is not an IANA"),
+])
+def test_the_simulator_refuses_what_application_auto_scaling_refuses(schedule, zone, says):
+    # given a schedule AWS would refuse / when its times are asked / then the problem is named
+    with pytest.raises(ScheduleError, match=says):
+        list(fire_times(schedule, zone, utc("2026-03-02T00:00:00"), utc("2026-03-03T00:00:00")))
+
+
+def test_simulate_reports_a_bad_schedule_in_one_line(template, tmp_path, capsys):
+    # given a template whose scheduled action has hour 25
+    bad = json.loads(json.dumps(template).replace("cron(0 9 * * ? *)", "cron(0 25 * * ? *)"))
+    path = tmp_path / "bad-schedule.json"
+    path.write_text(json.dumps(bad))
+    trace = tmp_path / "t.csv"
+    trace.write_text("start,duration_s\n0,30\n")
+    # when it is simulated
+    status = main(["simulate", str(path), "--endpoint", "Floor", "--trace", str(trace)])
+    # then one line names the endpoint, the action and the field, and the status is 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2
+    assert len(err) == 1
+    assert err[0].startswith("error: endpoint Floor: scheduled action 'NineOClock': "
+                             "'cron(0 25 * * ? *)' has hours '25'")
+
+
+def test_the_async_run_applies_a_scheduled_floor_in_its_time_zone(setups):
+    # given the async endpoint's floor of 2 from 08:00 New York time, and one job at 13:30 UTC
+    jobs = [(13.5 * HOUR, 40.0)]
+    # when Monday is replayed with and without the scheduled action
+    warm = Simulation(setups["Jobs"], Params(), start_epoch=MONDAY).run_async(jobs)
+    cold = Simulation(dataclasses.replace(setups["Jobs"], schedules=()), Params(),
+                      start_epoch=MONDAY).run_async(jobs)
+    # then with it, two instances are asked for at 13:00 UTC and the job starts at once
+    assert (13 * HOUR, 0, 2) in applied(warm)
+    assert [e.cause for e in warm.events if e.time_s == 13 * HOUR] == ["scheduled MorningWarm"]
+    assert warm.to_json()["wait_s"]["max"] == 0.0
+    assert warm.to_json()["time_to_first_instance_s"] == []
+    # without it, nothing runs at 13:00 and the job waits for the wake-up
+    assert at(cold, 13 * HOUR + PROVISION) == [0]
+    assert cold.to_json()["wait_s"]["max"] > 120
+
+
+SIMULATOR = Path(__file__).resolve().parent.parent / "deepgram_scaling" / "simulator"
+
+
+@pytest.mark.parametrize("module", ["realtime_loop.py", "async_loop.py", "results.py"])
+def test_the_run_loops_and_results_do_not_import_the_engine(module):
+    # given the module's source, type-checking imports included
+    tree = ast.parse((SIMULATOR / module).read_text())
+    imported = [node.module for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) and node.module]
+    imported += [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                 for alias in node.names]
+    # then nothing there imports engine.py, so the engine is the only module that joins them
+    assert not [name for name in imported if name.split(".")[-1] == "engine"], imported
 
 
 # --- instance pools ------------------------------------------------------------------------

@@ -8,6 +8,9 @@
   ``HasBacklogWithoutCapacity`` is 1 while work waits and no instance runs.
 - A job running on an instance that scale-in removes goes back to the front of the queue
   and restarts; its wait was counted when it first started.
+- Scheduled actions change the scalable target's min/max at their times, as in the
+  real-time run (``policies.py``): a floor raised at 08:00 starts instances before the
+  first job of the day.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from .policies import Policies
 from .results import Result, billed_result
 
 if TYPE_CHECKING:
-    from .engine import Simulation
     from .fleet import Fleet
+    from .parts import SimulationParts
+    from .template import ScheduledAction
 
 WAIT_BINS = 7 * 86400  # one-second bins for async waits; longer waits land in the last bin
 
@@ -89,7 +93,7 @@ class _Work:
         }
 
 
-def run_async(simulation: Simulation, jobs: Iterable[tuple[float, float]], *,
+def run_async(simulation: SimulationParts, jobs: Iterable[tuple[float, float]], *,
               drain_s: float) -> Result:
     """``jobs``: (arrival seconds, processing seconds) in arrival order. The run ends once
     every job is done, or ``drain_s`` after the last arrival."""
@@ -109,6 +113,7 @@ def run_async(simulation: Simulation, jobs: Iterable[tuple[float, float]], *,
     last_arrival = 0.0
     k = 0
     fleet.on_removed = work.requeue
+    scheduled = _Scheduled(simulation)
 
     while True:
         t = k * step
@@ -121,6 +126,7 @@ def run_async(simulation: Simulation, jobs: Iterable[tuple[float, float]], *,
             last_arrival = upcoming[0]
             work.arrived += 1
             upcoming = next(iterator, None)
+        scheduled.apply_due(t)
         if endpoint.update_done is not None and t >= endpoint.update_done:
             serving = sum(fleet.in_service)
             endpoint.settle(t)
@@ -150,6 +156,28 @@ def run_async(simulation: Simulation, jobs: Iterable[tuple[float, float]], *,
         "peak_backlog": int(load.max(initial=0)),
     }
     return result
+
+
+class _Scheduled:
+    """The scheduled actions, applied at the first step at or after their time, as the
+    real-time loop does. The run's length is not known ahead (it lasts until the queue
+    drains), so their times are found a day at a time."""
+
+    CHUNK_S = 86400.0
+
+    def __init__(self, simulation: SimulationParts) -> None:
+        self.policies = simulation.policies
+        self.start_epoch = simulation.start_epoch
+        self.found_until = 0.0
+        self.due: deque[tuple[float, ScheduledAction]] = deque()
+
+    def apply_due(self, t: float) -> None:
+        while t >= self.found_until:
+            self.due.extend(self.policies.schedule_events(
+                self.start_epoch, self.found_until + self.CHUNK_S, from_s=self.found_until))
+            self.found_until += self.CHUNK_S
+        while self.due and self.due[0][0] <= t:
+            self.policies.apply_schedule(self.due.popleft()[1], t)
 
 
 def _end_of_minute(policies: Policies, t: float, average: float, backlog: int, n: int) -> None:

@@ -14,7 +14,8 @@ each module's docstring states the mechanics it implements:
   their datapoints and measure the service (overload and rejections; queue waits).
 - ``results.py``: the :class:`Result` and its JSON object, and billing.
 
-:class:`Simulation` puts them together for one run.
+:class:`Simulation` puts them together for one run. The loops and ``results.py`` see it
+through the ``parts.SimulationParts`` protocol and never import this module.
 """
 
 from __future__ import annotations

@@ -21,13 +21,12 @@ import datetime as dt
 import math
 from collections import deque
 from collections.abc import Callable
-from typing import Any
 
 from ..metric_math import compile_queries
 from .endpoint import Endpoint
 from .params import Params
-from .schedules import fire_times
-from .template import EndpointSetup, StepPolicy, TargetTracking
+from .schedules import ScheduleError, fire_times
+from .template import EndpointSetup, ScheduledAction, StepPolicy, TargetTracking
 
 
 class Alarm:
@@ -122,17 +121,27 @@ class Policies:
 
     # --- schedules -----------------------------------------------------------------------
 
-    def schedule_events(self, start_epoch: float, horizon_s: float) -> list[tuple[float, Any]]:
-        """(seconds from the start, action) of every scheduled action firing in the run."""
+    def schedule_events(self, start_epoch: float, horizon_s: float, *,
+                        from_s: float = 0.0) -> list[tuple[float, ScheduledAction]]:
+        """(seconds from the start, action) of every scheduled action firing in
+        ``[from_s, horizon_s)``, in time order; ``rate()`` schedules count from the start.
+
+        :raises ScheduleError: naming the action whose schedule or time zone is refused.
+        """
         start = dt.datetime.fromtimestamp(start_epoch, dt.timezone.utc)
+        begin = start + dt.timedelta(seconds=from_s)
         end = start + dt.timedelta(seconds=horizon_s)
         fired = []
         for action in self.setup.schedules:
-            for when in fire_times(action.schedule, action.timezone, start, end):
-                fired.append(((when - start).total_seconds(), action))
+            try:
+                for when in fire_times(action.schedule, action.timezone, begin, end,
+                                       anchor=start):
+                    fired.append(((when - start).total_seconds(), action))
+            except ScheduleError as err:
+                raise ScheduleError(f"scheduled action {action.name!r}: {err}") from None
         return sorted(fired, key=lambda item: item[0])
 
-    def apply_schedule(self, action: Any, t: float) -> None:
+    def apply_schedule(self, action: ScheduledAction, t: float) -> None:
         endpoint = self.endpoint
         if action.min_capacity is not None:
             endpoint.min_capacity = action.min_capacity

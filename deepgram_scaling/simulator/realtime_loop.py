@@ -22,17 +22,17 @@ from .policies import Policies, Tracking
 from .results import Result, billed_result, counts_by_step
 
 if TYPE_CHECKING:
-    from .engine import Simulation
     from .fleet import Fleet
+    from .parts import SimulationParts
 
 
-def run_realtime(simulation: Simulation, active: np.ndarray, arrivals: np.ndarray) -> Result:
+def run_realtime(simulation: SimulationParts, active: np.ndarray, arrivals: np.ndarray) -> Result:
     """``active``: streams open per step; ``arrivals``: streams that start in each step."""
     counts = _replay(simulation, active)
     return _realtime_result(simulation, active, arrivals, counts)
 
 
-def _replay(simulation: Simulation, active: np.ndarray) -> np.ndarray:
+def _replay(simulation: SimulationParts, active: np.ndarray) -> np.ndarray:
     """Step through the load; returns the in-service counts per step and pool."""
     fleet, endpoint, policies = simulation.fleet, simulation.endpoint, simulation.policies
     p = simulation.params
@@ -128,7 +128,7 @@ def _end_of_minute(policies: Policies, fleet: Fleet, t: float, fast: list[Tracki
     return scale_out_possible
 
 
-def _realtime_result(simulation: Simulation, active: np.ndarray, arrivals: np.ndarray,
+def _realtime_result(simulation: SimulationParts, active: np.ndarray, arrivals: np.ndarray,
                      counts: np.ndarray) -> Result:
     """Bill the run and measure how well the fleet served the load."""
     fleet = simulation.fleet

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from .engine import Simulation
+    from .parts import SimulationParts
 
 #: Causes of attempts that did not change the capacity (events of their own kind).
 REFUSED = "refused: endpoint updating"
@@ -98,7 +98,7 @@ def counts_by_step(changes: list[tuple[int, list[int]]], n_steps: int, pools: in
     return counts
 
 
-def billed_result(simulation: Simulation, kind: str, horizon: float, load: np.ndarray,
+def billed_result(simulation: SimulationParts, kind: str, horizon: float, load: np.ndarray,
                   counts: np.ndarray, capacity: np.ndarray,
                   pool_capacity: tuple[float, ...]) -> Result:
     """Bill the per-step in-service ``counts`` and gather the run into a :class:`Result`."""
