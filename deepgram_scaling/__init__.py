@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .alarm_topic import AlarmTopic
-    from .alarms import AlarmOptions
+    from .alarms import (
+        AlarmOptions,
+        AsyncRollbackAlarmOptions,
+        RealtimeRollbackAlarmOptions,
+        RollbackAlarmOptions,
+    )
     from .asynchronous import AsyncAlarmOptions, AsyncDeepgramEndpoint
     from .checks.pack import SageMakerScalingChecks
     from .deployment import DeploymentStrategy
@@ -32,6 +37,9 @@ if TYPE_CHECKING:
 #: Public name -> the module that defines it.
 _EXPORTS = {
     "AlarmOptions": ".alarms",
+    "AsyncRollbackAlarmOptions": ".alarms",
+    "RealtimeRollbackAlarmOptions": ".alarms",
+    "RollbackAlarmOptions": ".alarms",
     "AsyncAlarmOptions": ".asynchronous",
     "AsyncDeepgramEndpoint": ".asynchronous",
     "SageMakerScalingChecks": ".checks.pack",
@@ -80,6 +88,7 @@ __all__ = [
     "AsyncAlarmOptions",
     "AsyncDeepgramEndpoint",
     "AsyncMetrics",
+    "AsyncRollbackAlarmOptions",
     "AsyncStorage",
     "DeepgramEndpointBase",
     "DeepgramModel",
@@ -93,7 +102,9 @@ __all__ = [
     "RealtimeAlarmOptions",
     "RealtimeDeepgramEndpoint",
     "RealtimeMetrics",
+    "RealtimeRollbackAlarmOptions",
     "RealtimeScalingPlan",
+    "RollbackAlarmOptions",
     "SageMakerScalingChecks",
     "ScalingKind",
     "ScalingStep",

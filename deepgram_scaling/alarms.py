@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
+from typing import ClassVar
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -16,7 +17,8 @@ from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ._validation import Problems
+from ._validation import Problems, is_token
+from .metric_math import MetricQuery, number
 from .metrics import EndpointMetrics
 
 GTE = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
@@ -90,10 +92,6 @@ class AlarmSpec:
     defaults: AlarmOptions
     description: str
     treat_missing_data: cloudwatch.TreatMissingData = NOT_BREACHING
-    #: Whether the alarm watches errors a bad model would cause: those guard the endpoint's
-    #: own updates (docs/aws-behaviour.md#deployment-guardrails). Capacity and latency alarms
-    #: fire under load, and a capacity count sees both fleets during blue/green.
-    guards_updates: bool = False
 
     @property
     def construct_id(self) -> str:
@@ -104,8 +102,7 @@ def _errors(name: str, metric: str, description: str, *, threshold: float = 1,
             evaluation_periods: int = 5, datapoints: int | None = 3) -> AlarmSpec:
     return AlarmSpec(name, metric, AlarmOptions(threshold=threshold,
                                                 evaluation_periods=evaluation_periods,
-                                                datapoints_to_alarm=datapoints), description,
-                     guards_updates=True)
+                                                datapoints_to_alarm=datapoints), description)
 
 
 def _capacity_at_max(description: str) -> AlarmSpec:
@@ -130,7 +127,7 @@ REALTIME_ALARMS: tuple[AlarmSpec, ...] = (
               "Streaming sessions wait too long for their first result."),
     AlarmSpec("mid_stream_errors", "mid_stream_errors",
               AlarmOptions(threshold=1, evaluation_periods=5, datapoints_to_alarm=3),
-              "Streaming sessions fail after they started.", guards_updates=True),
+              "Streaming sessions fail after they started."),
 )
 
 ASYNC_ALARMS: tuple[AlarmSpec, ...] = (
@@ -251,10 +248,8 @@ def create_alarms(
 ) -> dict[str, cloudwatch.Alarm]:
     """Create the table's alarms that ``selected`` keeps, each notifying ``topic`` on ALARM
     and OK. A spec's threshold applies when the options give none; None means
-    ``max_capacity``. With ``name_prefix``, the alarms that guard updates get the fixed name
-    ``<prefix>-<ConstructId>``, which an endpoint's deployment config can name without
-    depending on the alarm (that would be a cycle: the alarm's dimension names the
-    endpoint)."""
+    ``max_capacity``. With ``name_prefix``, each alarm gets the fixed name
+    ``<prefix>-<ConstructId>``."""
     created: dict[str, cloudwatch.Alarm] = {}
     for spec in table:
         options = selected.get(spec.name)
@@ -273,8 +268,237 @@ def create_alarms(
             comparison_operator=GTE,
             treat_missing_data=spec.treat_missing_data,
             alarm_description=spec.description,
-            alarm_name=f"{name_prefix}-{spec.construct_id}"
-            if name_prefix and spec.guards_updates else None,
+            alarm_name=f"{name_prefix}-{spec.construct_id}" if name_prefix else None,
+        )
+        if topic is not None:
+            alarm.add_alarm_action(cw_actions.SnsAction(topic))
+            alarm.add_ok_action(cw_actions.SnsAction(topic))
+        created[spec.name] = alarm
+    return created
+
+
+# --- rollback alarms -----------------------------------------------------------------------
+#
+# The alarms that roll a guarded update back are their own alarms, apart from the monitoring
+# alarms above (docs/aws-behaviour.md#rollback-alarms). An alarm over both fleets trips on
+# the old fleet's errors and stops the update, so each one either watches the new fleet alone
+# (the EndpointConfigName dimension, where AWS shows that the metric carries it) or an error
+# rate rather than a count. Each judges a datapoint only when enough requests stand behind
+# it, and treats missing data (no traffic yet) as healthy.
+
+#: The default error rate above which a release rolls back: 5 % of requests.
+ROLLBACK_ERROR_RATE = 0.05
+#: Requests a datapoint needs before it is judged. At the default rate, one error among the
+#: fewest requests judged is 1/20 = 5 %, which is not above 5 %: a single error never rolls
+#: back.
+ROLLBACK_MINIMUM_REQUESTS = 20
+#: Query ids of a rollback alarm's metric math.
+JUDGED_ID = "judged"
+REQUESTS_ID = "requests"
+GT = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
+
+
+@dataclass(frozen=True, kw_only=True)
+class RollbackAlarmOptions(AlarmOptions):
+    """How one default rollback alarm judges a release. Pass ``None`` instead to leave it
+    out. A datapoint breaches when the judged statistic is above ``threshold`` and at least
+    ``minimum_requests`` requests stand behind it; fewer requests, or none (the new fleet has
+    no traffic yet), count as healthy.
+
+    :param threshold: For a rate, the fraction of requests that fail, in (0, 1); for a
+        latency, microseconds. Default: the alarm's own (see the endpoint's rollback options).
+    :param minimum_requests: Requests per period below which a datapoint is not judged.
+        Default: 20 (with the default 5 % rate, one error alone never rolls back).
+    :param period: Default: 1 minute.
+    :param evaluation_periods: Default: 3.
+    :param datapoints_to_alarm: Default: equal to ``evaluation_periods``.
+    """
+
+    minimum_requests: float = ROLLBACK_MINIMUM_REQUESTS
+
+    def check(self, problems: Problems, prop: str) -> None:
+        super().check(problems, prop)
+        problems.number(f"{prop}.minimum_requests", self.minimum_requests, minimum=1,
+                        why="(requests per period behind a judged datapoint)")
+
+
+@dataclass(frozen=True)
+class RollbackSpec:
+    """One default rollback alarm of an endpoint type.
+
+    :param name: Its field in the rollback options and its key in
+        ``endpoint.default_rollback_alarms``.
+    :param metric: The metric factory helper it watches.
+    :param statistic: The statistic judged: ``Average`` of a metric with one 0-or-1 value per
+        request is the error rate.
+    :param new_fleet: Whether it watches the new fleet alone (``EndpointConfigName``).
+    :param rate: Whether ``threshold`` is a fraction of requests, in (0, 1).
+    """
+
+    name: str
+    metric: str
+    statistic: str
+    new_fleet: bool
+    rate: bool
+    defaults: RollbackAlarmOptions
+    description: str
+
+    @property
+    def construct_id(self) -> str:
+        return "Rollback" + "".join(p.capitalize() for p in self.name.split("_")) + "Alarm"
+
+
+def rollback_queries(minimum_requests: float) -> list[MetricQuery]:
+    """The rollback alarm's metric math: the judged statistic where at least
+    ``minimum_requests`` requests (the SampleCount of the same metric) stand behind it, 0
+    where fewer do, and no value where there were none (then the alarm treats the datapoint
+    as missing, which is not breaching; docs/aws-behaviour.md#metric-math-missing-values)."""
+    return [
+        MetricQuery(JUDGED_ID, instance_type=JUDGED_ID),
+        MetricQuery(REQUESTS_ID, instance_type=REQUESTS_ID),
+        MetricQuery("judged_with_traffic", return_data=True,
+                    expression=f"IF({REQUESTS_ID} >= {number(minimum_requests)}, "
+                               f"{JUDGED_ID}, 0)"),
+    ]
+
+
+def _error_rate(name: str, metric: str, what: str) -> RollbackSpec:
+    return RollbackSpec(name, metric, "Average", new_fleet=False, rate=True,
+                        defaults=RollbackAlarmOptions(threshold=ROLLBACK_ERROR_RATE),
+                        description=f"Rolls a guarded update back: {what} above the threshold "
+                                    "rate, over both fleets.")
+
+
+REALTIME_ROLLBACK_ALARMS: tuple[RollbackSpec, ...] = (
+    _error_rate("error_rate", "invocation_5xx_errors", "the share of requests answered 5XX"),
+    _error_rate("model_error_rate", "model_errors",
+                "the share of requests the model fails (InvocationModelErrors)"),
+    RollbackSpec("new_fleet_latency", "model_latency", "p99", new_fleet=True, rate=False,
+                 defaults=RollbackAlarmOptions(threshold=LATENCY_ALARM_MICROSECONDS),
+                 description="Rolls a guarded update back: the new fleet's p99 model latency "
+                             "is close to the 60 s InvokeEndpoint timeout."),
+)
+
+ASYNC_ROLLBACK_ALARMS: tuple[RollbackSpec, ...] = (
+    _error_rate("error_rate", "invocation_5xx_errors", "the share of requests answered 5XX"),
+)
+
+
+class _RollbackOptionsSet:
+    """What both rollback-option classes share: every field is ``RollbackAlarmOptions`` or
+    None, and a rate lies in (0, 1)."""
+
+    _table: ClassVar[tuple[RollbackSpec, ...]] = ()
+
+    def __post_init__(self) -> None:
+        problems = Problems()
+        for spec in self._table:
+            value = getattr(self, spec.name)
+            if value is None:
+                continue
+            if not isinstance(value, RollbackAlarmOptions):
+                problems.add(f"{spec.name} must be a RollbackAlarmOptions or None, got "
+                             f"{value!r}")
+                continue
+            threshold = value.threshold
+            if spec.rate and isinstance(threshold, (int, float)) and not is_token(threshold) \
+                    and not 0 < threshold < 1:
+                problems.add(f"{spec.name}.threshold must be a fraction of requests between 0 "
+                             f"and 1 (0.05 is 5 %), got {threshold}")
+        problems.raise_if_any()
+
+    def selected(self) -> Mapping[str, RollbackAlarmOptions | None]:
+        return {spec.name: getattr(self, spec.name) for spec in self._table}
+
+
+_REALTIME_ROLLBACK = {spec.name: spec.defaults for spec in REALTIME_ROLLBACK_ALARMS}
+
+
+@dataclass(frozen=True, kw_only=True)
+class RealtimeRollbackAlarmOptions(_RollbackOptionsSet):
+    """The default rollback alarms of a real-time endpoint under ``deployment=``. Set one to
+    ``None`` to leave it out; pass ``rollback_alarms=`` instead for full control.
+
+    :param error_rate: ``Invocation5XXErrors`` Average (each request sends 1 on a 5XX, else
+        0, so the Average is the error rate) over both fleets. Default: above 0.05 (5 %) in 3
+        of 3 one-minute datapoints with at least 20 requests each.
+    :param model_error_rate: ``InvocationModelErrors`` Average, likewise. Default: as
+        ``error_rate``.
+    :param new_fleet_latency: ``ModelLatency`` p99 of the new fleet alone (``EndpointName``,
+        ``VariantName`` and ``EndpointConfigName``, as in AWS's example). Default: above
+        50,000,000 microseconds (50 s; InvokeEndpoint times out at 60 s) in 3 of 3 minutes
+        with at least 20 requests each.
+
+    ``MidStreamErrors`` is not among them: no source says whether it carries the new fleet's
+    dimension, and it is published only on errors, so no rate can be formed
+    (docs/aws-behaviour.md#rollback-alarms).
+    """
+
+    _table: ClassVar[tuple[RollbackSpec, ...]] = REALTIME_ROLLBACK_ALARMS
+    error_rate: RollbackAlarmOptions | None = _REALTIME_ROLLBACK["error_rate"]
+    model_error_rate: RollbackAlarmOptions | None = _REALTIME_ROLLBACK["model_error_rate"]
+    new_fleet_latency: RollbackAlarmOptions | None = _REALTIME_ROLLBACK["new_fleet_latency"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AsyncRollbackAlarmOptions(_RollbackOptionsSet):
+    """The default rollback alarm of an asynchronous endpoint under ``deployment=``. Set it
+    to ``None`` to leave it out; pass ``rollback_alarms=`` instead for full control.
+
+    :param error_rate: ``Invocation5XXErrors`` Average over both fleets. Default: above 0.05
+        (5 %) in 3 of 3 one-minute datapoints with at least 20 requests each.
+
+    ``RequestDownloadFailures`` and ``NotificationFailures`` (the caller's input, SNS) say
+    nothing about the model, and ``InvocationFailures`` and ``ResponseUploadFailures`` are
+    counts with no published request count to divide by: they stay monitoring alarms
+    (docs/aws-behaviour.md#rollback-alarms).
+    """
+
+    _table: ClassVar[tuple[RollbackSpec, ...]] = ASYNC_ROLLBACK_ALARMS
+    error_rate: RollbackAlarmOptions | None = ASYNC_ROLLBACK_ALARMS[0].defaults
+
+
+def create_rollback_alarms(
+    scope: Construct,
+    table: Sequence[RollbackSpec],
+    selected: Mapping[str, RollbackAlarmOptions | None],
+    *,
+    metrics: EndpointMetrics,
+    new_fleet_metrics: EndpointMetrics,
+    topic: sns.ITopic | None,
+    name_prefix: str,
+) -> dict[str, cloudwatch.Alarm]:
+    """Create the rollback alarms ``selected`` keeps, each with the fixed name
+    ``<prefix>-<ConstructId>`` that the endpoint's deployment config names without a
+    reference (a ``Ref`` would be a cycle: the alarm's dimension names the endpoint)."""
+    created: dict[str, cloudwatch.Alarm] = {}
+    for spec in table:
+        options = selected.get(spec.name)
+        if options is None:
+            continue
+        source = new_fleet_metrics if spec.new_fleet else metrics
+        using = {
+            JUDGED_ID: source.named(spec.metric, statistic=spec.statistic,
+                                    period=options.period),
+            REQUESTS_ID: source.named(spec.metric, statistic="SampleCount",
+                                      period=options.period),
+        }
+        (result,) = [q for q in rollback_queries(options.minimum_requests) if q.return_data]
+        assert result.expression is not None
+        threshold = options.threshold if options.threshold is not None \
+            else spec.defaults.threshold
+        alarm = cloudwatch.Alarm(
+            scope, spec.construct_id,
+            metric=cloudwatch.MathExpression(expression=result.expression,
+                                             using_metrics=using, period=options.period,
+                                             label=f"{spec.name} with traffic"),
+            threshold=threshold if threshold is not None else 0,
+            evaluation_periods=options.evaluation_periods,
+            datapoints_to_alarm=options.datapoints_to_alarm or options.evaluation_periods,
+            comparison_operator=GT,
+            treat_missing_data=NOT_BREACHING,
+            alarm_description=spec.description,
+            alarm_name=f"{name_prefix}-{spec.construct_id}",
         )
         if topic is not None:
             alarm.add_alarm_action(cw_actions.SnsAction(topic))

@@ -24,7 +24,13 @@ from constructs import Construct
 
 from ._validation import Problems, construct_path, is_token
 from .access import AsyncAccess, ImportedAsyncEndpoint
-from .alarms import ASYNC_ALARMS, AlarmOptions, AsyncAlarmOptions
+from .alarms import (
+    ASYNC_ALARMS,
+    ASYNC_ROLLBACK_ALARMS,
+    AlarmOptions,
+    AsyncAlarmOptions,
+    AsyncRollbackAlarmOptions,
+)
 from .deployment import DeploymentStrategy
 from .endpoint_base import DEFAULT_INFERENCE_AMI_VERSION, VARIANT_NAME, DeepgramEndpointBase
 from .endpoint_rules import Rule, check_option_type, shared_props, shared_rules
@@ -41,6 +47,7 @@ __all__ = [
     "AlarmOptions",
     "AsyncAlarmOptions",
     "AsyncDeepgramEndpoint",
+    "AsyncRollbackAlarmOptions",
 ]
 
 #: AWS's asynchronous autoscaling example tracks a backlog of 5 requests per instance
@@ -104,8 +111,13 @@ class AsyncDeepgramEndpoint(AsyncAccess, DeepgramEndpointBase):
         bound is inclusive), or they would remove the instance the wake-up just added while
         its one request waits. Default: None.
 
-    :param rollback_alarms: As on :class:`RealtimeDeepgramEndpoint`. Default: the error
-        alarms (``InvocationFailures`` and the three failure signals).
+    :param rollback_alarms: As on :class:`RealtimeDeepgramEndpoint`. Default: the default
+        rollback alarms (see ``rollback_alarm_options``).
+    :param rollback_alarm_options: Shape the default rollback alarm: the 5XX error rate over
+        both fleets, judged only on minutes with enough requests. The S3 and SNS failure
+        signals stay monitoring alarms: they say nothing about the model
+        (docs/aws-behaviour.md#rollback-alarms). Default: :class:`AsyncRollbackAlarmOptions`.
+        A canary, linear or rolling ``deployment`` needs ``min_capacity`` >= 2.
 
     The remaining props (``role``, ``kms_key``, ``provision_timeout``,
     ``inference_ami_version``, ``model_data_download_timeout``,
@@ -157,6 +169,7 @@ class AsyncDeepgramEndpoint(AsyncAccess, DeepgramEndpointBase):
         security_groups: Sequence[ec2.ISecurityGroup] | None = None,
         deployment: DeploymentStrategy | None = None,
         rollback_alarms: Sequence[cloudwatch.IAlarm] | None = None,
+        rollback_alarm_options: AsyncRollbackAlarmOptions | None = None,
         suspend_scaling: bool = False,
         alarms: AsyncAlarmOptions | None = None,
         step_scaling: StepScalingOptions | None = None,
@@ -175,7 +188,9 @@ class AsyncDeepgramEndpoint(AsyncAccess, DeepgramEndpointBase):
             *_async_rules(alarms=alarms, step_scaling=step_scaling, min_capacity=min_capacity,
                           target=target_backlog_per_instance,
                           invocations=max_concurrent_invocations_per_instance),
-            lambda p: stored.check(p, storage_given=storage is not None))
+            lambda p: stored.check(p, storage_given=storage is not None),
+            lambda p: check_option_type(p, "rollback_alarm_options", rollback_alarm_options,
+                                        AsyncRollbackAlarmOptions))
         super().__init__(scope, construct_id, props=props, metrics=AsyncMetrics)
         self.target_backlog_per_instance = target_backlog_per_instance
         self._warn(model)
@@ -190,7 +205,8 @@ class AsyncDeepgramEndpoint(AsyncAccess, DeepgramEndpointBase):
         storage.acknowledge_prefix_wildcards(self.execution_policy)
         self._apply_scaling(step_scaling, target_backlog_per_instance, scale_out_cooldown,
                             scale_in_cooldown, wake_up=is_token(min_capacity) or min_capacity == 0)
-        self._add_alarms(ASYNC_ALARMS, alarms)
+        self._add_alarms(ASYNC_ALARMS, alarms, ASYNC_ROLLBACK_ALARMS,
+                         rollback_alarm_options or AsyncRollbackAlarmOptions())
 
     def _apply_scaling(self, step_scaling: StepScalingOptions | None, target: float,
                        scale_out_cooldown: Duration, scale_in_cooldown: Duration, *,

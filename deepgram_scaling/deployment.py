@@ -8,6 +8,7 @@ linear way, or replace the fleet in rolling batches, and roll back when CloudWat
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -30,6 +31,10 @@ LINEAR_PERCENT_RANGE = (10, 50)
 ROLLING_PERCENT_RANGE = (5, 50)
 ROLLBACK_PERCENT_RANGE = (1, 100)
 MAX_ROLLBACK_ALARMS = 10
+#: Fewest instances a canary, linear or rolling update can be formed on: a canary is at most
+#: 50 % of the variant's instances, a linear step and a rolling batch at most 50 % too, so one
+#: instance admits none (docs/aws-behaviour.md#stepped-update-floor).
+MIN_STEPPED_CAPACITY = 2
 
 
 class DeploymentKind(StrEnum):
@@ -52,16 +57,21 @@ class DeploymentStrategy:
     rollback_batch_percent: float | None = None
 
     @staticmethod
-    def all_at_once(*, wait: Duration = Duration.minutes(10),
-                    termination_wait: Duration | None = None,
+    def all_at_once(*, termination_wait: Duration = Duration.minutes(10),
                     maximum_execution_timeout: Duration | None = None) -> DeploymentStrategy:
-        """Blue/green with all traffic moved in one step, then a baking period of ``wait``
-        (0-3600 s) during which the rollback alarms can still send traffic back; with a bake
-        shorter than the alarms' evaluation window they could never fire.
+        """Blue/green with all traffic moved in one step. The baking period is the
+        ``termination_wait`` (0-3600 s) after the shift, while the old fleet still runs: as in
+        AWS's all-at-once example, which sets ``TerminationWaitInSeconds`` (600) and no
+        ``WaitIntervalInSeconds``, the rollback alarms watch the new fleet then and, if one
+        fires, traffic goes back to the old fleet (docs/aws-behaviour.md#all-at-once-bake).
+        With a bake shorter than the alarms' evaluation window they could never fire.
 
-        :param wait: The baking period. Default: ``Duration.minutes(10)`` (AWS's example).
+        :param termination_wait: The baking period. Default: ``Duration.minutes(10)`` (AWS's
+            example).
+        :param maximum_execution_timeout: The whole update's limit (600-28800 s). Default:
+            SageMaker's.
         """
-        return DeploymentStrategy(DeploymentKind.ALL_AT_ONCE, None, wait, termination_wait,
+        return DeploymentStrategy(DeploymentKind.ALL_AT_ONCE, None, None, termination_wait,
                                   maximum_execution_timeout)
 
     @staticmethod
@@ -103,7 +113,25 @@ class DeploymentStrategy:
 
     @property
     def has_guardrails(self) -> bool:
+        """Whether traffic moves in steps (canary, linear, rolling), which needs a fleet of
+        at least :data:`MIN_STEPPED_CAPACITY` instances."""
         return self.kind is not DeploymentKind.ALL_AT_ONCE
+
+    @property
+    def steps(self) -> int | None:
+        """Baking periods the update runs through: two for a canary (the canary, then the
+        rest), one per step or batch for linear and rolling (a step that does not divide 100
+        still makes a step of its own: 30 % steps are four), one for all-at-once. None when
+        the percentage is not a plain number."""
+        if self.kind is DeploymentKind.ALL_AT_ONCE:
+            return 1
+        if self.kind is DeploymentKind.CANARY:
+            return 2
+        percent = self.percent
+        if not isinstance(percent, (int, float)) or isinstance(percent, bool) \
+                or is_token(percent) or percent <= 0:
+            return None
+        return math.ceil(100 / percent)
 
     def check(self, problems: Problems) -> None:
         """Add every problem with these settings to ``problems``."""
@@ -114,8 +142,9 @@ class DeploymentStrategy:
             name, (low, high) = ranges[self.kind]
             problems.number(f"deployment.{name}", self.percent, minimum=low, maximum=high,
                             integer=True, why="(whole percent of the fleet, the API's range)")
-        problems.duration("deployment.wait", self.wait, minimum_s=WAIT_RANGE_S[0],
-                          maximum_s=WAIT_RANGE_S[1])
+        if self.kind is not DeploymentKind.ALL_AT_ONCE:
+            problems.duration("deployment.wait", self.wait, minimum_s=WAIT_RANGE_S[0],
+                              maximum_s=WAIT_RANGE_S[1])
         for name, value, (low, high) in (
                 ("termination_wait", self.termination_wait, TERMINATION_WAIT_RANGE_S),
                 ("maximum_execution_timeout", self.maximum_execution_timeout,
@@ -129,31 +158,28 @@ class DeploymentStrategy:
         self._check_timeout_covers_the_waits(problems)
 
     def _check_timeout_covers_the_waits(self, problems: Problems) -> None:
-        limit = self.maximum_execution_timeout
-        if not isinstance(limit, Duration) or not isinstance(self.wait, Duration) or (
-                self.termination_wait is not None
-                and not isinstance(self.termination_wait, Duration)):
+        limit, steps = self.maximum_execution_timeout, self.steps
+        durations = [d for d in (self.wait, self.termination_wait) if d is not None]
+        if not isinstance(limit, Duration) or steps is None \
+                or not all(isinstance(d, Duration) for d in durations):
             return
-        seconds = [d.to_seconds(integral=False) for d in (limit, self.wait,
-                                                          self.termination_wait) if d]
+        seconds = [d.to_seconds(integral=False) for d in (limit, *durations)]
         if any(is_token(s) for s in seconds):
             return
-        # One bake per step: two for a canary, one per step or batch for linear and rolling
-        # (docs/aws-behaviour.md#deployment-guardrails).
-        steps = 1
-        if self.kind is DeploymentKind.CANARY:
-            steps = 2
-        elif isinstance(self.percent, (int, float)) and not is_token(self.percent) \
-                and self.percent > 0:
-            steps = -(-100 // int(self.percent))
-        waits = seconds[1] * steps + sum(seconds[2:])
+        # One bake per step (docs/aws-behaviour.md#deployment-guardrails); the termination
+        # wait comes once, after the last step.
+        wait_s = seconds_or_zero(self.wait)
+        waits = wait_s * steps + seconds_or_zero(self.termination_wait)
         if seconds[0] <= waits:
             problems.add("deployment.maximum_execution_timeout must exceed the waits it "
                          f"contains ({waits:g} s over {steps} step(s)), got {fmt(limit)}")
 
     @property
     def bake(self) -> Duration | None:
-        """How long rollback alarms watch each step."""
+        """How long rollback alarms watch each step: the wait between steps, or for
+        all-at-once the termination wait (docs/aws-behaviour.md#all-at-once-bake)."""
+        if self.kind is DeploymentKind.ALL_AT_ONCE:
+            return self.termination_wait
         return self.wait
 
     def render(self, alarm_names: Sequence[str]) -> sagemaker.CfnEndpoint.DeploymentConfigProperty:
@@ -175,9 +201,10 @@ class DeploymentStrategy:
                     rollback_maximum_batch_size=_percent(self.rollback_batch_percent)
                     if self.rollback_batch_percent is not None else None))
         size = _percent(self.percent) if self.percent is not None else None
+        # All-at-once has no step to wait after: AWS's example sets no WaitIntervalInSeconds.
         routing = cfn.TrafficRoutingConfigProperty(
             type=self.kind.value,
-            wait_interval_in_seconds=seconds_of(self.wait) if self.wait else 0,
+            wait_interval_in_seconds=seconds_of(self.wait) if self.wait is not None else None,
             canary_size=size if self.kind is DeploymentKind.CANARY else None,
             linear_step_size=size if self.kind is DeploymentKind.LINEAR else None)
         return cfn.DeploymentConfigProperty(
@@ -185,7 +212,7 @@ class DeploymentStrategy:
             blue_green_update_policy=cfn.BlueGreenUpdatePolicyProperty(
                 traffic_routing_configuration=routing,
                 termination_wait_in_seconds=seconds_of(self.termination_wait)
-                if self.termination_wait else None,
+                if self.termination_wait is not None else None,
                 maximum_execution_timeout_in_seconds=timeout))
 
     def extra_instances(self, max_capacity: float) -> float:
@@ -194,6 +221,10 @@ class DeploymentStrategy:
         if self.kind is DeploymentKind.ROLLING and self.percent is not None:
             return -(-max_capacity * self.percent // 100)
         return max_capacity
+
+
+def seconds_or_zero(duration: Duration | None) -> float:
+    return 0 if duration is None else float(duration.to_seconds(integral=False))
 
 
 def _percent(value: float) -> sagemaker.CfnEndpoint.CapacitySizeProperty:
@@ -233,6 +264,34 @@ def short_bake_warning(strategy: DeploymentStrategy,
     if not windows or is_token(bake_s) or any(is_token(w) for w in windows) \
             or bake_s >= max(windows):
         return None
-    return (f"deployment.wait ({bake_s:g} s) is shorter than the rollback alarms need to see "
+    prop = "termination_wait" if strategy.kind is DeploymentKind.ALL_AT_ONCE else "wait"
+    return (f"deployment.{prop} ({bake_s:g} s) is shorter than the rollback alarms need to see "
             f"their datapoints ({max(windows):g} s): a bad model could take all traffic before "
             "any alarm fires.")
+
+
+#: Why each stepped strategy cannot be formed on a fleet below MIN_STEPPED_CAPACITY.
+_STEP_LIMITS = {
+    DeploymentKind.CANARY: "a canary may be at most 50 % of the variant's instances",
+    DeploymentKind.LINEAR: "a linear step may be 10-50 % of the variant's instances",
+    DeploymentKind.ROLLING: "a rolling batch may be 5-50 % of the variant's instances",
+}
+
+
+def stepped_update_floor_problem(strategy: DeploymentStrategy, min_capacity: object) -> str | None:
+    """The problem with a canary, linear or rolling update on a fleet that may be smaller
+    than :data:`MIN_STEPPED_CAPACITY`, else None (docs/aws-behaviour.md#stepped-update-floor).
+
+    The fleet an update meets is at least ``min_capacity``; below two instances no step of
+    the allowed sizes can be formed (at zero there is nothing to shift), so the update could
+    only fail or fall back in ways no source documents."""
+    limit = _STEP_LIMITS.get(strategy.kind)
+    if limit is None or not isinstance(min_capacity, int) or isinstance(min_capacity, bool) \
+            or is_token(min_capacity) or min_capacity >= MIN_STEPPED_CAPACITY:
+        return None
+    kind = strategy.kind.value.lower()
+    return (f"min_capacity must be >= {MIN_STEPPED_CAPACITY} for a {kind} update "
+            f"(deployment=DeploymentStrategy.{kind}(...)): {limit}, so a fleet of "
+            f"{min_capacity} instance(s) cannot be split; raise min_capacity to "
+            f"{MIN_STEPPED_CAPACITY} or more, or use DeploymentStrategy.all_at_once(), got "
+            f"{min_capacity}")

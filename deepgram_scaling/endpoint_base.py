@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from aws_cdk import Annotations, Names, TimeZone
+from aws_cdk import Annotations, CfnDeletionPolicy, Names, TimeZone
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -28,6 +28,7 @@ from ._compat import path_below_stack
 from ._validation import is_token, seconds_of
 from .access import EndpointAccess
 from .alarm_topic import AlarmTopic, allow_cloudwatch_to_publish
+from .alarms import RollbackSpec, create_rollback_alarms
 from .deployment import describe_alarms_statement, short_bake_warning
 from .endpoint_rules import SharedProps
 from .execution import execution_policy, vpc_config, vpc_statements
@@ -288,47 +289,66 @@ class DeepgramEndpointBase(EndpointAccess, Construct):
                 "dependency cycle: give the alarm alarm_name=.")
         return alarm.alarm_name
 
-    def _add_alarms(self, table: Sequence[Any], selected: Any) -> None:
-        if not self._renders_deployment or self._rollback_alarms is not None:
-            self._create_alarms(table, selected, topic=self.alarm_topic)
-            if self._renders_deployment:
-                self._apply_deployment(table, None, {})
+    def _add_alarms(self, table: Sequence[Any], selected: Any,
+                    rollback_table: Sequence[RollbackSpec],
+                    rollback_options: Any) -> None:
+        """The monitoring alarms (the whole endpoint, both fleets during an update), then,
+        under ``deployment=``, the rollback alarms and the deployment config."""
+        self._create_alarms(table, selected, topic=self.alarm_topic)
+        #: The default rollback alarms created, by name (empty unless ``deployment=`` renders
+        #: and ``rollback_alarms`` is not given).
+        self.default_rollback_alarms: dict[str, cloudwatch.Alarm] = {}
+        if not self._renders_deployment:
             return
-        # The alarms that guard updates get fixed names, and watch the endpoint by its literal
-        # name where it has one, so that the endpoint can depend on them: they then exist
-        # before any update they guard (docs/aws-behaviour.md#deployment-guardrails).
-        prefix = Names.unique_resource_name(self, max_length=200, separator="-")
-        chosen = dict(selected.selected())
-        guards = {spec.name for spec in table if spec.guards_updates}
-        literal = self.cfn_endpoint.endpoint_name
-        by_name = type(self.metrics)(endpoint_name=literal, variant_name=self.variant_name) \
-            if isinstance(literal, str) and not is_token(literal) else None
-        self._create_alarms(table, {k: v for k, v in chosen.items() if k not in guards},
-                            topic=self.alarm_topic)
-        guarding = self._create_alarms(table, {k: v for k, v in chosen.items() if k in guards},
-                                       topic=self.alarm_topic, name_prefix=prefix,
-                                       metrics=by_name)
-        if by_name is not None:
-            for alarm in guarding.values():
-                self.cfn_endpoint.add_dependency(alarm.node.default_child)  # type: ignore[arg-type]
-        self._apply_deployment(table, prefix, {k: v for k, v in chosen.items() if k in guards})
-
-    def _apply_deployment(self, table: Sequence[Any], prefix: str | None,
-                          guarding: Mapping[str, Any]) -> None:
-        """Render the strategy into the endpoint, rolling back on the given alarms or on the
-        endpoint's own error alarms (docs/aws-behaviour.md#deployment-guardrails). Our own
-        alarms are named by the literal names they were given: ``alarm.alarm_name`` is a
-        ``Ref``, which would make the endpoint depend on an alarm that depends on it."""
         if self._rollback_alarms is not None:
-            names = [self._literal_alarm_name(alarm) for alarm in self._rollback_alarms]
-        else:
-            names = [f"{prefix}-{spec.construct_id}" for spec in table
-                     if spec.guards_updates and spec.name in self.alarms]
+            self._apply_deployment(
+                [self._literal_alarm_name(alarm) for alarm in self._rollback_alarms], {})
+            return
+        # The rollback alarms get fixed names and watch the endpoint by its literal name
+        # where it has one, so that the endpoint can depend on them: they then exist before
+        # any update they guard (docs/aws-behaviour.md#deployment-guardrails). The new
+        # fleet's config name comes from the config, which does not depend on the endpoint.
+        prefix = Names.unique_resource_name(self, max_length=200, separator="-")
+        given = self.cfn_endpoint.endpoint_name
+        named = isinstance(given, str) and not is_token(given)
+        literal = given if isinstance(given, str) and named else self.endpoint_name
+        metrics_type = type(self.metrics)
+        whole = metrics_type(endpoint_name=literal, variant_name=self.variant_name) \
+            if named else self.metrics
+        new_fleet = metrics_type(
+            endpoint_name=literal,
+            variant_name=self.variant_name,
+            endpoint_config_name=self.cfn_endpoint_config.attr_endpoint_config_name)
+        chosen = dict(rollback_options.selected())
+        created = create_rollback_alarms(self, rollback_table, chosen, metrics=whole,
+                                         new_fleet_metrics=new_fleet, topic=self.alarm_topic,
+                                         name_prefix=prefix)
+        self.default_rollback_alarms.update(created)
+        if named:
+            for alarm in created.values():
+                self.cfn_endpoint.node.add_dependency(alarm)
+        names = [f"{prefix}-{spec.construct_id}" for spec in rollback_table
+                 if spec.name in created]
+        self._apply_deployment(names, {k: v for k, v in chosen.items() if k in created})
+
+    def _apply_deployment(self, names: Sequence[str], guarding: Mapping[str, Any]) -> None:
+        """Render the strategy into the endpoint, rolling back on the alarms ``names``
+        (docs/aws-behaviour.md#deployment-guardrails), and keep every replaced endpoint
+        config: after a rollback the endpoint runs on the old one
+        (docs/aws-behaviour.md#keep-replaced-configs). Our own alarms are named by the
+        literal names they were given: ``alarm.alarm_name`` is a ``Ref``, which would make
+        the endpoint depend on an alarm that depends on it."""
+        assert self._deployment is not None
         #: The rollback alarms' names, as the endpoint's deployment config lists them.
-        self.rollback_alarm_names: list[str] = names
-        self.cfn_endpoint.deployment_config = self._deployment.render(names)
-        self.execution_policy.add_statements(describe_alarms_statement(self.execution_policy,
-                                                                       names))
+        self.rollback_alarm_names: list[str] = list(names)
+        self.cfn_endpoint.deployment_config = self._deployment.render(self.rollback_alarm_names)
+        if self.rollback_alarm_names:
+            self.execution_policy.add_statements(describe_alarms_statement(
+                self.execution_policy, self.rollback_alarm_names))
+            options = self.cfn_endpoint_config.cfn_options
+            options.update_replace_policy = CfnDeletionPolicy.RETAIN
+            # cfn-lint W3011: say what a stack deletion does; the config goes with the stack.
+            options.deletion_policy = CfnDeletionPolicy.DELETE
         warning = short_bake_warning(self._deployment, guarding)
         if warning:
             Annotations.of(self).add_warning_v2(SHORT_BAKE_WARNING_ID, warning)

@@ -55,6 +55,7 @@ class SharedProps:
     scale_in_cooldown: Duration
     deployment: Any = None
     rollback_alarms: Any = None
+    rollback_alarm_options: Any = None
     suspend_scaling: bool = False
 
 
@@ -171,7 +172,7 @@ def check_alarm_topic(problems: Problems, topic: Any) -> None:
 
 def check_deployment(problems: Problems, props: SharedProps) -> None:
     """Guardrails as SageMaker allows them (docs/aws-behaviour.md#deployment-guardrails)."""
-    from .deployment import MAX_ROLLBACK_ALARMS, DeploymentStrategy
+    from .deployment import MAX_ROLLBACK_ALARMS, DeploymentStrategy, stepped_update_floor_problem
 
     strategy, alarms = props.deployment, props.rollback_alarms
     if not isinstance(props.suspend_scaling, bool):
@@ -180,11 +181,20 @@ def check_deployment(problems: Problems, props: SharedProps) -> None:
         if alarms is not None:
             problems.add("rollback_alarms apply to a deployment strategy; pass deployment= "
                          "too, got rollback_alarms without deployment")
+        if props.rollback_alarm_options is not None:
+            problems.add("rollback_alarm_options apply to a deployment strategy; pass "
+                         "deployment= too, got rollback_alarm_options without deployment")
         return
     if not isinstance(strategy, DeploymentStrategy):
         problems.add(f"deployment must be a DeploymentStrategy, got {fmt(strategy)}")
         return
     strategy.check(problems)
+    floor = stepped_update_floor_problem(strategy, props.min_capacity)
+    if floor is not None:
+        problems.add(floor)
+    if alarms is not None and props.rollback_alarm_options is not None:
+        problems.add("rollback_alarm_options shape the default rollback alarms, which "
+                     "rollback_alarms replaces; pass one of them, got both")
     if strategy.has_guardrails and isinstance(props.model, DeepgramModel) \
             and props.model.is_marketplace:
         problems.add(
@@ -192,6 +202,11 @@ def check_deployment(problems: Problems, props: SharedProps) -> None:
             "(it falls back to all-at-once blue/green with no baking period), so only "
             f"DeploymentStrategy.all_at_once() applies to a model package, got "
             f"{strategy.kind.value.lower()}")
+    if props.rollback_alarm_options is not None and isinstance(props.model, DeepgramModel) \
+            and props.model.is_marketplace:
+        problems.add("rollback_alarm_options have no effect on a Marketplace package: "
+                     "SageMaker applies no guardrail there, so nothing would roll back; drop "
+                     "them, got rollback_alarm_options")
     if alarms is None:
         return
     if isinstance(props.model, DeepgramModel) and props.model.is_marketplace:

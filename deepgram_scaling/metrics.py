@@ -59,9 +59,16 @@ class EndpointMetrics:
         "model_latency": MetricSpec("ModelLatency", "p99"),
     }
 
-    def __init__(self, *, endpoint_name: str, variant_name: str) -> None:
+    def __init__(self, *, endpoint_name: str, variant_name: str,
+                 endpoint_config_name: str | None = None) -> None:
+        """:param endpoint_config_name: Narrow the variant's ``AWS/SageMaker`` metrics to
+            the fleet of one endpoint config (dimension ``EndpointConfigName`` beside
+            ``EndpointName`` and ``VariantName``), as AWS publishes them for the new fleet
+            of a guarded update (docs/aws-behaviour.md#rollback-alarms). Default: None (the
+            whole variant)."""
         self.endpoint_name = endpoint_name
         self.variant_name = variant_name
+        self.endpoint_config_name = endpoint_config_name
         # Metrics are immutable values: alarms, policies and dashboards share them, which
         # saves round trips to the jsii kernel.
         self._built: dict[tuple[object, ...], cloudwatch.Metric] = {}
@@ -126,6 +133,8 @@ class EndpointMetrics:
             dimensions["VariantName"] = self.variant_name
             if instance_type is not None:
                 dimensions["InstanceType"] = instance_type
+            if self.endpoint_config_name is not None and spec.namespace == NAMESPACE:
+                dimensions["EndpointConfigName"] = self.endpoint_config_name
         elif instance_type is not None:
             raise ValueError(f"{spec.metric_name} carries the EndpointName dimension only; "
                              f"there is no per-instance-type series, got {instance_type!r}")
@@ -247,6 +256,8 @@ class AsyncMetrics(EndpointMetrics):
         "has_backlog_without_capacity": MetricSpec("HasBacklogWithoutCapacity", "Average",
                                                    "endpoint"),
         "invocation_failures": MetricSpec("InvocationFailures", "Sum"),
+        # A common endpoint metric: 1 per request answered 5XX, else 0.
+        "invocation_5xx_errors": MetricSpec("Invocation5XXErrors", "Sum"),
         "request_download_failures": MetricSpec("RequestDownloadFailures", "Sum"),
         "response_upload_failures": MetricSpec("ResponseUploadFailures", "Sum"),
         "notification_failures": MetricSpec("NotificationFailures", "Sum"),
@@ -274,6 +285,10 @@ class AsyncMetrics(EndpointMetrics):
     def invocation_failures(self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
         """``InvocationFailures``. Default: Sum."""
         return self.named("invocation_failures", **options)
+
+    def invocation_5xx_errors(self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
+        """``Invocation5XXErrors``: 1 per request answered 5XX, else 0. Default: Sum."""
+        return self.named("invocation_5xx_errors", **options)
 
     def request_download_failures(self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
         """``RequestDownloadFailures``. Default: Sum."""

@@ -15,7 +15,14 @@ from constructs import Construct
 
 from ._validation import Problems, construct_path, is_token
 from .access import ImportedRealtimeEndpoint, RealtimeAccess
-from .alarms import REALTIME_ALARMS, AlarmOptions, RealtimeAlarmOptions
+from .alarms import (
+    REALTIME_ALARMS,
+    REALTIME_ROLLBACK_ALARMS,
+    AlarmOptions,
+    RealtimeAlarmOptions,
+    RealtimeRollbackAlarmOptions,
+    RollbackAlarmOptions,
+)
 from .dashboard import graph
 from .deployment import DeploymentStrategy
 from .endpoint_base import DEFAULT_INFERENCE_AMI_VERSION, VARIANT_NAME, DeepgramEndpointBase
@@ -27,7 +34,13 @@ from .model_source import DeepgramModel
 from .scaling_options import StepScalingOptions, StreamingSafeScaleIn
 from .scaling_plan import RealtimeScalingPlan, ScalingKind, plan_realtime_scaling, pool_signals
 
-__all__ = ["AlarmOptions", "RealtimeAlarmOptions", "RealtimeDeepgramEndpoint"]
+__all__ = [
+    "AlarmOptions",
+    "RealtimeAlarmOptions",
+    "RealtimeDeepgramEndpoint",
+    "RealtimeRollbackAlarmOptions",
+    "RollbackAlarmOptions",
+]
 
 #: Deepgram's streaming-aware cooldowns: react fast to new streams, and wait before removing
 #: instances that may still hold 30-minute streams (docs/aws-behaviour.md#deepgram-cooldowns).
@@ -112,13 +125,20 @@ class RealtimeDeepgramEndpoint(RealtimeAccess, DeepgramEndpointBase):
         ``target_utilization`` x the largest declared capacity. Default: True.
     :param deployment: How an update of the model or endpoint config reaches callers:
         ``DeploymentStrategy.canary(...)``, ``.linear(...)``, ``.rolling(...)`` or
-        ``.all_at_once()`` (docs/aws-behaviour.md#deployment-guardrails). Guardrails do not
-        apply to Marketplace packages: only ``all_at_once()`` is accepted there, and renders
-        nothing. Default: None (SageMaker's blue/green, all at once, no rollback alarms).
-    :param rollback_alarms: Alarms that roll an update back (at most 10). Default: the
-        endpoint's own error alarms (5XX errors, model errors, mid-stream errors), which
-        then get fixed names. Latency and capacity alarms are left out: they fire under load
-        rather than under a bad model.
+        ``.all_at_once()`` (docs/aws-behaviour.md#deployment-guardrails). Canary, linear and
+        rolling need ``min_capacity`` >= 2. Guardrails do not apply to Marketplace packages:
+        only ``all_at_once()`` is accepted there, and renders nothing. With a strategy the
+        endpoint can roll back, so replaced endpoint configs are kept on update
+        (``UpdateReplacePolicy: Retain``; docs/aws-behaviour.md#keep-replaced-configs).
+        Default: None (SageMaker's blue/green, all at once, no rollback alarms).
+    :param rollback_alarms: Alarms that roll an update back (at most 10), for full
+        control; give each a fixed ``alarm_name``. Default: the default rollback alarms (see
+        ``rollback_alarm_options``), apart from the monitoring alarms, which keep watching
+        the whole endpoint and roll nothing back.
+    :param rollback_alarm_options: Shape the default rollback alarms: the 5XX and model
+        error rates over both fleets and the new fleet's p99 latency, each judged only on
+        minutes with enough requests (docs/aws-behaviour.md#rollback-alarms). Default:
+        :class:`RealtimeRollbackAlarmOptions`.
     :param suspend_scaling: Suspend dynamic and scheduled scaling on the scalable target
         (``SuspendedState``). Deploy once with it before a model update, and once without it
         after: SageMaker refuses an update while a scaling activity runs
@@ -156,6 +176,7 @@ class RealtimeDeepgramEndpoint(RealtimeAccess, DeepgramEndpointBase):
         security_groups: Sequence[ec2.ISecurityGroup] | None = None,
         deployment: DeploymentStrategy | None = None,
         rollback_alarms: Sequence[cloudwatch.IAlarm] | None = None,
+        rollback_alarm_options: RealtimeRollbackAlarmOptions | None = None,
         suspend_scaling: bool = False,
         alarms: RealtimeAlarmOptions | None = None,
         scale_in: StreamingSafeScaleIn | None = None,
@@ -176,7 +197,10 @@ class RealtimeDeepgramEndpoint(RealtimeAccess, DeepgramEndpointBase):
                      *_realtime_rules(alarms=alarms, scale_in=scale_in,
                                       step_scaling=step_scaling,
                                       target=target_concurrency_per_instance,
-                                      utilization=target_utilization, plan=plan))
+                                      utilization=target_utilization, plan=plan),
+                     lambda p: check_option_type(p, "rollback_alarm_options",
+                                                 rollback_alarm_options,
+                                                 RealtimeRollbackAlarmOptions))
         super().__init__(scope, construct_id, props=props, metrics=RealtimeMetrics)
         self.target_utilization = target_utilization
         #: The scaling plan the props chose (kind, targets, metric-math queries).
@@ -197,7 +221,8 @@ class RealtimeDeepgramEndpoint(RealtimeAccess, DeepgramEndpointBase):
         self._warn_about_a_low_companion(target_concurrency_per_instance)
         self._apply(plan, scale_in=scale_in, step_scaling=step_scaling,
                     scale_out_cooldown=scale_out_cooldown, scale_in_cooldown=scale_in_cooldown)
-        self._add_alarms(REALTIME_ALARMS, alarms)
+        self._add_alarms(REALTIME_ALARMS, alarms, REALTIME_ROLLBACK_ALARMS,
+                         rollback_alarm_options or RealtimeRollbackAlarmOptions())
 
     def _warn_about_a_low_companion(self, given: float | None) -> None:
         """A companion target below what the largest pool serves at the target utilization

@@ -27,6 +27,8 @@ MINUTES = cdk.Duration.minutes
 
 def realtime(stack: cdk.Stack, construct_id: str = "Speech", **kwargs: Any):
     kwargs.setdefault("model", DeepgramModel.from_image(IMAGE_URI))
+    # A canary, linear or rolling update needs a fleet of two.
+    kwargs.setdefault("min_capacity", 2)
     return RealtimeDeepgramEndpoint(stack, construct_id, instance_pools=["ml.g6.2xlarge"],
                                     max_capacity=4, target_concurrency_per_instance=7, **kwargs)
 
@@ -58,21 +60,118 @@ def test_canary_renders_blue_green_with_capacity_percent(canary):
     }
 
 
-def test_rollback_alarms_are_the_error_alarms_by_fixed_name(canary):
+def rollback_alarms(template: Template) -> dict[str, dict[str, Any]]:
+    """The rollback alarms (the ones with fixed names), by name."""
+    return {a["Properties"]["AlarmName"]: a["Properties"]
+            for a in template.find_resources("AWS::CloudWatch::Alarm").values()
+            if "AlarmName" in a["Properties"]}
+
+
+def judged(alarm: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """A rollback alarm's judged metric: (name, statistic, dimensions)."""
+    query = next(m for m in alarm["Metrics"] if m["Id"] == "judged")["MetricStat"]
+    dimensions = {d["Name"]: d["Value"] for d in query["Metric"]["Dimensions"]}
+    return query["Metric"]["MetricName"], query["Stat"], dimensions
+
+
+def test_rollback_alarms_are_their_own_rates_and_the_new_fleets_latency(canary):
     endpoint, template = canary
     config = endpoint_props(template)["DeploymentConfig"]
     names = [a["AlarmName"] for a in config["AutoRollbackConfiguration"]["Alarms"]]
-    # 5XX, model errors and mid-stream errors; not latency or capacity, which fire under load.
-    assert [n.rsplit("-", 1)[1] for n in names] == [
-        "Invocation5xxErrorsAlarm", "ModelErrorsAlarm", "MidStreamErrorsAlarm"]
-    alarms = template.find_resources("AWS::CloudWatch::Alarm")
-    named = {a["Properties"]["AlarmName"]: a["Properties"]["MetricName"]
-             for a in alarms.values() if "AlarmName" in a["Properties"]}
-    assert named == dict(zip(names, ["Invocation5XXErrors", "InvocationModelErrors",
-                                     "MidStreamErrors"], strict=True))
-    # Literal names: the endpoint does not depend on its alarms (no cycle).
-    assert all(isinstance(n, str) for n in names)
-    assert endpoint.rollback_alarm_names == names
+    alarms = rollback_alarms(template)
+    assert sorted(names) == sorted(alarms) == sorted(endpoint.rollback_alarm_names)
+    by_metric = {judged(alarms[n])[:2]: alarms[n] for n in names}
+    # Error rates (AWS's both-fleet example: Average of a metric that is 1 per failed request)
+    # and the new fleet's latency; no count, no MidStreamErrors.
+    assert sorted(by_metric) == [("Invocation5XXErrors", "Average"),
+                                 ("InvocationModelErrors", "Average"), ("ModelLatency", "p99")]
+    for alarm in alarms.values():
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+        assert alarm["TreatMissingData"] == "notBreaching"
+        assert alarm["Metrics"][0]["Expression"] == "IF(requests >= 20, judged, 0)"
+        requests = next(m for m in alarm["Metrics"] if m["Id"] == "requests")["MetricStat"]
+        assert requests["Stat"] == "SampleCount"
+        assert requests["Metric"] == next(
+            m for m in alarm["Metrics"] if m["Id"] == "judged")["MetricStat"]["Metric"]
+    assert by_metric[("Invocation5XXErrors", "Average")]["Threshold"] == 0.05
+    assert by_metric[("ModelLatency", "p99")]["Threshold"] == 50_000_000
+
+
+def test_the_new_fleet_is_watched_by_the_new_configs_name(canary):
+    _, template = canary
+    (config_id,) = template.find_resources("AWS::SageMaker::EndpointConfig")
+    literal = endpoint_props(template)["EndpointName"]
+    dimensions = {judged(a)[0]: judged(a)[2] for a in rollback_alarms(template).values()}
+    # AWS's new-fleet example: EndpointName, VariantName and EndpointConfigName (the name,
+    # which GetAtt gives; Ref gives the ARN).
+    assert dimensions["ModelLatency"] == {
+        "EndpointName": literal, "VariantName": "AllTraffic",
+        "EndpointConfigName": {"Fn::GetAtt": [config_id, "EndpointConfigName"]}}
+    assert dimensions["Invocation5XXErrors"] == {"EndpointName": literal,
+                                                 "VariantName": "AllTraffic"}
+
+
+def test_monitoring_alarms_stay_on_the_whole_endpoint_and_roll_nothing_back(canary):
+    endpoint, template = canary
+    names = set(endpoint.rollback_alarm_names)
+    monitoring = [a["Properties"] for a in template.find_resources("AWS::CloudWatch::Alarm").values()
+                  if a["Properties"].get("AlarmName") not in names]
+    metrics = {a.get("MetricName") for a in monitoring}
+    assert {"Invocation5XXErrors", "InvocationModelErrors", "MidStreamErrors"} <= metrics
+    for alarm in monitoring:
+        assert "AlarmName" not in alarm
+        assert all(d["Name"] != "EndpointConfigName" for d in alarm.get("Dimensions", []))
+    assert set(endpoint.default_rollback_alarms) == {"error_rate", "model_error_rate",
+                                                     "new_fleet_latency"}
+    assert not set(endpoint.alarms.values()) & set(endpoint.default_rollback_alarms.values())
+
+
+@pytest.mark.parametrize(("requests", "errors", "breaches"), [
+    (None, None, None),   # no traffic on the new fleet yet: missing, so not breaching
+    (5, 1 / 5, False),    # one error in a quiet minute is not judged
+    (20, 1 / 20, False),  # one error among the fewest requests judged: 5 % is not above 5 %
+    (100, 0.02, False),   # an old fleet's background errors
+    (40, 0.25, True),     # a release that fails a quarter of its requests
+])
+def test_one_error_in_a_quiet_minute_does_not_roll_back(requests, errors, breaches):
+    from deepgram_scaling.alarms import ROLLBACK_ERROR_RATE, ROLLBACK_MINIMUM_REQUESTS, rollback_queries
+    from deepgram_scaling.metric_math import evaluate
+
+    value = evaluate(rollback_queries(ROLLBACK_MINIMUM_REQUESTS),
+                     {"requests": requests, "judged": errors})
+    assert (None if value is None else value > ROLLBACK_ERROR_RATE) == breaches
+
+
+def test_rollback_thresholds_and_floor_can_be_set(new_stack):
+    from deepgram_scaling import RealtimeRollbackAlarmOptions, RollbackAlarmOptions
+
+    stack = new_stack("Tuned", nag=False)
+    endpoint = realtime(stack, deployment=DeploymentStrategy.linear(step_percent=25,
+                                                                    wait=MINUTES(5)),
+                        rollback_alarm_options=RealtimeRollbackAlarmOptions(
+                            error_rate=RollbackAlarmOptions(threshold=0.01,
+                                                            minimum_requests=200),
+                            model_error_rate=None, new_fleet_latency=None))
+    alarms = rollback_alarms(Template.from_stack(stack))
+    (alarm,) = alarms.values()
+    assert alarm["Threshold"] == 0.01
+    assert alarm["Metrics"][0]["Expression"] == "IF(requests >= 200, judged, 0)"
+    assert list(endpoint.rollback_alarm_names) == list(alarms)
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"error_rate": "5%"}, r"error_rate must be a RollbackAlarmOptions or None, got '5%'"),
+    ({"error_rate": {"threshold": 5}},
+     r"error_rate.threshold must be a fraction of requests between 0 and 1 \(0.05 is 5 %\), got 5"),
+    ({"error_rate": {"minimum_requests": 0}}, r"minimum_requests must be >= 1"),
+])
+def test_rollback_options_are_checked(options, message):
+    from deepgram_scaling import RealtimeRollbackAlarmOptions, RollbackAlarmOptions
+
+    with pytest.raises(DeepgramScalingConfigError, match=message):
+        RealtimeRollbackAlarmOptions(**{
+            k: RollbackAlarmOptions(**v) if isinstance(v, dict) else v
+            for k, v in options.items()})
 
 
 @pytest.mark.parametrize(("strategy", "expected"), [
@@ -86,9 +185,9 @@ def test_rollback_alarms_are_the_error_alarms_by_fixed_name(canary):
          "WaitIntervalInSeconds": 300,
          "RollbackMaximumBatchSize": {"Type": "CAPACITY_PERCENT", "Value": 50}}}),
     (DeploymentStrategy.all_at_once(),
-     # A baking period (AWS's example: 600 s), or the rollback alarms could never fire.
-     {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {
-         "Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 600}}}),
+     # AWS's all-at-once example: the bake is TerminationWaitInSeconds (600), no wait interval.
+     {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE"},
+                                "TerminationWaitInSeconds": 600}}),
 ])
 def test_each_strategy_renders(new_stack, strategy, expected):
     stack = new_stack("Strategy", nag=False)
@@ -99,18 +198,36 @@ def test_each_strategy_renders(new_stack, strategy, expected):
     assert config == expected
 
 
+def test_all_at_once_bakes_in_the_termination_wait():
+    # The bake the alarms need is the termination wait: a short one is warned about by name.
+    from deepgram_scaling.alarms import RollbackAlarmOptions
+    from deepgram_scaling.deployment import short_bake_warning
+
+    window = {"error_rate": RollbackAlarmOptions(evaluation_periods=3)}
+    assert short_bake_warning(DeploymentStrategy.all_at_once(), window) is None
+    warning = short_bake_warning(
+        DeploymentStrategy.all_at_once(termination_wait=MINUTES(2)), window)
+    assert warning is not None and warning.startswith(
+        "deployment.termination_wait (120 s) is shorter than the rollback alarms need")
+
+
 def test_async_endpoint_rolls_back_on_its_failure_alarms(new_stack):
     stack = new_stack("AsyncRolling", nag=False)
     AsyncDeepgramEndpoint(stack, "Jobs", model=DeepgramModel.from_image(IMAGE_URI),
-                          instance_pools=["ml.g6.2xlarge"], max_capacity=4,
+                          instance_pools=["ml.g6.2xlarge"], min_capacity=2, max_capacity=4,
                           deployment=DeploymentStrategy.rolling(batch_percent=25,
                                                                 wait=MINUTES(5)))
     template = Template.from_stack(stack)
     names = [a["AlarmName"] for a in
              endpoint_props(template)["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]]
-    assert [n.rsplit("-", 1)[1] for n in names] == [
-        "InvocationFailuresAlarm", "RequestDownloadFailuresAlarm",
-        "ResponseUploadFailuresAlarm", "NotificationFailuresAlarm"]
+    # The error rate only: the S3 and SNS failure signals say nothing about the model.
+    assert [n.rsplit("-", 1)[1] for n in names] == ["RollbackErrorRateAlarm"]
+    (alarm,) = rollback_alarms(template).values()
+    assert judged(alarm)[:2] == ("Invocation5XXErrors", "Average")
+    monitoring = {a["Properties"].get("MetricName")
+                  for a in template.find_resources("AWS::CloudWatch::Alarm").values()
+                  if "AlarmName" not in a["Properties"]}
+    assert {"RequestDownloadFailures", "NotificationFailures", "InvocationFailures"} <= monitoring
 
 
 def test_no_strategy_keeps_todays_template(new_stack):
@@ -159,11 +276,78 @@ def test_user_rollback_alarms_with_fixed_names(new_stack):
                                               maximum_execution_timeout=MINUTES(20))},
      r"deployment.maximum_execution_timeout must exceed the waits it contains \(3600 s over 2 step\(s\)\)"),
     ({"rollback_alarms": []}, r"rollback_alarms apply to a deployment strategy"),
+    ({"min_capacity": 1, "deployment": DeploymentStrategy.canary(percent=50, wait=MINUTES(5))},
+     r"min_capacity must be >= 2 for a canary update \(deployment=DeploymentStrategy.canary"
+     r"\(\.\.\.\)\): a canary may be at most 50 % of the variant's instances, so a fleet of "
+     r"1 instance\(s\) cannot be split; raise min_capacity to 2 or more, or use "
+     r"DeploymentStrategy.all_at_once\(\), got 1"),
+    ({"min_capacity": 1, "deployment": DeploymentStrategy.linear(step_percent=50,
+                                                                 wait=MINUTES(5))},
+     r"min_capacity must be >= 2 for a linear update .*a linear step may be 10-50 %"),
+    ({"min_capacity": 1, "deployment": DeploymentStrategy.rolling(batch_percent=50,
+                                                                  wait=MINUTES(5))},
+     r"min_capacity must be >= 2 for a rolling update .*a rolling batch may be 5-50 %"),
+    ({"deployment": DeploymentStrategy.linear(step_percent=30, wait=MINUTES(10),
+                                              maximum_execution_timeout=MINUTES(40))},
+     # 30 % steps are four steps (30, 60, 90, 100): four bakes of 600 s, not three.
+     r"deployment.maximum_execution_timeout must exceed the waits it contains \(2400 s over 4 step\(s\)\)"),
+    ({"rollback_alarm_options": "strict"},
+     r"rollback_alarm_options must be an instance of RealtimeRollbackAlarmOptions, got 'strict'"),
+    ({"deployment": DeploymentStrategy.canary(percent=10, wait=MINUTES(10)),
+      "rollback_alarms": [cloudwatch.Alarm.from_alarm_arn(
+          cdk.Stack(), "B", "arn:aws:cloudwatch:us-east-1:123456789012:alarm:y")],
+      "rollback_alarm_options": __import__("deepgram_scaling").RealtimeRollbackAlarmOptions()},
+     r"rollback_alarm_options shape the default rollback alarms, which rollback_alarms "
+     r"replaces; pass one of them, got both"),
+    ({"rollback_alarm_options": __import__("deepgram_scaling").RealtimeRollbackAlarmOptions()},
+     r"rollback_alarm_options apply to a deployment strategy"),
     ({"deployment": "canary"}, r"deployment must be a DeploymentStrategy, got 'canary'"),
 ])
 def test_refused_strategies(new_stack, kwargs, message):
     with pytest.raises(DeepgramScalingConfigError, match=message):
         realtime(new_stack("Refused", nag=False), **kwargs)
+
+
+@pytest.mark.parametrize("strategy", [
+    DeploymentStrategy.canary(percent=1, wait=MINUTES(10)),
+    DeploymentStrategy.canary(percent=50, wait=MINUTES(10)),
+    DeploymentStrategy.linear(step_percent=10, wait=MINUTES(1)),
+    DeploymentStrategy.linear(step_percent=30, wait=MINUTES(10),
+                              maximum_execution_timeout=MINUTES(41)),
+    DeploymentStrategy.rolling(batch_percent=5, wait=MINUTES(1)),
+])
+def test_at_a_floor_of_two_any_percentage_the_api_allows_is_accepted(strategy):
+    from deepgram_scaling._validation import Problems
+    from deepgram_scaling.deployment import stepped_update_floor_problem
+
+    problems = Problems()
+    strategy.check(problems)
+    assert not problems
+    assert stepped_update_floor_problem(strategy, 2) is None
+    assert stepped_update_floor_problem(strategy, 1) is not None
+
+
+@pytest.mark.parametrize("min_capacity", [0, 1, 2])
+def test_all_at_once_is_valid_at_any_floor(min_capacity):
+    from deepgram_scaling.deployment import stepped_update_floor_problem
+
+    assert stepped_update_floor_problem(DeploymentStrategy.all_at_once(), min_capacity) is None
+
+
+def test_an_async_endpoint_at_floor_zero_refuses_a_canary(new_stack):
+    with pytest.raises(DeepgramScalingConfigError,
+                       match=r"min_capacity must be >= 2 for a canary update.*got 0"):
+        AsyncDeepgramEndpoint(new_stack("AsyncZero", nag=False), "Jobs",
+                              model=DeepgramModel.from_image(IMAGE_URI),
+                              instance_pools=["ml.g6.2xlarge"], max_capacity=4,
+                              deployment=DeploymentStrategy.canary(percent=10,
+                                                                   wait=MINUTES(10)))
+
+
+def test_four_steps_of_thirty_percent():
+    assert DeploymentStrategy.linear(step_percent=30, wait=MINUTES(1)).steps == 4
+    assert DeploymentStrategy.rolling(batch_percent=25, wait=MINUTES(1)).steps == 4
+    assert DeploymentStrategy.canary(percent=10, wait=MINUTES(1)).steps == 2
 
 
 def test_an_alarm_with_a_generated_name_is_referenced_with_a_warning(new_stack):
@@ -223,12 +407,43 @@ def test_guard_alarms_exist_before_the_endpoint_and_sagemaker_may_read_them(cana
         a["Properties"]["AlarmName"] for a in alarms.values())
     literal = resource["Properties"]["EndpointName"]
     for alarm in alarms.values():
-        assert {"Name": "EndpointName", "Value": literal} in alarm["Properties"]["Dimensions"]
+        assert judged(alarm["Properties"])[2]["EndpointName"] == literal
     (policy,) = template.find_resources("AWS::IAM::ManagedPolicy").values()
     describe = next(s for s in policy["Properties"]["PolicyDocument"]["Statement"]
                     if s["Action"] == "cloudwatch:DescribeAlarms")
     assert len(describe["Resource"]) == 3
     assert all(":alarm:" in str(r) and "*" not in str(r) for r in describe["Resource"])
+
+
+def test_a_guarded_endpoint_keeps_replaced_configs(canary):
+    # After a rollback the endpoint runs on the old config: an update must not delete it.
+    # Deleting the stack still deletes the config (cfn-lint W3011 asks for both).
+    _, template = canary
+    (config,) = template.find_resources("AWS::SageMaker::EndpointConfig").values()
+    assert config["UpdateReplacePolicy"] == "Retain"
+    assert config["DeletionPolicy"] == "Delete"
+
+
+def test_an_unguarded_endpoint_lets_cloudformation_delete_replaced_configs(new_stack):
+    stack = new_stack("Unguarded", nag=False)
+    realtime(stack)
+    (config,) = Template.from_stack(stack).find_resources(
+        "AWS::SageMaker::EndpointConfig").values()
+    assert "UpdateReplacePolicy" not in config and "DeletionPolicy" not in config
+
+
+def test_guarded_templates_pass_cfn_lint(canary, new_stack):
+    from .test_compliance import cfn_lint_findings
+
+    stack = new_stack("GuardedAsync", nag=False)
+    AsyncDeepgramEndpoint(stack, "Jobs", model=DeepgramModel.from_image(IMAGE_URI),
+                          instance_pools=["ml.g6.2xlarge"], max_capacity=4,
+                          deployment=DeploymentStrategy.all_at_once())
+    guarded_async = Template.from_stack(stack)
+    assert guarded_async.find_resources("AWS::SageMaker::EndpointConfig", {
+        "UpdateReplacePolicy": "Retain", "DeletionPolicy": "Delete"})
+    assert cfn_lint_findings(canary[1].to_json()) == []
+    assert cfn_lint_findings(guarded_async.to_json()) == []
 
 
 def test_a_bake_shorter_than_the_alarms_warns(new_stack):
