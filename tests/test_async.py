@@ -123,11 +123,16 @@ def test_has_backlog_without_capacity_alarm_drives_the_step_policy(example_templ
 
 def test_no_scale_in_step_can_undo_the_wake_up(example_template: Template):
     # Several policies: the largest capacity wins, scale-in needs every policy to agree.
-    # The only step policy only ever adds capacity.
-    for policy in batch(example_template, "AWS::ApplicationAutoScaling::ScalingPolicy").values():
-        config = policy["Properties"].get("StepScalingPolicyConfiguration")
-        if config:
-            assert all(step["ScalingAdjustment"] > 0 for step in config["StepAdjustments"])
+    # The only step policy (the wake-up from zero) only ever adds capacity.
+    steps = [policy["Properties"]["StepScalingPolicyConfiguration"]
+             for policy in batch(example_template,
+                                 "AWS::ApplicationAutoScaling::ScalingPolicy").values()
+             if "StepScalingPolicyConfiguration" in policy["Properties"]]
+    assert len(steps) == 1, "the wake-up step policy is missing"
+    (config,) = steps
+    assert config["AdjustmentType"] == "ChangeInCapacity"
+    assert config["StepAdjustments"]
+    assert all(step["ScalingAdjustment"] > 0 for step in config["StepAdjustments"])
 
 
 def test_every_scaling_metric_is_one_async_endpoints_publish(example_template: Template):

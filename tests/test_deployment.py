@@ -451,3 +451,14 @@ def test_a_bake_shorter_than_the_alarms_warns(new_stack):
     realtime(stack, deployment=DeploymentStrategy.canary(percent=10, wait=MINUTES(2)))
     assert Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp(
         r"deployment.wait \(120 s\) is shorter than the rollback alarms need"))
+
+
+def test_a_guarded_endpoint_uses_no_deprecated_dependency_api(new_stack, capfd):
+    # CfnResource.add_dependency is deprecated; jsii printed a warning on every deployment=.
+    stack = new_stack("NoDeprecation", nag=False)
+    realtime(stack, deployment=DeploymentStrategy.canary(percent=10, wait=MINUTES(10)))
+    template = Template.from_stack(stack)
+    _, err = capfd.readouterr()
+    assert "CfnResource#addDependency is deprecated" not in err
+    (endpoint,) = template.find_resources("AWS::SageMaker::Endpoint").values()
+    assert len(endpoint["DependsOn"]) == 3
