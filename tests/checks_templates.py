@@ -23,10 +23,14 @@ def _resource_id(endpoint: str, variant: str = "AllTraffic") -> dict[str, Any]:
                               f"/variant/{variant}"]]}
 
 
-def _model(name: str) -> dict[str, Any]:
+DEEPGRAM_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/deepgram/self-hosted:1"
+XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+
+
+def _model(name: str, image: str = DEEPGRAM_IMAGE) -> dict[str, Any]:
     return {"Type": "AWS::SageMaker::Model", "Properties": {
         "ExecutionRoleArn": "arn:aws:iam::123456789012:role/sagemaker-execution",
-        "PrimaryContainer": {"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/dg:1"},
+        "PrimaryContainer": {"Image": image},
         "ModelName": name}}
 
 
@@ -129,7 +133,8 @@ def props(template: Template, logical_id: str) -> dict[str, Any]:
     return properties
 
 
-def _scale_in(threshold: float, upper: float) -> Mutation:
+def _scale_in(threshold: float, upper: float,
+              operator: str = "LessThanOrEqualToThreshold") -> Mutation:
     def mutate(t: Template) -> None:
         t["Resources"]["AsyncScaleIn"] = {
             "Type": "AWS::ApplicationAutoScaling::ScalingPolicy", "Properties": {
@@ -144,7 +149,7 @@ def _scale_in(threshold: float, upper: float) -> Mutation:
             "MetricName": "ApproximateBacklogSizePerInstance", "Namespace": "AWS/SageMaker",
             "Dimensions": [_endpoint_dimension("AsyncEndpoint")], "Statistic": "Average",
             "Period": 60, "EvaluationPeriods": 15, "Threshold": threshold,
-            "ComparisonOperator": "LessThanOrEqualToThreshold",
+            "ComparisonOperator": operator,
             "AlarmActions": [{"Ref": "AsyncScaleIn"}]}}
     return mutate
 
@@ -193,12 +198,136 @@ def _delete(*logical_ids: str) -> Mutation:
     return mutate
 
 
-def _add_dimension(logical_id: str, *path: str) -> Mutation:
+def _add_dimension(logical_id: str, *path: str, name: str = "VariantName",
+                   value: Any = "AllTraffic") -> Mutation:
     def mutate(t: Template) -> None:
         node = props(t, logical_id)
         for key in path:
             node = node[key]
-        node["Dimensions"].append({"Name": "VariantName", "Value": "AllTraffic"})
+        node["Dimensions"].append({"Name": name, "Value": value})
+    return mutate
+
+
+def _dimensions(logical_id: str, *path: str, dimensions: list[dict[str, Any]]) -> Mutation:
+    def mutate(t: Template) -> None:
+        node = props(t, logical_id)
+        for key in path:
+            node = node[key]
+        node["Dimensions"] = dimensions
+    return mutate
+
+
+def _utilization_policy(namespace: str, dimensions: list[dict[str, Any]],
+                        metric: str = "GPUUtilization") -> Mutation:
+    """The real-time policy tracks an instance metric instead of concurrency."""
+    def mutate(t: Template) -> None:
+        config = props(t, "RtScaling")["TargetTrackingScalingPolicyConfiguration"]
+        del config["PredefinedMetricSpecification"]
+        config["TargetValue"] = 70
+        config["CustomizedMetricSpecification"] = {
+            "MetricName": metric, "Namespace": namespace, "Statistic": "Average",
+            "Dimensions": dimensions}
+    return mutate
+
+
+_VARIANT = {"Name": "VariantName", "Value": "AllTraffic"}
+
+
+def _model_image(logical_id: str, image: str) -> Mutation:
+    return _set(logical_id, ["PrimaryContainer"], {"Image": image})
+
+
+def _wake_on(metric: str, operator: str = "GreaterThanOrEqualToThreshold",
+             threshold: float = 1) -> Mutation:
+    def mutate(t: Template) -> None:
+        alarm = props(t, "AsyncWakeUpAlarm")
+        alarm.update(MetricName=metric, ComparisonOperator=operator, Threshold=threshold)
+    return mutate
+
+
+def _step_bounds(logical_id: str, lower: float | None, upper: float | None = None) -> Mutation:
+    def mutate(t: Template) -> None:
+        step = props(t, logical_id)["StepScalingPolicyConfiguration"]["StepAdjustments"][0]
+        for key, value in (("MetricIntervalLowerBound", lower),
+                           ("MetricIntervalUpperBound", upper)):
+            step.pop(key, None)
+            if value is not None:
+                step[key] = value
+    return mutate
+
+
+def _inference_component(*, managed: dict[str, Any] | None = None, wake_up: bool = True,
+                         operator: str = "GreaterThanOrEqualToThreshold",
+                         threshold: float = 1, minimum: int = 0,
+                         metric: str = "NoCapacityInvocationFailures") -> Mutation:
+    """A real-time endpoint hosting an inference component whose copies scale to zero and
+    wake on NoCapacityInvocationFailures, AWS's recipe."""
+    scaling = {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 2} if (
+        managed is None) else managed
+
+    def mutate(t: Template) -> None:
+        resources = t["Resources"]
+        variant: dict[str, Any] = {"VariantName": "AllTraffic", "InitialInstanceCount": 1,
+                                   "InstanceType": "ml.g6.2xlarge",
+                                   "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}}
+        if scaling:
+            variant["ManagedInstanceScaling"] = scaling
+        resources["IcModel"] = _model("ic-model", XGBOOST_IMAGE)
+        resources["IcConfig"] = {"Type": "AWS::SageMaker::EndpointConfig", "Properties": {
+            "ExecutionRoleArn": "arn:aws:iam::123456789012:role/sagemaker-execution",
+            "ProductionVariants": [variant]}}
+        resources["IcEndpoint"] = _endpoint("IcConfig")
+        resources["IcComponent"] = {"Type": "AWS::SageMaker::InferenceComponent", "Properties": {
+            "EndpointName": _att("IcEndpoint", "EndpointName"), "VariantName": "AllTraffic",
+            "InferenceComponentName": "ic-model",
+            "Specification": {"ModelName": _att("IcModel", "ModelName"),
+                              "ComputeResourceRequirements": {
+                                  "NumberOfAcceleratorDevicesRequired": 1,
+                                  "MinMemoryRequiredInMb": 1024}},
+            "RuntimeConfig": {"CopyCount": 1}}}
+        resources["IcTarget"] = {"Type": "AWS::ApplicationAutoScaling::ScalableTarget",
+                                 "Properties": {
+            "MinCapacity": minimum, "MaxCapacity": 4,
+            "ResourceId": {"Fn::Join": ["", ["inference-component/",
+                                             _att("IcComponent", "InferenceComponentName")]]},
+            "ScalableDimension": "sagemaker:inference-component:DesiredCopyCount",
+            "ServiceNamespace": "sagemaker"}}
+        if not wake_up:
+            return
+        resources["IcWakeUp"] = {"Type": "AWS::ApplicationAutoScaling::ScalingPolicy",
+                                 "Properties": {
+            "PolicyName": "ic-wake-up", "PolicyType": "StepScaling",
+            "ScalingTargetId": {"Ref": "IcTarget"},
+            "StepScalingPolicyConfiguration": {
+                "AdjustmentType": "ChangeInCapacity", "Cooldown": 60,
+                "MetricAggregationType": "Maximum",
+                "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}]}}}
+        resources["IcWakeUpAlarm"] = {"Type": "AWS::CloudWatch::Alarm", "Properties": {
+            "MetricName": metric, "Namespace": "AWS/SageMaker",
+            "Dimensions": [{"Name": "InferenceComponentName", "Value": "ic-model"}],
+            "Statistic": "Sum", "Period": 60, "EvaluationPeriods": 1, "Threshold": threshold,
+            "ComparisonOperator": operator, "TreatMissingData": "missing",
+            "AlarmActions": [{"Ref": "IcWakeUp"}]}}
+    return mutate
+
+
+def _schedules(*expressions: str) -> Mutation:
+    return _set("RtTarget", ["ScheduledActions"], [
+        {"ScheduledActionName": f"s{n}", "Schedule": expression,
+         "ScalableTargetAction": {"MinCapacity": 1, "MaxCapacity": 4}}
+        for n, expression in enumerate(expressions)])
+
+
+def _transform(logical_id: str, *, whole: bool = True) -> Mutation:
+    """The resource's properties (or one of them) come from an AWS::Include macro."""
+    include = {"Fn::Transform": {"Name": "AWS::Include",
+                                 "Parameters": {"Location": "s3://bucket/snippet.yaml"}}}
+
+    def mutate(t: Template) -> None:
+        if whole:
+            t["Resources"][logical_id]["Properties"] = include
+        else:
+            props(t, logical_id)["MinCapacity"] = include
     return mutate
 
 
@@ -262,20 +391,36 @@ _TT = "TargetTrackingScalingPolicyConfiguration"
 
 #: rule name -> [(case, mutation, the resources it must flag)]
 NON_COMPLIANT: dict[str, list[tuple[str, Mutation, set[str]]]] = {
-    "BacklogMetricDimensions": [
-        ("policy-with-variant-name",
+    "MetricDimensions": [
+        ("backlog-policy-with-variant-name",
          _add_dimension("AsyncBacklogScaling", _TT, "CustomizedMetricSpecification"),
          {"AsyncBacklogScaling"}),
-        ("alarm-with-variant-name", _add_dimension("AsyncWakeUpAlarm"), {"AsyncWakeUpAlarm"}),
+        ("backlog-alarm-with-variant-name", _add_dimension("AsyncWakeUpAlarm"),
+         {"AsyncWakeUpAlarm"}),
+        ("backlog-with-an-instance-type",
+         _add_dimension("AsyncWakeUpAlarm", name="InstanceType", value="ml.g6.2xlarge"),
+         {"AsyncWakeUpAlarm"}),
+        ("backlog-without-endpoint-name",
+         _dimensions("AsyncBacklogScaling", _TT, "CustomizedMetricSpecification",
+                     dimensions=[_VARIANT]), {"AsyncBacklogScaling"}),
+        ("backlog-without-dimensions",
+         _dimensions("AsyncWakeUpAlarm", dimensions=[]), {"AsyncWakeUpAlarm"}),
+        ("gpu-utilization-with-variant-only",
+         _utilization_policy("/aws/sagemaker/Endpoints", [_VARIANT]), {"RtScaling"}),
+        ("errors-without-variant-name",
+         _dimensions("RtErrorsAlarm", dimensions=[_endpoint_dimension("RtEndpoint")]),
+         {"RtErrorsAlarm"}),
     ],
     "AsyncWakeUpFromZero": [
         ("no-wake-up", _delete("AsyncWakeUp", "AsyncWakeUpAlarm"), {"AsyncTarget"}),
-        ("alarm-on-another-metric",
-         _set("AsyncWakeUpAlarm", ["MetricName"], "ApproximateBacklogSize"), {"AsyncTarget"}),
+        ("alarm-on-a-metric-without-data-at-zero", _wake_on("TimeInBacklog"), {"AsyncTarget"}),
         ("inverted-alarm",
          _set("AsyncWakeUpAlarm", ["ComparisonOperator"], "LessThanThreshold"), {"AsyncTarget"}),
         ("alarm-above-one",
          _set("AsyncWakeUpAlarm", ["ComparisonOperator"], "GreaterThanThreshold"),
+         {"AsyncTarget"}),
+        ("step-starts-above-one", _step_bounds("AsyncWakeUp", 4), {"AsyncTarget"}),
+        ("backlog-size-above-one", _wake_on("ApproximateBacklogSize", threshold=2),
          {"AsyncTarget"}),
         ("exact-capacity-zero", _wake_up_steps("ExactCapacity", 0), {"AsyncTarget"}),
         ("change-by-zero", _wake_up_steps("ChangeInCapacity", 0), {"AsyncTarget"}),
@@ -283,6 +428,17 @@ NON_COMPLIANT: dict[str, list[tuple[str, Mutation, set[str]]]] = {
         ("scheduled-minimum-zero",
          _compose(_set("AsyncTarget", ["MinCapacity"], 1), _scheduled_minimum("AsyncTarget", 0),
                   _delete("AsyncWakeUp", "AsyncWakeUpAlarm")), {"AsyncTarget"}),
+    ],
+    "WakeUpAddsWhileRunning": [
+        ("backlog-size-beside-target-tracking", _wake_on("ApproximateBacklogSize"),
+         {"AsyncWakeUp"}),
+    ],
+    "WakeUpOnIndirectSignal": [
+        ("per-instance-backlog", _wake_on("ApproximateBacklogSizePerInstance"),
+         {"AsyncWakeUp"}),
+        ("oldest-request-age",
+         _wake_on("ApproximateAgeOfOldestRequest", "GreaterThanThreshold", 300),
+         {"AsyncWakeUp"}),
     ],
     "MetricPublishedByEndpointType": [
         ("async-on-invocations-per-instance",
@@ -292,13 +448,16 @@ NON_COMPLIANT: dict[str, list[tuple[str, Mutation, set[str]]]] = {
          {"AsyncBacklogScaling"}),
         ("async-alarm-on-concurrency",
          _alarm("AsyncConcurrencyAlarm", "ConcurrentRequestsPerModel",
-                [_endpoint_dimension("AsyncEndpoint"),
-                 {"Name": "VariantName", "Value": "AllTraffic"}], []),
+                [_endpoint_dimension("AsyncEndpoint"), _VARIANT], []),
          {"AsyncConcurrencyAlarm"}),
         ("realtime-alarm-on-backlog",
          _alarm("RtAgeAlarm", "ApproximateAgeOfOldestRequest",
                 [_endpoint_dimension("RtEndpoint")], []),
          {"RtAgeAlarm"}),
+        ("realtime-alarm-on-async-failures",
+         _alarm("RtUploadAlarm", "ResponseUploadFailures",
+                [_endpoint_dimension("RtEndpoint"), _VARIANT], []),
+         {"RtUploadAlarm"}),
     ],
     "RealtimeMinCapacity": [
         ("realtime-at-zero", _set("RtTarget", ["MinCapacity"], 0), {"RtTarget"}),
@@ -307,10 +466,28 @@ NON_COMPLIANT: dict[str, list[tuple[str, Mutation, set[str]]]] = {
     ],
     "AsyncScaleInStepFlaps": [
         ("upper-bound-reaches-one", _scale_in(threshold=1, upper=0), {"AsyncScaleIn"}),
-        ("offset-upper-bound", _scale_in(threshold=0.5, upper=0.5), {"AsyncScaleIn"}),
+        ("threshold-above-one", _scale_in(threshold=2, upper=0), {"AsyncScaleIn"}),
+        ("less-than-above-one", _scale_in(threshold=1.5, upper=0, operator="LessThanThreshold"),
+         {"AsyncScaleIn"}),
         ("scheduled-minimum-zero",
          _compose(_set("AsyncTarget", ["MinCapacity"], 1), _scheduled_minimum("AsyncTarget", 0),
                   _scale_in(threshold=1, upper=0)), {"AsyncScaleIn"}),
+    ],
+    "InferenceComponentWakeUpFromZero": [
+        ("no-wake-up", _inference_component(wake_up=False), {"IcTarget"}),
+        ("alarm-on-invocations", _inference_component(metric="Invocations"), {"IcTarget"}),
+        ("alarm-that-never-fires",
+         _inference_component(operator="LessThanThreshold"), {"IcTarget"}),
+    ],
+    "InferenceComponentWakeUpNeedsTwoFailures": [
+        ("aws-example-greater-than-one",
+         _inference_component(operator="GreaterThanThreshold"), {"IcWakeUpAlarm"}),
+        ("at-least-three", _inference_component(threshold=3), {"IcWakeUpAlarm"}),
+    ],
+    "InferenceComponentManagedScaling": [
+        ("no-managed-scaling", _inference_component(managed={}), {"IcTarget"}),
+        ("managed-scaling-disabled",
+         _inference_component(managed={"Status": "DISABLED"}), {"IcTarget"}),
     ],
     "AlarmTopicAllowsCloudWatch": [
         ("ssl-only-policy",
@@ -337,8 +514,8 @@ NON_COMPLIANT: dict[str, list[tuple[str, Mutation, set[str]]]] = {
     "EndpointNameDimensionIsAName": [
         ("ref-as-dimension",
          _set("RtErrorsAlarm", ["Dimensions"],
-              [{"Name": "EndpointName", "Value": {"Ref": "RtEndpoint"}},
-               {"Name": "VariantName", "Value": "AllTraffic"}]), {"RtErrorsAlarm"}),
+              [{"Name": "EndpointName", "Value": {"Ref": "RtEndpoint"}}, _VARIANT]),
+         {"RtErrorsAlarm"}),
     ],
     "MixedFleetSignalSurvivesEmptyPool": [
         ("aws-weighted-sum", _mixed_fleet("(a / 8 + b / 20) / 2"), {"RtScaling"}),
@@ -346,22 +523,56 @@ NON_COMPLIANT: dict[str, list[tuple[str, Mutation, set[str]]]] = {
     ],
     "StreamingScaleInCooldown": [
         ("one-minute", _set("RtScaling", [_TT, "ScaleInCooldown"], 60), {"RtScaling"}),
+        ("one-minute-on-a-marketplace-package",
+         _compose(_set("RtModel", ["PrimaryContainer"], {"ModelPackageName":
+                  "arn:aws:sagemaker:us-east-1:865070037744:model-package/deepgram-nova-3"}),
+                  _set("RtScaling", [_TT, "ScaleInCooldown"], 60)), {"RtScaling"}),
     ],
     "RetainVariantProperties": [
         ("not-retained", _set("RtEndpoint", ["RetainAllVariantProperties"], False),
          {"RtEndpoint"}),
     ],
+    "ScheduleExpression": [
+        ("hour-out-of-range", _schedules("cron(0 25 * * ? *)"), {"RtTarget"}),
+        ("five-fields", _schedules("cron(0 8 * * *)"), {"RtTarget"}),
+        ("no-question-mark", _schedules("cron(0 8 * * MON-FRI *)"), {"RtTarget"}),
+    ],
+    "TransformNotExpanded": [
+        ("properties-are-a-transform", _transform("RtScaling"), {"RtScaling"}),
+        ("a-property-is-a-transform", _transform("RtTarget", whole=False), {"RtTarget"}),
+    ],
 }
 
 #: rule name -> [(case, mutation)] the rule must accept (the base is always among them)
 COMPLIANT: dict[str, list[tuple[str, Mutation]]] = {
-    "BacklogMetricDimensions": [],
+    "MetricDimensions": [
+        ("gpu-utilization-per-variant",
+         _utilization_policy("/aws/sagemaker/Endpoints",
+                             [_endpoint_dimension("RtEndpoint"), _VARIANT])),
+        ("gpu-utilization-per-accelerator",
+         _utilization_policy("/aws/sagemaker/Endpoints",
+                             [_endpoint_dimension("RtEndpoint"), _VARIANT,
+                              {"Name": "InstanceId", "Value": "i-0123"},
+                              {"Name": "AcceleratorId", "Value": "0"}])),
+        ("concurrency-per-pool",
+         _mixed_fleet("IF(ua >= ub, ua, ub)", ("ua", "a / 8"), ("ub", "b / 20"))),
+        ("custom-namespace-is-not-judged",
+         _utilization_policy("Deepgram/Custom", [_VARIANT], metric="ActiveStreams")),
+        ("model-monitor-is-not-judged",
+         _utilization_policy("/aws/sagemaker/Endpoints/data-metrics",
+                             [{"Name": "Endpoint", "Value": "rt"}], metric="feature_x")),
+        ("copy-wake-up-per-component", _inference_component()),
+    ],
     "AsyncWakeUpFromZero": [
         ("min-one-needs-no-wake-up", _compose(_set("AsyncTarget", ["MinCapacity"], 1),
                                               _delete("AsyncWakeUp", "AsyncWakeUpAlarm"))),
         ("greater-than-a-half",
          _compose(_set("AsyncWakeUpAlarm", ["ComparisonOperator"], "GreaterThanThreshold"),
                   _set("AsyncWakeUpAlarm", ["Threshold"], 0.5))),
+        ("backlog-size-reaching-one", _wake_on("ApproximateBacklogSize")),
+        ("backlog-size-above-zero", _wake_on("ApproximateBacklogSize", "GreaterThanThreshold", 0)),
+        ("per-instance-backlog-warns-instead", _wake_on("ApproximateBacklogSizePerInstance")),
+        ("step-from-minus-one", _step_bounds("AsyncWakeUp", -1)),
         ("exact-capacity-one", _wake_up_steps("ExactCapacity", 1)),
         ("percent-with-a-minimum-magnitude",
          _wake_up_steps("PercentChangeInCapacity", 100, MinAdjustmentMagnitude=1)),
@@ -371,17 +582,54 @@ COMPLIANT: dict[str, list[tuple[str, Mutation]]] = {
          _compose(_set("AsyncTarget", ["MinCapacity"], 1), _scheduled_minimum("AsyncTarget", 1),
                   _delete("AsyncWakeUp", "AsyncWakeUpAlarm"))),
     ],
-    "MetricPublishedByEndpointType": [],
+    "WakeUpAddsWhileRunning": [
+        ("exact-capacity-one-on-backlog-size",
+         _compose(_wake_on("ApproximateBacklogSize"), _wake_up_steps("ExactCapacity", 1))),
+        ("backlog-size-without-target-tracking",
+         _compose(_wake_on("ApproximateBacklogSize"), _delete("AsyncBacklogScaling"))),
+    ],
+    "WakeUpOnIndirectSignal": [
+        ("backlog-size-is-direct", _wake_on("ApproximateBacklogSize")),
+        ("min-one", _compose(_set("AsyncTarget", ["MinCapacity"], 1),
+                             _wake_on("ApproximateBacklogSizePerInstance"))),
+    ],
+    "MetricPublishedByEndpointType": [
+        ("async-alarm-on-host-metrics",
+         _alarm("AsyncCpuAlarm", "CPUUtilization",
+                [_endpoint_dimension("AsyncEndpoint"), _VARIANT], [])),
+        ("copy-metrics-on-a-component", _inference_component()),
+    ],
     "RealtimeMinCapacity": [
         ("async-at-zero-is-fine", _set("AsyncTarget", ["MinCapacity"], 0)),
         ("scheduled-at-one", _scheduled_minimum("RtTarget", 1)),
         ("async-scheduled-at-zero-is-fine", _scheduled_minimum("AsyncTarget", 0)),
+        ("inference-component-copies-at-zero", _inference_component()),
+        ("variant-of-an-endpoint-with-components-at-zero",
+         _compose(_inference_component(),
+                  _set("RtTarget", ["ResourceId"], _resource_id("IcEndpoint")),
+                  _set("RtTarget", ["MinCapacity"], 0))),
     ],
     "AsyncScaleInStepFlaps": [
         ("below-one", _scale_in(threshold=0.5, upper=0)),
+        ("alarm-not-in-alarm-at-one", _scale_in(threshold=0.5, upper=0.5)),
+        ("less-than-one-never-acts-at-one",
+         _scale_in(threshold=1, upper=0, operator="LessThanThreshold")),
         ("min-one-without-a-scheduled-zero",
          _compose(_set("AsyncTarget", ["MinCapacity"], 1), _scheduled_minimum("AsyncTarget", 1),
                   _scale_in(threshold=1, upper=0))),
+    ],
+    "InferenceComponentWakeUpFromZero": [
+        ("aws-recipe", _inference_component()),
+        ("aws-example-needs-two-failures-but-wakes",
+         _inference_component(operator="GreaterThanThreshold")),
+        ("copies-stay-at-one", _inference_component(wake_up=False, minimum=1)),
+    ],
+    "InferenceComponentWakeUpNeedsTwoFailures": [
+        ("at-least-one", _inference_component()),
+        ("more-than-zero", _inference_component(operator="GreaterThanThreshold", threshold=0)),
+    ],
+    "InferenceComponentManagedScaling": [
+        ("enabled", _inference_component()),
     ],
     "AlarmTopicAllowsCloudWatch": [
         ("no-topic-policy-keeps-snss-default", _delete("RtTopicPolicy")),
@@ -412,12 +660,20 @@ COMPLIANT: dict[str, list[tuple[str, Mutation]]] = {
         ("scale-in-disabled", _compose(_set("RtScaling", [_TT, "ScaleInCooldown"], 60),
                                        _set("RtScaling", [_TT, "DisableScaleIn"], True))),
         ("async-may-be-short", _set("AsyncBacklogScaling", [_TT, "ScaleInCooldown"], 60)),
+        ("xgboost-is-not-deepgram",
+         _compose(_model_image("RtModel", XGBOOST_IMAGE),
+                  _set("RtScaling", [_TT, "ScaleInCooldown"], 60))),
     ],
     "RetainVariantProperties": [
         ("unscaled-endpoint-may-reset",
          _compose(_set("RtEndpoint", ["RetainAllVariantProperties"], False),
                   _delete("RtTarget", "RtScaling"))),
     ],
+    "ScheduleExpression": [
+        ("six-fields-with-a-question-mark", _schedules("cron(0 8 ? * MON-FRI *)")),
+        ("rate-and-at", _schedules("rate(1 hour)", "at(2026-03-01T08:00:00)")),
+    ],
+    "TransformNotExpanded": [],
 }
 
 

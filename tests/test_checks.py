@@ -3,7 +3,9 @@ and stays quiet on its compliant ones (tests/checks_templates.py)."""
 
 from __future__ import annotations
 
+import json
 import re
+import time
 
 import pytest
 
@@ -53,10 +55,76 @@ def test_every_rule_has_fixtures_both_ways_and_a_cited_behaviour():
         assert rule.id == f"SageMakerScaling-{rule.name}"
 
 
-def test_async_flap_message_names_the_inclusive_bound():
+def test_async_flap_message_names_the_alarm_and_the_value():
     (finding,) = RULE_BY_NAME["AsyncScaleInStepFlaps"].check(
         build(NON_COMPLIANT["AsyncScaleInStepFlaps"][0][1]))
-    assert "up to and including ApproximateBacklogSizePerInstance = 1" in finding.message
+    assert "acts at ApproximateBacklogSizePerInstance = 1" in finding.message
+    assert "LessThanOrEqualToThreshold 1" in finding.message
+
+
+def test_a_less_than_one_scale_in_alarm_is_not_in_alarm_at_one():
+    # given the issue's case: a scale-in step bounded at 0 behind LessThanThreshold 1
+    compliant_cases = dict(COMPLIANT["AsyncScaleInStepFlaps"])
+    template = build(compliant_cases["less-than-one-never-acts-at-one"])
+    # then nothing is reported: at exactly 1 the alarm is OK, so the step never acts there
+    assert check_template(template) == []
+
+
+def test_the_gpu_utilization_mistake_is_named_with_the_sets_it_needs():
+    # given a real-time policy on GPUUtilization with VariantName only
+    cases = {case: mutation for case, mutation, _ in NON_COMPLIANT["MetricDimensions"]}
+    (finding,) = RULE_BY_NAME["MetricDimensions"].check(
+        build(cases["gpu-utilization-with-variant-only"]))
+    # then the message names what it queried and the set it must use
+    assert "queries it with [VariantName]" in finding.message
+    assert "[EndpointName, VariantName]" in finding.message
+
+
+def test_the_deepgram_only_rule_says_why_it_applies():
+    (finding,) = RULE_BY_NAME["StreamingScaleInCooldown"].check(
+        build(NON_COMPLIANT["StreamingScaleInCooldown"][0][1]))
+    assert "serves a Deepgram model" in finding.message
+    assert "deepgram/self-hosted" in finding.message
+
+
+def test_the_backlog_dimension_rule_keeps_its_old_id_as_an_alias():
+    from deepgram_scaling.checks.rules import RULES_BY_NAME, covered_rule_ids
+    assert RULES_BY_NAME["BacklogMetricDimensions"] is RULE_BY_NAME["MetricDimensions"]
+    assert covered_rule_ids(["SageMakerScaling-BacklogMetricDimensions"]) == {
+        "SageMakerScaling-BacklogMetricDimensions", "SageMakerScaling-MetricDimensions"}
+    assert covered_rule_ids(["BacklogMetricDimensions"]) == {
+        "BacklogMetricDimensions", "MetricDimensions"}
+
+
+def test_a_transformed_resource_is_skipped_by_every_rule():
+    # given a real-time target at 0 (an error) whose MinCapacity comes from a macro, and a
+    # policy whose whole properties do
+    cases = {case: mutation for case, mutation, _ in NON_COMPLIANT["TransformNotExpanded"]}
+    template = build(NON_COMPLIANT["RealtimeMinCapacity"][0][1],
+                     cases["a-property-is-a-transform"], cases["properties-are-a-transform"])
+    # when every rule runs
+    findings = check_template(template)
+    # then only the two warnings are reported, one per transformed resource
+    assert {(f.rule, f.resource, f.level) for f in findings} == {
+        ("SageMakerScaling-TransformNotExpanded", "RtTarget", "warning"),
+        ("SageMakerScaling-TransformNotExpanded", "RtScaling", "warning")}
+
+
+def test_five_hundred_resources_are_checked_in_under_a_second():
+    # given 50 copies of the base template's resources, with its async and IC scaling
+    base = build(COMPLIANT["RealtimeMinCapacity"][3][1])
+    template: dict = {"Resources": {}}
+    for n in range(30):
+        for lid, resource in base["Resources"].items():
+            text = json.dumps(resource)
+            for other in base["Resources"]:
+                text = text.replace(f'"{other}"', f'"{other}{n}"')
+            template["Resources"][f"{lid}{n}"] = json.loads(text)
+    assert len(template["Resources"]) >= 500
+    # when every rule runs, then it takes under a second
+    started = time.perf_counter()
+    check_template(template)
+    assert time.perf_counter() - started < 1.0
 
 
 def test_mixed_fleet_message_says_how_much_an_empty_pool_takes():
@@ -168,8 +236,8 @@ def test_yaml_template_is_judged_like_json():
     }
 
 
-def test_the_readme_explains_every_rule():
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Checking any SageMaker template", 1)[1].split("\n## ", 1)[0]
+def test_the_docs_explain_every_rule():
+    page = (ROOT / "docs" / "checking.md").read_text()
     for rule in RULES:
-        assert f"| `{rule.name}` | {rule.level} |" in section, rule.name
+        assert f"| `{rule.name}` | {rule.level} |" in page, rule.name
+        assert f"aws-behaviour.md#{rule.anchor})" in page, rule.name

@@ -4,22 +4,38 @@ Each function takes the template dict and returns its findings. :data:`RULES` wi
 function to its id, level, summary and fix; the CLI and the CDK pack both run
 :data:`RULES`, so they always agree. Every rule cites the behaviour it relies on in
 ``docs/aws-behaviour.md``.
+
+Step policies are judged with the alarm that drives them, the way Application Auto Scaling
+acts on them: a step acts only while its alarm is in ALARM (``ComparisonOperator`` against
+``Threshold``) and the metric lies in the step's interval, whose bounds are offsets from the
+threshold; above the threshold the lower bound is inclusive and the upper exclusive, below
+it the other way round (docs/aws-behaviour.md#step-bounds).
+
+A resource whose properties are an ``Fn::Transform`` (or hold one at their top level) is
+judged by no rule: its contents are known only once CloudFormation runs the macro
+(docs/aws-behaviour.md#fn-transform). ``TransformNotExpanded`` names it.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..metric_math import MetricMathError, compile_queries, queries_from_template
+from ..schedule_expressions import schedule_problems
+from . import catalogue
+from .catalogue import EndpointKind
 from .resolve import (
     ALARM,
     SAGEMAKER_NAMESPACE,
+    SCALABLE_TARGET,
     TOPIC,
     TOPIC_INLINE_POLICY,
     TOPIC_POLICY,
+    UNKNOWN,
     Graph,
     MetricUse,
     number,
@@ -30,26 +46,44 @@ from .resolve import (
 PACK = "SageMakerScaling"
 Level = Literal["error", "warning"]
 
-#: Published by asynchronous endpoints, with ``EndpointName`` only
+#: Old rule ids and the rule that replaced them: acknowledging or ignoring the old id also
+#: covers the new one.
+ALIASES: Mapping[str, str] = {"BacklogMetricDimensions": "MetricDimensions"}
+
+#: Predefined target-tracking types of a variant that asynchronous endpoints do not publish
 #: (docs/aws-behaviour.md#backlog-metrics).
-BACKLOG_METRICS = frozenset({
-    "ApproximateBacklogSize", "ApproximateBacklogSizePerInstance",
-    "HasBacklogWithoutCapacity", "ApproximateAgeOfOldestRequest",
-})
-#: Real-time metrics asynchronous endpoints do not publish (docs/aws-behaviour.md#backlog-metrics).
-NOT_PUBLISHED_BY_ASYNC = frozenset({
-    "Invocations", "InvocationsPerInstance", "ConcurrentRequestsPerModel", "OverheadLatency",
-})
 NOT_PUBLISHED_BY_ASYNC_PREDEFINED = frozenset({
     "SageMakerVariantInvocationsPerInstance",
     "SageMakerVariantConcurrentRequestsPerModelHighResolution",
 })
-#: The signals a backlog step policy reads (docs/aws-behaviour.md#step-bounds).
+#: The signals a backlog scale-in step reads (docs/aws-behaviour.md#step-bounds).
 BACKLOG_SIGNALS = frozenset({"ApproximateBacklogSize", "ApproximateBacklogSizePerInstance"})
 #: Deepgram's scale-in cooldown for streaming (docs/aws-behaviour.md#deepgram-cooldowns);
 #: Application Auto Scaling's default for SageMaker variants is the same 300 s
 #: (docs/aws-behaviour.md#default-cooldown).
 STREAMING_SCALE_IN_COOLDOWN = 300.0
+#: Where the schedule grammar is cited (docs/aws-behaviour.md#scheduled-actions).
+SCHEDULE_ANCHOR = "scheduled-actions"
+
+INFERENCE_COMPONENT = "AWS::SageMaker::InferenceComponent"
+MODEL = "AWS::SageMaker::Model"
+COPY_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
+_COMPONENT_RESOURCE_ID = re.compile(r"^inference-component/([^/]+)$")
+
+#: What an async wake-up alarm's metric reads while requests wait at zero instances, and how
+#: the checks count it (docs/aws-behaviour.md#wake-up-from-zero):
+#: - HasBacklogWithoutCapacity is 1: AWS's documented wake-up;
+#: - ApproximateBacklogSize is the number of queued requests, 1 for one request; it also
+#:   stays at 1 or more while running instances work, so it keeps adding capacity;
+#: - the per-instance backlog and the age of the oldest request: indirect, warned about.
+_DIRECT_WAKE = {"HasBacklogWithoutCapacity": 1.0, "ApproximateBacklogSize": 1.0}
+_INDIRECT_WAKE = {"ApproximateBacklogSizePerInstance": 1.0,
+                  "ApproximateAgeOfOldestRequest": math.inf}
+#: The inference-component wake-up signal (docs/aws-behaviour.md#inference-component-wake-up)
+NO_CAPACITY = "NoCapacityInvocationFailures"
+
+_GREATER = ("GreaterThanThreshold", "GreaterThanOrEqualToThreshold")
+_LESS = ("LessThanThreshold", "LessThanOrEqualToThreshold")
 
 
 @dataclass(frozen=True)
@@ -84,6 +118,19 @@ class Rule:
         return f"{PACK}-{self.name}"
 
 
+def covered_rule_ids(rule_ids: Sequence[str]) -> set[str]:
+    """Rule ids (``Name`` or ``SageMakerScaling-Name``) with the rules that replaced any old
+    id among them added, in the form given: acknowledging or ignoring
+    ``BacklogMetricDimensions`` also covers ``MetricDimensions``."""
+    covered = set(rule_ids)
+    for rule_id in rule_ids:
+        prefixed = rule_id.startswith(f"{PACK}-")
+        name = rule_id[len(PACK) + 1:] if prefixed else rule_id
+        if name in ALIASES:
+            covered.add(f"{PACK}-{ALIASES[name]}" if prefixed else ALIASES[name])
+    return covered
+
+
 def _finding(name: str, level: Level, resource: str, message: str) -> Finding:
     return Finding(f"{PACK}-{name}", level, resource, message)
 
@@ -92,101 +139,514 @@ def _sagemaker(use: MetricUse) -> bool:
     return use.namespace == SAGEMAKER_NAMESPACE
 
 
+# --- Fn::Transform and the per-template context ---------------------------------------------
+
+
+def _holds_transform(resource: Mapping[str, Any]) -> str | None:
+    """The macro name when a resource's properties are, or hold at their top level, an
+    ``Fn::Transform``; None otherwise."""
+    props = resource.get("Properties")
+    if not isinstance(props, Mapping):
+        return None
+    candidates = [props.get("Fn::Transform")] + [
+        value.get("Fn::Transform") for value in props.values() if isinstance(value, Mapping)]
+    for transform in candidates:
+        if transform is not None:
+            name = transform.get("Name") if isinstance(transform, Mapping) else None
+            return render(name) if name is not None else "a macro"
+    return None
+
+
+def transformed_resources(template: Mapping[str, Any]) -> dict[str, str]:
+    """Logical id -> macro name of each resource an ``Fn::Transform`` fills in."""
+    resources = template.get("Resources")
+    found: dict[str, str] = {}
+    for lid, resource in (resources.items() if isinstance(resources, Mapping) else []):
+        if isinstance(resource, Mapping) and (macro := _holds_transform(resource)) is not None:
+            found[lid] = macro
+    return found
+
+
+class _Context:
+    """What the rules need of one template, computed once per ``check_template``."""
+
+    def __init__(self, template: Mapping[str, Any]) -> None:
+        self.template = template
+        self.transformed = transformed_resources(template)
+        plain = template
+        if self.transformed:
+            resources = dict(template.get("Resources") or {})
+            for lid in self.transformed:
+                resources[lid] = {k: v for k, v in resources[lid].items() if k != "Properties"}
+            plain = {**template, "Resources": resources}
+        self.graph = Graph(plain)
+        self._scaling: _Scaling | None = None
+
+    @property
+    def scaling(self) -> _Scaling:
+        if self._scaling is None:
+            self._scaling = _Scaling(self.graph)
+        return self._scaling
+
+
+_current: list[_Context] = []
+
+
+def _context(template: Mapping[str, Any]) -> _Context:
+    if _current and _current[-1].template is template:
+        return _current[-1]
+    return _Context(template)
+
+
+def _graph(template: Mapping[str, Any]) -> Graph:
+    return _context(template).graph
+
+
+def _judged(check: Check) -> Check:
+    """A rule that skips the resources an Fn::Transform fills in."""
+    def run(template: Mapping[str, Any]) -> list[Finding]:
+        context = _context(template)
+        if context not in _current:
+            _current.append(context)
+            try:
+                findings = check(template)
+            finally:
+                _current.pop()
+        else:
+            findings = check(template)
+        return [f for f in findings if f.resource not in context.transformed]
+    run.__doc__ = check.__doc__
+    run.__name__ = check.__name__
+    return run
+
+
+# --- alarms and steps, the way Application Auto Scaling reads them ---------------------------
+
+
+def _in_alarm(props: Mapping[str, Any], value: float) -> bool:
+    """Whether the alarm is in ALARM while its metric reads ``value``. A threshold or
+    operator that is not a literal is trusted."""
+    operator = render(props.get("ComparisonOperator"))
+    threshold = number(props.get("Threshold"))
+    if "{{" in operator:
+        return True
+    if operator not in _GREATER + _LESS:
+        return False  # anomaly-detection bands and the like: not judged as a wake-up
+    if threshold is None:
+        return True
+    return {"GreaterThanThreshold": value > threshold,
+            "GreaterThanOrEqualToThreshold": value >= threshold,
+            "LessThanThreshold": value < threshold,
+            "LessThanOrEqualToThreshold": value <= threshold}[operator]
+
+
+def _step_at(config: Mapping[str, Any], props: Mapping[str, Any], value: float
+             ) -> Mapping[str, Any] | None:
+    """The step adjustment that acts while the alarm's metric reads ``value``, or None
+    (docs/aws-behaviour.md#step-bounds). Bounds are offsets from the threshold; on the
+    breaching side of a GreaterThan* alarm the lower bound is inclusive and the upper
+    exclusive, on the side of a LessThan* alarm the lower is exclusive and the upper
+    inclusive. With an unknown threshold, the first step is taken."""
+    steps = [s for s in config.get("StepAdjustments", []) or [] if isinstance(s, Mapping)]
+    if not _in_alarm(props, value):
+        return None
+    threshold = number(props.get("Threshold"))
+    operator = render(props.get("ComparisonOperator"))
+    if threshold is None or "{{" in operator:
+        return steps[0] if steps else None
+    offset = value - threshold
+    below = operator in _LESS
+    for step in steps:
+        lower = number(step.get("MetricIntervalLowerBound"))
+        upper = number(step.get("MetricIntervalUpperBound"))
+        lower = -math.inf if lower is None else lower
+        upper = math.inf if upper is None else upper
+        holds = (lower < offset <= upper) if below else (lower <= offset < upper)
+        if holds or (math.isinf(offset) and math.isinf(upper) and offset > 0):
+            return step
+    return None
+
+
+def _adds_from_zero(config: Mapping[str, Any], step: Mapping[str, Any] | None) -> bool:
+    """Whether the step gives an endpoint (or component) at zero capacity: +1 or more
+    (ChangeInCapacity), 1 or more (ExactCapacity), or a positive percentage with
+    MinAdjustmentMagnitude of 1 or more (a percentage of 0 is 0)."""
+    if step is None:
+        return False
+    adjustment = number(step.get("ScalingAdjustment"))
+    if adjustment is None:
+        return "{{" in render(step.get("ScalingAdjustment"))  # a parameter: trusted
+    kind = render(config.get("AdjustmentType"))
+    if kind == "PercentChangeInCapacity":
+        return adjustment > 0 and (number(config.get("MinAdjustmentMagnitude")) or 0) >= 1
+    return adjustment >= 1
+
+
+def _adds_while_running(config: Mapping[str, Any], step: Mapping[str, Any] | None) -> bool:
+    if step is None or render(config.get("AdjustmentType")) == "ExactCapacity":
+        return False
+    return (number(step.get("ScalingAdjustment")) or 0) > 0
+
+
+def _removes(config: Mapping[str, Any], step: Mapping[str, Any] | None) -> bool:
+    if step is None:
+        return False
+    adjustment = number(step.get("ScalingAdjustment"))
+    if adjustment is None:
+        return False
+    if render(config.get("AdjustmentType")) == "ExactCapacity":
+        return adjustment == 0
+    return adjustment < 0
+
+
+def _alarm_metric(props: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(namespace, metric name) of a single-metric alarm; None for metric math."""
+    if "MetricName" not in props:
+        return None
+    return render(props.get("Namespace")), render(props.get("MetricName"))
+
+
+def _math_metrics(props: Mapping[str, Any]) -> set[tuple[str, str]]:
+    found = set()
+    for query in props.get("Metrics", []) or []:
+        stat = query.get("MetricStat") if isinstance(query, Mapping) else None
+        metric = stat.get("Metric") if isinstance(stat, Mapping) else None
+        if isinstance(metric, Mapping):
+            found.add((render(metric.get("Namespace")), render(metric.get("MetricName"))))
+    return found
+
+
+def _operator_text(props: Mapping[str, Any]) -> str:
+    return f"{render(props.get('ComparisonOperator'))} {render(props.get('Threshold'))}"
+
+
+# --- scaling of endpoints and inference components ----------------------------------------
+
+
+@dataclass
+class ComponentTarget:
+    """A scalable target on an inference component's copies."""
+
+    id: str
+    resource_id: str
+    component: str | None
+    min_capacity: float | None
+    max_capacity: float | None
+    scheduled_minimums: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def may_reach_zero(self) -> bool:
+        return self.min_capacity == 0 or 0 in self.scheduled_minimums.values()
+
+    @property
+    def zero_minimum_source(self) -> str:
+        if self.min_capacity == 0:
+            return "MinCapacity is 0"
+        names = [name for name, minimum in self.scheduled_minimums.items() if minimum == 0]
+        return f"the scheduled action {', '.join(names)} sets MinCapacity 0"
+
+
+def _scheduled_minimums(props: Mapping[str, Any]) -> dict[str, float]:
+    actions = props.get("ScheduledActions")
+    found: dict[str, float] = {}
+    for n, action in enumerate(actions if isinstance(actions, list) else []):
+        scaling = action.get("ScalableTargetAction") if isinstance(action, Mapping) else None
+        minimum = number(scaling.get("MinCapacity")) if isinstance(scaling, Mapping) else None
+        if minimum is not None:
+            found[render(action.get("ScheduledActionName", f"#{n + 1}"))] = minimum
+    return found
+
+
+class _Scaling:
+    """Indexes over one template built once: which alarms drive which policy, which
+    policies act on which target (variant or inference component), which endpoints host
+    inference components and which serve a Deepgram model."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.driving: dict[str, list[str]] = {}
+        for alarm in graph.alarms:
+            for policy in references(graph.properties(alarm).get("AlarmActions", [])):
+                if policy in graph.policies:
+                    self.driving.setdefault(policy, []).append(alarm)
+        self.components = {lid: graph.properties(lid)
+                           for lid in graph.of_type(INFERENCE_COMPONENT)}
+        self.component_endpoint: dict[str, str] = {}
+        for lid, props in self.components.items():
+            endpoint, _ = graph.endpoint_named(props.get("EndpointName"))
+            if endpoint is not None:
+                self.component_endpoint[lid] = endpoint
+        self.hosts_components = set(self.component_endpoint.values())
+        self.component_targets = {
+            lid: self._component_target(lid) for lid in graph.of_type(SCALABLE_TARGET)
+            if render(graph.properties(lid).get("ScalableDimension")) == COPY_DIMENSION}
+        by_resource_id = {t.resource_id: t.id for t in self.component_targets.values()
+                          if UNKNOWN not in t.resource_id}
+        self.policies_of: dict[str, list[str]] = {}
+        for scaling_policy in graph.policies.values():
+            target = scaling_policy.target or self._copy_policy_target(
+                scaling_policy.properties, by_resource_id)
+            if target is not None:
+                self.policies_of.setdefault(target, []).append(scaling_policy.id)
+        self.deepgram = self._deepgram_endpoints()
+
+    def _component_named(self, text: str) -> str | None:
+        match = re.fullmatch(r"\{\{(Ref|GetAtt):([^}.]+)\.?([^}]*)\}\}", text)
+        if match and match.group(2) in self.components:
+            return match.group(2)
+        if UNKNOWN in text:
+            return None
+        for lid, props in self.components.items():
+            name = props.get("InferenceComponentName")
+            if name is not None and render(name) == text:
+                return lid
+        return None
+
+    def _component_target(self, lid: str) -> ComponentTarget:
+        props = self.graph.properties(lid)
+        resource_id = render(props.get("ResourceId"))
+        match = _COMPONENT_RESOURCE_ID.match(resource_id)
+        component = self._component_named(match.group(1)) if match else None
+        return ComponentTarget(lid, resource_id, component, number(props.get("MinCapacity")),
+                               number(props.get("MaxCapacity")), _scheduled_minimums(props))
+
+    def _copy_policy_target(self, props: Mapping[str, Any], by_resource_id: Mapping[str, str]
+                            ) -> str | None:
+        ref = references(props.get("ScalingTargetId"))
+        for target in ref:
+            if target in self.component_targets:
+                return target
+        if "ResourceId" in props:
+            return by_resource_id.get(render(props["ResourceId"]))
+        return None
+
+    def policy_steps(self, target: str) -> Iterator[tuple[str, Mapping[str, Any], str]]:
+        """(policy, step configuration, alarm) for every step policy on the target and every
+        alarm driving it."""
+        for policy in self.policies_of.get(target, []):
+            props = self.graph.policies[policy].properties
+            config = props.get("StepScalingPolicyConfiguration")
+            if render(props.get("PolicyType")) != "StepScaling" or not isinstance(
+                    config, Mapping):
+                continue
+            for alarm in self.driving.get(policy, []):
+                yield policy, config, alarm
+
+    def has_target_tracking(self, target: str) -> bool:
+        return any(render(self.graph.policies[p].properties.get("PolicyType"))
+                   == "TargetTrackingScaling" for p in self.policies_of.get(target, []))
+
+    def kinds(self, endpoint: str | None) -> set[EndpointKind]:
+        """The endpoint kinds whose metrics an endpoint publishes; empty when unknown."""
+        kind = self.graph.endpoint_kind(endpoint)
+        kinds: set[EndpointKind] = set() if kind is None else {kind}
+        if endpoint in self.hosts_components:
+            kinds.add("inference-component")
+        return kinds
+
+    # --- Deepgram -------------------------------------------------------------------
+
+    def _deepgram_endpoints(self) -> dict[str, str]:
+        """Endpoint -> why it serves a Deepgram model (docs/aws-behaviour.md#deepgram-endpoint):
+        a model package or container image whose name says Deepgram, or the
+        ``DEEPGRAM_API_nn`` / ``DEEPGRAM_ENGINE_nn`` settings the constructs write."""
+        graph = self.graph
+        models = graph.of_type(MODEL)
+        evidence = {lid: why for lid in models
+                    if (why := _deepgram_evidence(graph.properties(lid))) is not None}
+        if not evidence and not self.components:
+            return {}
+        named = {render(graph.properties(lid).get("ModelName")): lid for lid in models
+                 if graph.properties(lid).get("ModelName") is not None}
+        found: dict[str, str] = {}
+
+        def model_of(value: Any) -> str | None:
+            refs = references(value) & set(models)
+            return next(iter(refs), None) if refs else named.get(render(value))
+
+        for endpoint in graph.endpoints.values():
+            if endpoint.config is None:
+                continue
+            for variant in graph.properties(endpoint.config).get("ProductionVariants", []) or []:
+                if not isinstance(variant, Mapping):
+                    continue
+                model = model_of(variant.get("ModelName"))
+                if model in evidence:
+                    found[endpoint.id] = f"model {model}: {evidence[model]}"
+        for lid, props in self.components.items():
+            endpoint_id = self.component_endpoint.get(lid)
+            spec = props.get("Specification")
+            if endpoint_id is None or not isinstance(spec, Mapping):
+                continue
+            model = model_of(spec.get("ModelName"))
+            why = evidence.get(model) if model else _deepgram_evidence(
+                {"PrimaryContainer": spec.get("Container")})
+            if why is not None:
+                found.setdefault(endpoint_id, f"inference component {lid}: {why}")
+        return found
+
+
+def _deepgram_evidence(model_props: Mapping[str, Any]) -> str | None:
+    containers = model_props.get("Containers")
+    containers = list(containers) if isinstance(containers, list) else []
+    containers.append(model_props.get("PrimaryContainer"))
+    for container in containers:
+        if not isinstance(container, Mapping):
+            continue
+        for key in ("ModelPackageName", "Image"):
+            value = render(container.get(key, ""))
+            if "deepgram" in value.lower():
+                return f"{key} {value}"
+        environment = container.get("Environment")
+        if isinstance(environment, Mapping) and any(
+                isinstance(k, str) and k.startswith(("DEEPGRAM_API_", "DEEPGRAM_ENGINE_"))
+                for k in environment):
+            return "Deepgram settings (DEEPGRAM_API_nn / DEEPGRAM_ENGINE_nn)"
+    return None
+
+
 # --- the rules ---------------------------------------------------------------------------
 
 
-def backlog_metric_dimensions(template: Mapping[str, Any]) -> list[Finding]:
-    """A backlog metric queried with dimensions other than exactly ``EndpointName`` matches
-    no data, so the policy or alarm never sees the backlog."""
+def metric_dimensions(template: Mapping[str, Any]) -> list[Finding]:
+    """A catalogued SageMaker metric queried with a dimension set it is not published with
+    matches no data, so the policy or alarm never sees it."""
     findings = []
-    for use in Graph(template).metric_uses:
-        if _sagemaker(use) and use.name in BACKLOG_METRICS and set(use.dimensions) != {
-                "EndpointName"}:
-            got = ", ".join(sorted(use.dimensions)) or "none"
-            findings.append(_finding(
-                "BacklogMetricDimensions", "error", use.owner,
-                f"{use.name} is published with the dimension EndpointName only; this "
-                f"{use.owner_type} queries it with dimensions [{got}], which match no data"))
+    for use in _graph(template).metric_uses:
+        spec = catalogue.lookup(use.namespace, use.name)
+        if spec is None or any("{{" in d for d in use.dimensions) or spec.matches(
+                use.dimensions):
+            continue
+        got = ", ".join(sorted(use.dimensions)) or "none"
+        findings.append(_finding(
+            "MetricDimensions", "error", use.owner,
+            f"{use.name} ({use.namespace}) is published with the dimensions "
+            f"{spec.published_sets()}; this {use.owner_type} queries it with "
+            f"[{got}], which matches no data"))
     return findings
 
 
-def _adds_from_zero(config: Any) -> bool:
-    """Whether a step scaling configuration has a step that gives an endpoint at zero an
-    instance: +1 or more (ChangeInCapacity), 1 or more (ExactCapacity), or a positive
-    percentage with MinAdjustmentMagnitude of 1 or more (a percentage of 0 is 0)."""
-    if not isinstance(config, Mapping):
-        return False
-    if render(config.get("AdjustmentType")) == "PercentChangeInCapacity" and (
-            number(config.get("MinAdjustmentMagnitude")) or 0) < 1:
-        return False
-    steps = config.get("StepAdjustments", [])
-    return any(isinstance(s, Mapping) and (number(s.get("ScalingAdjustment")) or 0) >= 1
-               for s in (steps if isinstance(steps, list) else []))
+@dataclass(frozen=True)
+class _Wake:
+    policy: str
+    alarm: str
+    metric: str
+    adds_while_running: bool
 
 
-def _fires_on_a_backlog(props: Mapping[str, Any]) -> bool:
-    """Whether an alarm goes off when HasBacklogWithoutCapacity is 1: a GreaterThan*
-    comparison whose threshold 1 reaches (a threshold that is not a literal is trusted)."""
-    operator = render(props.get("ComparisonOperator"))
-    threshold = number(props.get("Threshold"))
-    if operator == "GreaterThanOrEqualToThreshold":
-        return threshold is None or threshold <= 1
-    if operator == "GreaterThanThreshold":
-        return threshold is None or threshold < 1
-    return False
-
-
-def _wakes_from_zero(graph: Graph, target: str) -> bool:
-    for policy in graph.policies.values():
-        if (policy.target != target or policy.type != "StepScaling"
-                or not _adds_from_zero(policy.properties.get("StepScalingPolicyConfiguration"))):
+def _async_wake_ups(scaling: _Scaling, target: str) -> list[_Wake]:
+    """Every step policy on the target that gives it capacity from zero, with the alarm
+    that drives it and the signal it wakes on."""
+    graph = scaling.graph
+    wakes = []
+    for policy, config, alarm in scaling.policy_steps(target):
+        props = graph.properties(alarm)
+        metric = _alarm_metric(props)
+        if metric is None:
+            # metric math over a wake-up signal: its expression is trusted
+            names = {name for ns, name in _math_metrics(props) if ns == SAGEMAKER_NAMESPACE}
+            signal = next((n for n in (*_DIRECT_WAKE, *_INDIRECT_WAKE) if n in names), None)
+            steps = config.get("StepAdjustments") or [{}]
+            if signal is not None and _adds_from_zero(config, steps[0]):
+                wakes.append(_Wake(policy, alarm, signal, False))
             continue
-        for alarm in graph.alarms_driving(policy.id):
-            if _fires_on_a_backlog(graph.properties(alarm)) and any(
-                    u.owner == alarm and u.name == "HasBacklogWithoutCapacity"
-                    for u in graph.metric_uses):
-                return True
-    return False
+        namespace, name = metric
+        value = {**_DIRECT_WAKE, **_INDIRECT_WAKE}.get(name)
+        if namespace != SAGEMAKER_NAMESPACE or value is None:
+            continue  # latency, invocations ...: no data at zero instances
+        step = _step_at(config, props, value)
+        if _adds_from_zero(config, step):
+            wakes.append(_Wake(policy, alarm, name, _adds_while_running(config, step)))
+    return wakes
 
 
 def async_wake_up_from_zero(template: Mapping[str, Any]) -> list[Finding]:
     """An async endpoint that may scale to zero (``MinCapacity`` 0, or a scheduled action
-    that sets it) needs a step policy that adds capacity, driven by an alarm that goes off
-    when ``HasBacklogWithoutCapacity`` is 1; target tracking alone waits for the backlog to
-    pass the target."""
-    graph = Graph(template)
+    that sets it) needs a step policy that adds capacity while requests wait at zero
+    instances, driven by an alarm on the backlog; target tracking alone waits for the
+    backlog to pass the target."""
+    context = _context(template)
+    graph, scaling = context.graph, context.scaling
     findings = []
     for target in graph.targets.values():
         if (target.may_reach_zero and graph.endpoint_kind(target.endpoint) == "async"
-                and not _wakes_from_zero(graph, target.id)):
+                and not _async_wake_ups(scaling, target.id)):
             findings.append(_finding(
                 "AsyncWakeUpFromZero", "error", target.id,
                 f"{target.zero_minimum_source} on asynchronous endpoint {target.endpoint}, but "
-                "no step policy that adds capacity from zero is driven by an alarm on "
-                "HasBacklogWithoutCapacity >= 1: at zero instances a backlog below the target "
-                "value never wakes the endpoint"))
+                "no step policy gives it an instance from zero: none is driven by an alarm "
+                "that is in ALARM when HasBacklogWithoutCapacity (or ApproximateBacklogSize) "
+                "reads 1 with a step that acts there and adds capacity. At zero instances a "
+                "backlog below the target value never wakes the endpoint"))
+    return findings
+
+
+def wake_up_adds_while_running(template: Mapping[str, Any]) -> list[Finding]:
+    """A wake-up on ``ApproximateBacklogSize`` beside target tracking keeps adding
+    instances: the backlog counts requests in progress, so it stays at 1 or more while
+    instances run and the alarm stays in ALARM."""
+    context = _context(template)
+    graph, scaling = context.graph, context.scaling
+    findings = []
+    for target in graph.targets.values():
+        if not target.may_reach_zero or graph.endpoint_kind(target.endpoint) != "async":
+            continue
+        if not scaling.has_target_tracking(target.id):
+            continue
+        for wake in _async_wake_ups(scaling, target.id):
+            if wake.metric == "ApproximateBacklogSize" and wake.adds_while_running:
+                findings.append(_finding(
+                    "WakeUpAddsWhileRunning", "warning", wake.policy,
+                    f"this step policy wakes {target.endpoint} on ApproximateBacklogSize "
+                    f"({_operator_text(graph.properties(wake.alarm))} in {wake.alarm}), which "
+                    "counts requests being processed as well as queued ones: while instances "
+                    "run and work it stays at 1 or more, the alarm stays in ALARM and the step "
+                    "adds an instance after every cooldown, beside target tracking. Wake on "
+                    "HasBacklogWithoutCapacity, which is 1 only while no instance runs"))
+    return findings
+
+
+def wake_up_on_indirect_signal(template: Mapping[str, Any]) -> list[Finding]:
+    """A wake-up on the per-instance backlog or the age of the oldest request, where no
+    wake-up reads HasBacklogWithoutCapacity or ApproximateBacklogSize."""
+    context = _context(template)
+    graph, scaling = context.graph, context.scaling
+    findings = []
+    for target in graph.targets.values():
+        if not target.may_reach_zero or graph.endpoint_kind(target.endpoint) != "async":
+            continue
+        wakes = _async_wake_ups(scaling, target.id)
+        if any(w.metric in _DIRECT_WAKE for w in wakes):
+            continue
+        for wake in wakes:
+            findings.append(_finding(
+                "WakeUpOnIndirectSignal", "warning", wake.policy,
+                f"the only wake-up of {target.endpoint} reads {wake.metric} ({wake.alarm}); "
+                "AWS documents HasBacklogWithoutCapacity for waking an endpoint from zero and "
+                "does not say what the per-instance backlog or the oldest request's age read "
+                "with no instance running. Drive a step policy from an alarm on "
+                "HasBacklogWithoutCapacity >= 1"))
     return findings
 
 
 def metric_published_by_endpoint_type(template: Mapping[str, Any]) -> list[Finding]:
-    """Scaling or alarming on a metric the endpoint's type does not publish never fires."""
-    graph = Graph(template)
+    """Scaling or alarming on a metric the endpoint's kind does not publish never fires."""
+    context = _context(template)
+    graph, scaling = context.graph, context.scaling
     findings = []
     for use in graph.metric_uses:
-        kind = graph.endpoint_kind(use.endpoint)
-        if not _sagemaker(use) or kind is None:
+        spec = catalogue.lookup(use.namespace, use.name)
+        kinds = scaling.kinds(use.endpoint)
+        if spec is None or not kinds or catalogue.published_by(spec, kinds):
             continue
-        if kind == "async" and use.name in NOT_PUBLISHED_BY_ASYNC:
-            findings.append(_finding(
-                "MetricPublishedByEndpointType", "error", use.owner,
-                f"{use.name} is not published by asynchronous endpoints; {use.endpoint} is "
-                "asynchronous, so this " + use.owner_type + " never sees data (scale async "
-                "endpoints on ApproximateBacklogSizePerInstance)"))
-        if kind == "realtime" and use.name in BACKLOG_METRICS:
-            findings.append(_finding(
-                "MetricPublishedByEndpointType", "error", use.owner,
-                f"{use.name} is published only by asynchronous endpoints; {use.endpoint} is a "
-                f"real-time endpoint, so this {use.owner_type} never sees data"))
+        described = " and ".join(sorted(kinds))
+        publishers = ", ".join(sorted(spec.kinds))
+        findings.append(_finding(
+            "MetricPublishedByEndpointType", "error", use.owner,
+            f"{use.name} is published only by {publishers} endpoints; {use.endpoint} is "
+            f"{described}, so this {use.owner_type} never sees data"
+            + (" (scale async endpoints on ApproximateBacklogSizePerInstance)"
+               if kinds == {"async"} else "")))
     for policy in graph.policies.values():
         config = policy.properties.get("TargetTrackingScalingPolicyConfiguration")
         spec = config.get("PredefinedMetricSpecification") if isinstance(config, Mapping) else None
@@ -203,58 +663,214 @@ def metric_published_by_endpoint_type(template: Mapping[str, Any]) -> list[Findi
 
 def realtime_min_capacity(template: Mapping[str, Any]) -> list[Finding]:
     """A real-time variant's scalable target needs ``MinCapacity`` of at least 1, and so do
-    its scheduled actions."""
-    graph = Graph(template)
+    its scheduled actions; endpoints that host inference components are exempt."""
+    context = _context(template)
+    graph, scaling = context.graph, context.scaling
     return [
         _finding("RealtimeMinCapacity", "error", t.id,
                  f"{t.zero_minimum_source} on real-time endpoint {t.endpoint}: a real-time "
-                 "variant must keep at least 1 instance, so "
+                 "variant must keep at least 1 instance (only endpoints that host inference "
+                 "components, or asynchronous ones, scale to zero), so "
                  + ("registering this target fails" if t.min_capacity == 0
                     else "the scheduled action fails"))
         for t in graph.targets.values()
         if t.may_reach_zero and graph.endpoint_kind(t.endpoint) == "realtime"
+        and t.endpoint not in scaling.hosts_components
     ]
 
 
-def _scale_in_steps(config: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    exact = render(config.get("AdjustmentType")) == "ExactCapacity"
-    steps = config.get("StepAdjustments", [])
-    return [s for s in steps if isinstance(s, Mapping)
-            and (adjustment := number(s.get("ScalingAdjustment"))) is not None
-            and ((exact and adjustment == 0) or (not exact and adjustment < 0))]
-
-
 def async_scale_in_step_flaps(template: Mapping[str, Any]) -> list[Finding]:
-    """On a min-0 async endpoint (``MinCapacity`` 0, or a scheduled action that sets it), a
-    scale-in step that still acts at a backlog of 1 per instance removes the instance the
-    wake-up just added: the upper bound of a scale-in step is inclusive."""
-    graph = Graph(template)
+    """On a min-0 async endpoint, a scale-in step that acts while the backlog reads 1 (one
+    instance, one request) removes the instance the wake-up just added."""
+    context = _context(template)
+    graph, scaling = context.graph, context.scaling
     findings = []
-    for policy in graph.policies.values():
-        target = graph.targets.get(policy.target or "")
-        config = policy.properties.get("StepScalingPolicyConfiguration")
-        if (policy.type != "StepScaling" or target is None or not target.may_reach_zero
-                or not isinstance(config, Mapping)
-                or graph.endpoint_kind(target.endpoint) not in ("async", None)):
+    for target in graph.targets.values():
+        if not target.may_reach_zero or graph.endpoint_kind(target.endpoint) not in (
+                "async", None):
             continue
-        for alarm in graph.alarms_driving(policy.id):
+        for policy, config, alarm in scaling.policy_steps(target.id):
             props = graph.properties(alarm)
-            threshold = number(props.get("Threshold"))
-            if (threshold is None or render(props.get("MetricName")) not in BACKLOG_SIGNALS
-                    or render(props.get("Namespace")) != SAGEMAKER_NAMESPACE):
+            metric = _alarm_metric(props)
+            if metric is None or metric[0] != SAGEMAKER_NAMESPACE or (
+                    metric[1] not in BACKLOG_SIGNALS):
                 continue
-            for step in _scale_in_steps(config):
-                upper = number(step.get("MetricIntervalUpperBound"))
-                reach = threshold + (math.inf if upper is None else upper)
-                if reach >= 1:
-                    findings.append(_finding(
-                        "AsyncScaleInStepFlaps", "error", policy.id,
-                        f"the scale-in step {_interval(step)} acts up to and including "
-                        f"{render(props.get('MetricName'))} = {_num(reach)} (threshold "
-                        f"{_num(threshold)} of {alarm}): at one instance a single queued "
-                        "request removes the instance the wake-up added; keep the absolute "
-                        "upper bound below 1"))
+            if number(props.get("Threshold")) is None or "{{" in render(
+                    props.get("ComparisonOperator")):
+                continue
+            step = _step_at(config, props, 1.0)
+            if _removes(config, step):
+                assert step is not None
+                findings.append(_finding(
+                    "AsyncScaleInStepFlaps", "error", policy,
+                    f"the scale-in step {_interval(step)} acts at {metric[1]} = 1: {alarm} "
+                    f"({_operator_text(props)}) is in ALARM there and the step's interval "
+                    "holds it, so at one instance a single queued request removes the "
+                    "instance the wake-up added; make the alarm or the step stop below 1 "
+                    "(e.g. LessThanThreshold 1, or an upper bound below 1)"))
     return findings
+
+
+# --- inference components ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _CopyWake:
+    policy: str
+    alarm: str
+    failures: int  # failed requests in one period the alarm needs
+
+
+def _failures_to_alarm(props: Mapping[str, Any]) -> int | None:
+    """How many NoCapacityInvocationFailures in one period put the alarm in ALARM (each
+    failed request counts 1), or None when no count does."""
+    statistic = render(props.get("Statistic"))
+    if statistic not in ("Sum", "SampleCount"):
+        return 1 if _in_alarm(props, 1.0) else None  # Average, Maximum ... of 1s read 1
+    operator = render(props.get("ComparisonOperator"))
+    threshold = number(props.get("Threshold"))
+    if threshold is None or "{{" in operator:
+        return 1
+    if operator == "GreaterThanOrEqualToThreshold":
+        return max(1, math.ceil(threshold))
+    if operator == "GreaterThanThreshold":
+        return max(1, math.floor(threshold) + 1)
+    return None
+
+
+def _copy_wake_ups(scaling: _Scaling, target: str) -> list[_CopyWake]:
+    graph = scaling.graph
+    wakes = []
+    for policy, config, alarm in scaling.policy_steps(target):
+        props = graph.properties(alarm)
+        metric = _alarm_metric(props)
+        if metric is None:
+            if (SAGEMAKER_NAMESPACE, NO_CAPACITY) in _math_metrics(props):
+                steps = config.get("StepAdjustments") or [{}]
+                if _adds_from_zero(config, steps[0]):
+                    wakes.append(_CopyWake(policy, alarm, 1))
+            continue
+        if metric != (SAGEMAKER_NAMESPACE, NO_CAPACITY):
+            continue
+        failures = _failures_to_alarm(props)
+        if failures is not None and _adds_from_zero(
+                config, _step_at(config, props, float(failures))):
+            wakes.append(_CopyWake(policy, alarm, failures))
+    return wakes
+
+
+def inference_component_wake_up_from_zero(template: Mapping[str, Any]) -> list[Finding]:
+    """Copies that may scale to zero need a step policy driven by an alarm on
+    ``NoCapacityInvocationFailures``: nothing else has data while no copy runs."""
+    scaling = _context(template).scaling
+    findings = []
+    for target in scaling.component_targets.values():
+        if target.may_reach_zero and not _copy_wake_ups(scaling, target.id):
+            findings.append(_finding(
+                "InferenceComponentWakeUpFromZero", "error", target.id,
+                f"{target.zero_minimum_source} for the copies of "
+                f"{target.component or target.resource_id}, but no step policy that adds a "
+                f"copy is driven by an alarm on {NO_CAPACITY}: with no copy running, requests "
+                "fail and nothing scales the component out again"))
+    return findings
+
+
+def inference_component_wake_up_needs_two_failures(template: Mapping[str, Any]
+                                                  ) -> list[Finding]:
+    """A copy wake-up whose alarm needs two or more failed requests in one period (AWS's
+    example, ``GreaterThanThreshold 1`` on the Sum) leaves a lone request unanswered."""
+    scaling = _context(template).scaling
+    findings = []
+    for target in scaling.component_targets.values():
+        wakes = _copy_wake_ups(scaling, target.id) if target.may_reach_zero else []
+        if not wakes or any(w.failures == 1 for w in wakes):
+            continue
+        for wake in wakes:
+            props = scaling.graph.properties(wake.alarm)
+            findings.append(_finding(
+                "InferenceComponentWakeUpNeedsTwoFailures", "warning", wake.alarm,
+                f"this alarm ({render(props.get('Statistic'))} of {NO_CAPACITY}, "
+                f"{_operator_text(props)}) goes off only after {wake.failures} failed requests "
+                f"in one {render(props.get('Period'))}-s period: a single request to "
+                f"{target.component or target.resource_id} at zero copies fails and does not "
+                "wake it. Use GreaterThanOrEqualToThreshold 1"))
+    return findings
+
+
+def inference_component_managed_scaling(template: Mapping[str, Any]) -> list[Finding]:
+    """Autoscaled copies need the hosting variant's ``ManagedInstanceScaling`` enabled:
+    otherwise the instance count stays put and copies beyond its room are never placed."""
+    scaling = _context(template).scaling
+    graph = scaling.graph
+    findings = []
+    for target in scaling.component_targets.values():
+        component = target.component
+        endpoint_id = scaling.component_endpoint.get(component or "")
+        endpoint = graph.endpoints.get(endpoint_id or "")
+        if component is None or endpoint is None or endpoint.config is None:
+            continue
+        variant_name = scaling.components[component].get("VariantName")
+        variants = [v for v in graph.properties(endpoint.config).get("ProductionVariants", [])
+                    or [] if isinstance(v, Mapping)]
+        if variant_name is not None:
+            variants = [v for v in variants
+                        if render(v.get("VariantName")) == render(variant_name)]
+        if len(variants) != 1:
+            continue
+        managed = variants[0].get("ManagedInstanceScaling")
+        status = render(managed.get("Status")) if isinstance(managed, Mapping) else "absent"
+        problem = None
+        if status not in ("ENABLED",) and "{{" not in status:
+            problem = (f"ManagedInstanceScaling is {status.lower() if status else 'absent'} "
+                       "on the variant, so SageMaker never adds an instance for a copy and "
+                       "copies beyond the running instances' room are not placed")
+        if problem is not None:
+            findings.append(_finding(
+                "InferenceComponentManagedScaling", "error", target.id,
+                f"the copies of {component} scale between {render(target.min_capacity)} and "
+                f"{render(target.max_capacity)} on endpoint {endpoint.id}, but {problem}; "
+                "set ManagedInstanceScaling {Status: ENABLED, MinInstanceCount, "
+                "MaxInstanceCount} on the endpoint config's variant"))
+    return findings
+
+
+# --- schedules and transforms ----------------------------------------------------------------
+
+
+def schedule_expression(template: Mapping[str, Any]) -> list[Finding]:
+    """A scheduled action whose ``Schedule`` Application Auto Scaling rejects fails the
+    stack."""
+    graph = _graph(template)
+    findings = []
+    for target in graph.of_type(SCALABLE_TARGET):
+        actions = graph.properties(target).get("ScheduledActions")
+        for n, action in enumerate(actions if isinstance(actions, list) else []):
+            schedule = action.get("Schedule") if isinstance(action, Mapping) else None
+            if not isinstance(schedule, str):
+                continue
+            problems = schedule_problems(schedule)
+            if problems:
+                name = render(action.get("ScheduledActionName", f"#{n + 1}"))
+                findings.append(_finding(
+                    "ScheduleExpression", "error", target,
+                    f"scheduled action {name}: " + "; ".join(problems)))
+    return findings
+
+
+def transform_not_expanded(template: Mapping[str, Any]) -> list[Finding]:
+    """A resource filled in by ``Fn::Transform`` is known only after the macro runs: the
+    rules skip it."""
+    return [
+        _finding("TransformNotExpanded", "warning", lid,
+                 f"the properties of this resource come from the macro {macro} "
+                 "(Fn::Transform), which CloudFormation runs only at deployment: no rule "
+                 "judged this resource. Check the processed template (for example from "
+                 "get-template --template-stage Processed)")
+        for lid, macro in sorted(transformed_resources(template).items())
+    ]
+
+
+# --- unchanged rules --------------------------------------------------------------------------
 
 
 def _num(value: float) -> str:
@@ -302,7 +918,7 @@ def alarm_topic_allows_cloudwatch(template: Mapping[str, Any]) -> list[Finding]:
     """A topic policy (``AWS::SNS::TopicPolicy`` or ``AWS::SNS::TopicInlinePolicy``)
     replaces SNS's default policy; without an allow for ``cloudwatch.amazonaws.com`` every
     alarm notification to the topic fails."""
-    graph = Graph(template)
+    graph = _graph(template)
     notified: dict[str, list[str]] = {}
     for alarm in graph.of_type(ALARM) + graph.of_type("AWS::CloudWatch::CompositeAlarm"):
         for topic in graph.alarm_actions(alarm):
@@ -330,7 +946,7 @@ def alarm_topic_allows_cloudwatch(template: Mapping[str, Any]) -> list[Finding]:
 def scalable_target_resolves_to_endpoint(template: Mapping[str, Any]) -> list[Finding]:
     """A SageMaker scalable target should name an endpoint of the template through its
     ``EndpointName`` attribute, so that CloudFormation registers it after the endpoint."""
-    graph = Graph(template)
+    graph = _graph(template)
     findings = []
     for target in graph.targets.values():
         if target.endpoint is None:
@@ -352,7 +968,7 @@ def scalable_target_resolves_to_endpoint(template: Mapping[str, Any]) -> list[Fi
 
 def scalable_target_variant_exists(template: Mapping[str, Any]) -> list[Finding]:
     """The variant a scalable target names must be one of its endpoint config's variants."""
-    graph = Graph(template)
+    graph = _graph(template)
     findings = []
     for target in graph.targets.values():
         endpoint = graph.endpoints.get(target.endpoint or "")
@@ -374,7 +990,7 @@ def endpoint_name_dimension_is_a_name(template: Mapping[str, Any]) -> list[Findi
                  f"the EndpointName dimension of {use.name} is Ref {use.endpoint}, which gives "
                  f"the endpoint's ARN, so this {use.owner_type} matches no data; use "
                  f"Fn::GetAtt {use.endpoint}.EndpointName")
-        for use in Graph(template).metric_uses
+        for use in _graph(template).metric_uses
         if use.tie == "arn" and "EndpointName" in use.dimensions
     ]
 
@@ -428,7 +1044,7 @@ def _dilution(metrics: Sequence[Mapping[str, Any]]) -> str | None:
 def mixed_fleet_signal_survives_empty_pool(template: Mapping[str, Any]) -> list[Finding]:
     """Metric math over per-``InstanceType`` metrics must not be a fixed-weight sum: a pool
     without instances publishes nothing and dilutes it."""
-    graph = Graph(template)
+    graph = _graph(template)
     findings = []
     owners: list[tuple[str, Mapping[str, Any]]] = []
     for policy in graph.policies.values():
@@ -448,23 +1064,29 @@ def mixed_fleet_signal_survives_empty_pool(template: Mapping[str, Any]) -> list[
     return findings
 
 
+
+
 def streaming_scale_in_cooldown(template: Mapping[str, Any]) -> list[Finding]:
-    """Real-time target tracking should wait at least 300 s between scale-ins, so that
-    instances are not removed under running streams."""
-    graph = Graph(template)
+    """Real-time target tracking on an endpoint that serves a Deepgram model should wait at
+    least 300 s between scale-ins, so that instances are not removed under running
+    streams (Deepgram's guidance; other models are not judged)."""
+    context = _context(template)
+    graph, scaling = context.graph, context.scaling
     findings = []
     for policy in graph.policies.values():
         config = policy.properties.get("TargetTrackingScalingPolicyConfiguration")
         endpoint = graph.policy_endpoint(policy.id)
         if (not isinstance(config, Mapping) or endpoint is None or endpoint.kind != "realtime"
+                or endpoint.id not in scaling.deepgram
                 or config.get("DisableScaleIn") in (True, "true")):
             continue
         cooldown = number(config.get("ScaleInCooldown", STREAMING_SCALE_IN_COOLDOWN))
         if cooldown is not None and cooldown < STREAMING_SCALE_IN_COOLDOWN:
             findings.append(_finding(
                 "StreamingScaleInCooldown", "warning", policy.id,
-                f"ScaleInCooldown is {render(cooldown)} s on real-time endpoint {endpoint.id}; "
-                "Deepgram's guidance is 300 s, so that instances are not removed under "
+                f"ScaleInCooldown is {render(cooldown)} s on real-time endpoint {endpoint.id}, "
+                f"which serves a Deepgram model ({scaling.deepgram[endpoint.id]}); Deepgram's "
+                "guidance for its models is 300 s, so that instances are not removed under "
                 "running streams"))
     return findings
 
@@ -472,7 +1094,7 @@ def streaming_scale_in_cooldown(template: Mapping[str, Any]) -> list[Finding]:
 def retain_variant_properties(template: Mapping[str, Any]) -> list[Finding]:
     """An autoscaled endpoint needs ``RetainAllVariantProperties: true``, or each update
     resets its fleet to the config's ``InitialInstanceCount``."""
-    graph = Graph(template)
+    graph = _graph(template)
     scaled = {t.endpoint for t in graph.targets.values() if t.endpoint is not None}
     return [
         _finding("RetainVariantProperties", "warning", lid,
@@ -483,79 +1105,141 @@ def retain_variant_properties(template: Mapping[str, Any]) -> list[Finding]:
     ]
 
 
+
+
 RULES: tuple[Rule, ...] = (
-    Rule("BacklogMetricDimensions", "error",
-         "a policy or alarm reads ApproximateBacklogSize, ApproximateBacklogSizePerInstance, "
-         "HasBacklogWithoutCapacity or ApproximateAgeOfOldestRequest with dimensions other "
-         "than exactly EndpointName",
-         "keep only the EndpointName dimension (no VariantName)",
-         "backlog-metrics", backlog_metric_dimensions),
+    Rule("MetricDimensions", "error",
+         "a policy or alarm reads a SageMaker metric of the catalogue (AWS/SageMaker, "
+         "/aws/sagemaker/Endpoints, /aws/sagemaker/InferenceComponents) with a dimension set "
+         "it is not published with: e.g. a backlog metric with VariantName, GPUUtilization "
+         "with VariantName only",
+         "use one of the published dimension sets the message lists (backlog metrics: "
+         "EndpointName only; variant and instance metrics: EndpointName and VariantName)",
+         "metric-catalogue", _judged(metric_dimensions)),
     Rule("AsyncWakeUpFromZero", "error",
          "an async endpoint's scalable target has MinCapacity 0 (or a scheduled action sets "
-         "it) and no step policy that adds capacity from zero (+1 or more; a percentage only "
-         "with MinAdjustmentMagnitude >= 1) driven by an alarm on HasBacklogWithoutCapacity "
-         "that goes off at 1 (>= 1, or > a threshold below 1)",
+         "it) and no step policy gives it capacity from zero: none is driven by an alarm in "
+         "ALARM when HasBacklogWithoutCapacity or ApproximateBacklogSize reads 1 (or on the "
+         "per-instance backlog or the oldest request's age) with a step that acts there and "
+         "adds capacity (+1 or more; a percentage only with MinAdjustmentMagnitude >= 1)",
          "add a step policy (ChangeInCapacity +1 from a lower bound of 0) and an alarm on "
          "HasBacklogWithoutCapacity (Average, >= 1) whose AlarmActions name it",
-         "wake-up-from-zero", async_wake_up_from_zero),
+         "wake-up-from-zero", _judged(async_wake_up_from_zero)),
+    Rule("WakeUpAddsWhileRunning", "warning",
+         "a min-0 async endpoint wakes on ApproximateBacklogSize >= 1 with a step that adds "
+         "capacity, beside target tracking: the backlog counts requests in progress, so the "
+         "step keeps adding instances while they run",
+         "wake on HasBacklogWithoutCapacity (>= 1) instead",
+         "wake-up-from-zero", _judged(wake_up_adds_while_running)),
+    Rule("WakeUpOnIndirectSignal", "warning",
+         "the only wake-up of a min-0 async endpoint is a step on "
+         "ApproximateBacklogSizePerInstance or ApproximateAgeOfOldestRequest",
+         "wake on HasBacklogWithoutCapacity (>= 1), AWS's documented signal",
+         "wake-up-from-zero", _judged(wake_up_on_indirect_signal)),
     Rule("MetricPublishedByEndpointType", "error",
-         "an async endpoint is scaled or alarmed on a metric async endpoints do not publish "
-         "(Invocations, InvocationsPerInstance, ConcurrentRequestsPerModel, OverheadLatency, "
-         "the matching predefined types), or a real-time endpoint on a backlog metric",
+         "a policy or alarm reads a catalogued metric the endpoint's kind never publishes "
+         "(Invocations, InvocationsPerInstance, ConcurrentRequestsPerModel, OverheadLatency "
+         "or their predefined types on an async endpoint; a backlog metric on a real-time "
+         "one; an inference-component metric on an endpoint without components)",
          "scale async endpoints on ApproximateBacklogSizePerInstance and real-time ones on "
          "ConcurrentRequestsPerModel or InvocationsPerInstance",
-         "backlog-metrics", metric_published_by_endpoint_type),
+         "metric-catalogue", _judged(metric_published_by_endpoint_type)),
     Rule("RealtimeMinCapacity", "error",
          "a real-time endpoint's scalable target has MinCapacity 0, or a scheduled action "
-         "sets it to 0",
-         "set MinCapacity to 1 or more (only asynchronous endpoints scale to zero)",
-         "realtime-min-capacity", realtime_min_capacity),
+         "sets it to 0 (endpoints that host inference components are not judged)",
+         "set MinCapacity to 1 or more (only asynchronous endpoints and inference components "
+         "scale to zero)",
+         "realtime-min-capacity", _judged(realtime_min_capacity)),
     Rule("AsyncScaleInStepFlaps", "error",
-         "a step policy on the backlog of a min-0 async endpoint (MinCapacity 0, or a "
-         "scheduled action setting it) has a scale-in step whose "
-         "absolute upper bound (threshold + MetricIntervalUpperBound) is 1 or more",
-         "make the scale-in step end below a backlog of 1 (e.g. threshold 0.5 with upper "
-         "bound 0), or scale in with target tracking",
-         "step-bounds", async_scale_in_step_flaps),
+         "on a min-0 async endpoint (MinCapacity 0, or a scheduled action setting it) a "
+         "scale-in step acts while the backlog (ApproximateBacklogSize[PerInstance]) reads 1: "
+         "its alarm is in ALARM at 1 and the step's interval holds 1",
+         "make the scale-in stop below a backlog of 1 (LessThanThreshold 1, or threshold 0.5 "
+         "with upper bound 0), or scale in with target tracking",
+         "step-bounds", _judged(async_scale_in_step_flaps)),
+    Rule("InferenceComponentWakeUpFromZero", "error",
+         "an inference component's copies may scale to zero (MinCapacity 0 or a scheduled "
+         "0) and no step policy that adds a copy is driven by an alarm on "
+         "NoCapacityInvocationFailures",
+         "add AWS's step policy (ChangeInCapacity +1) and an alarm on "
+         "NoCapacityInvocationFailures (Sum, >= 1) whose AlarmActions name it",
+         "inference-component-wake-up", _judged(inference_component_wake_up_from_zero)),
+    Rule("InferenceComponentWakeUpNeedsTwoFailures", "warning",
+         "the copies' only wake-up alarm needs two or more failed requests in one period "
+         "(AWS's example: GreaterThanThreshold 1 on the Sum)",
+         "use GreaterThanOrEqualToThreshold 1",
+         "inference-component-wake-up",
+         _judged(inference_component_wake_up_needs_two_failures)),
+    Rule("InferenceComponentManagedScaling", "error",
+         "an inference component's copies are autoscaled but the hosting variant's "
+         "ManagedInstanceScaling is absent or not ENABLED",
+         "set ManagedInstanceScaling (Status ENABLED, MinInstanceCount, MaxInstanceCount) on "
+         "the endpoint config's variant",
+         "inference-component-wake-up", _judged(inference_component_managed_scaling)),
     Rule("AlarmTopicAllowsCloudWatch", "error",
          "an alarm notifies a topic of the template whose topic policy (TopicPolicy or "
          "TopicInlinePolicy) does not allow cloudwatch.amazonaws.com to sns:Publish",
          "add a statement allowing the service principal cloudwatch.amazonaws.com to "
          "sns:Publish, scoped with aws:SourceAccount and aws:SourceArn on your alarms",
-         "alarm-topic-policy", alarm_topic_allows_cloudwatch),
+         "alarm-topic-policy", _judged(alarm_topic_allows_cloudwatch)),
     Rule("ScalableTargetResolvesToEndpoint", "warning",
          "a SageMaker scalable target's ResourceId names no endpoint of the template, names "
          "one by Ref (an ARN), or by a literal name without depending on it",
          "build ResourceId from Fn::GetAtt <Endpoint>.EndpointName, or add DependsOn",
-         "variant-scalable-target", scalable_target_resolves_to_endpoint),
+         "variant-scalable-target", _judged(scalable_target_resolves_to_endpoint)),
     Rule("ScalableTargetVariantExists", "error",
          "a scalable target names a variant its endpoint's config does not have",
          "use the VariantName of the endpoint config's production variant",
-         "variant-scalable-target", scalable_target_variant_exists),
+         "variant-scalable-target", _judged(scalable_target_variant_exists)),
     Rule("EndpointNameDimensionIsAName", "error",
          "a metric's EndpointName dimension is Ref on an endpoint, which gives its ARN",
          "use Fn::GetAtt <Endpoint>.EndpointName",
-         "endpoint-ref-is-arn", endpoint_name_dimension_is_a_name),
+         "endpoint-ref-is-arn", _judged(endpoint_name_dimension_is_a_name)),
     Rule("MixedFleetSignalSurvivesEmptyPool", "warning",
          "metric math over per-InstanceType metrics sums them with fixed weights, so a pool "
          "without instances dilutes the signal",
          "take the most loaded pool's utilization (nested IF(a >= b, a, b)), or divide by the "
          "weights of the pools that report (IF(m, 1, 1))",
-         "metric-math-missing-values", mixed_fleet_signal_survives_empty_pool),
+         "metric-math-missing-values", _judged(mixed_fleet_signal_survives_empty_pool)),
     Rule("StreamingScaleInCooldown", "warning",
-         "a real-time target-tracking policy has ScaleInCooldown under 300 s",
+         "a real-time target-tracking policy on an endpoint that serves a Deepgram model (a "
+         "Deepgram model package or image, or Deepgram settings) has ScaleInCooldown under "
+         "300 s",
          "set ScaleInCooldown to 300 or more (or disable scale-in and scale in by a "
          "quiet-period step policy)",
-         "deepgram-cooldowns", streaming_scale_in_cooldown),
+         "deepgram-cooldowns", _judged(streaming_scale_in_cooldown)),
     Rule("RetainVariantProperties", "warning",
          "an autoscaled endpoint lacks RetainAllVariantProperties: true, so an update resets "
          "the fleet to InitialInstanceCount",
          "set RetainAllVariantProperties: true on the endpoint",
-         "retain-variant-properties", retain_variant_properties),
+         "retain-variant-properties", _judged(retain_variant_properties)),
+    Rule("ScheduleExpression", "error",
+         "a scheduled action's Schedule is one Application Auto Scaling rejects (cron "
+         "without six fields or without exactly one '?' in day-of-month/day-of-week, a field "
+         "out of range, a malformed rate() or at())",
+         "write cron(minutes hours day-of-month month day-of-week year), rate(N unit) or "
+         "at(yyyy-mm-ddThh:mm:ss)",
+         SCHEDULE_ANCHOR, _judged(schedule_expression)),
+    Rule("TransformNotExpanded", "warning",
+         "a resource's properties are (or hold at their top level) an Fn::Transform: its "
+         "contents exist only after the macro runs, so every rule skips it",
+         "check the processed template, or expand the macro before checking",
+         "fn-transform", transform_not_expanded),
 )
+
+#: old id -> its rule, for look-ups by a replaced id
+RULES_BY_NAME: Mapping[str, Rule] = {
+    **{rule.name: rule for rule in RULES},
+    **{old: next(r for r in RULES if r.name == new) for old, new in ALIASES.items()},
+}
 
 
 def check_template(template: Mapping[str, Any], rules: Sequence[Rule] = RULES) -> list[Finding]:
-    """Every finding of every rule, errors first, then by resource."""
-    findings = [f for rule in rules for f in rule.check(template)]
+    """Every finding of every rule, errors first, then by resource. The template's graph
+    and indexes are built once for all the rules."""
+    _current.append(_Context(template))
+    try:
+        findings = [f for rule in rules for f in rule.check(template)]
+    finally:
+        _current.pop()
     return sorted(findings, key=lambda f: (f.level != "error", f.resource, f.rule))
