@@ -57,6 +57,12 @@ bench: $(DEPS)
 bench-synth: $(DEPS)
 	$(PY) -m bench.synth_ratio
 
+## `deepgram-scaling check` on the public templates in tests/corpus/: corpus size, precision and
+## recall over all findings (errors and warnings), with the date, then each miss and surplus.
+.PHONY: corpus
+corpus: $(DEPS)
+	$(PY) -m bench.corpus_score
+
 ## recommend's search (the README's SLO, two pools) on seeded 7-day and 30-day traces.
 BENCH := cdk.out/bench
 RECOMMEND := recommend --kind realtime --pools ml.g6.2xlarge,ml.g6e.2xlarge \
