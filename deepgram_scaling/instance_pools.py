@@ -25,16 +25,43 @@ MAX_POOLS = 5
 #: Range of ``VariantInstanceProvisionTimeoutInSeconds`` accepted by the API (botocore model).
 PROVISION_TIMEOUT_RANGE_S = (300, 3600)
 
+_ALL_SIZES = ("xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge")
+#: The NVIDIA GPU instance types, by family, that SageMaker endpoints accept for a
+#: ``ProductionVariant.InstanceType`` or an ``InstancePool.InstanceType``: the enum of
+#: CloudFormation's ``AWS::SageMaker::EndpointConfig`` schema (docs/aws-behaviour.md#endpoint-
+#: instance-types), for the families Deepgram's models run on. The one list in the package;
+#: ``tests/test_instance_pools.py`` compares it with the schema cfn-lint ships. ``ml.p3dn`` is
+#: not a hosting type, and g7 and g7e start at ``2xlarge``.
+ENDPOINT_GPU_INSTANCE_TYPES: dict[str, tuple[str, ...]] = {
+    "g4dn": _ALL_SIZES,
+    "g5": (*_ALL_SIZES, "24xlarge", "48xlarge"),
+    "g6": (*_ALL_SIZES, "24xlarge", "48xlarge"),
+    "g6e": (*_ALL_SIZES, "24xlarge", "48xlarge"),
+    "g7": ("2xlarge", "4xlarge", "8xlarge", "12xlarge", "24xlarge", "48xlarge"),
+    "g7e": ("2xlarge", "4xlarge", "8xlarge", "12xlarge", "24xlarge", "48xlarge"),
+    "p3": ("2xlarge", "8xlarge", "16xlarge"),
+    "p4d": ("24xlarge",),
+    "p4de": ("24xlarge",),
+    "p5": ("4xlarge", "48xlarge"),
+    "p5e": ("48xlarge",),
+    "p5en": ("48xlarge",),
+}
 #: SageMaker instance families with NVIDIA GPUs. Deepgram's models all need a GPU.
-GPU_FAMILIES = frozenset(
-    {"g4dn", "g5", "g6", "g6e", "g7", "g7e", "p3", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en"}
-)
+GPU_FAMILIES = frozenset(ENDPOINT_GPU_INSTANCE_TYPES)
 #: Families with local NVMe instance storage. CreateEndpointConfig rejects a ``KmsKeyId``
 #: for them; their local volumes are encrypted by a hardware module
 #: (docs/aws-behaviour.md#nvme-kms).
 NVME_FAMILIES = frozenset(
-    {"g4dn", "g5", "g6", "g6e", "g7", "g7e", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en"}
+    {"g4dn", "g5", "g6", "g6e", "g7", "g7e", "p4d", "p4de", "p5", "p5e", "p5en"}
 )
+
+
+def endpoint_accepts(instance_type: str) -> bool:
+    """Whether SageMaker endpoints accept this GPU instance type
+    (:data:`ENDPOINT_GPU_INSTANCE_TYPES`)."""
+    match = _INSTANCE_TYPE.match(instance_type)
+    return match is not None and \
+        match.group(2) in ENDPOINT_GPU_INSTANCE_TYPES.get(match.group(1), ())
 
 _INSTANCE_TYPE = re.compile(r"^ml\.([a-z0-9-]+)\.([a-z0-9]+)$")
 #: Sizes EC2 and SageMaker name instance types with: ``medium``, ``large``, ``xlarge`` and
@@ -148,9 +175,17 @@ def check_pools(
         seen.add(pool.instance_type)
         if pool.family not in GPU_FAMILIES:
             problems.add(
-                f"{prop}.instance_type must be a GPU type (families: "
-                f"{', '.join(sorted(GPU_FAMILIES))}) because Deepgram models need a GPU, "
+                f"{prop}.instance_type must be a GPU type SageMaker endpoints accept "
+                f"(families: {', '.join(sorted(GPU_FAMILIES))}) because Deepgram models "
+                "need a GPU, "
                 f"got {pool.instance_type!r}"
+            )
+        elif not endpoint_accepts(pool.instance_type):
+            sizes = ", ".join(ENDPOINT_GPU_INSTANCE_TYPES[pool.family or ""])
+            problems.add(
+                f"{prop}.instance_type {pool.instance_type!r} is not a type SageMaker "
+                f"endpoints accept (docs/aws-behaviour.md#endpoint-instance-types): "
+                f"ml.{pool.family} comes in {sizes}"
             )
         elif product is not None and not product.supports(pool.instance_type):
             reason = f" ({product.reason_for_limits})" if product.reason_for_limits else ""
