@@ -1,0 +1,214 @@
+"""A calibration's result: every level measured, the capacity and the target, as JSON.
+
+The JSON document is versioned (``schema_version``) and described by :data:`JSON_SCHEMA`
+(draft 2020-12); docs/calibration.md explains each field. Times inside are seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .slo import Slo
+
+SCHEMA_VERSION = 1
+#: Deepgram's guidance: hold 70-80 % of the measured capacity
+#: (docs/aws-behaviour.md#deepgram-sizing-by-load-test).
+DEFAULT_TARGET_FRACTION = 0.75
+
+
+def tool_version() -> str:
+    try:
+        return metadata.version("deepgram-scaling")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LevelResult:
+    """One level held for ``hold_s``: its statistics and whether it met the SLO.
+
+    ``stats`` holds ``attempts``, ``failures``, ``failure_rate``, ``failure_kinds`` and one
+    percentile summary per latency metric (``first_result``, ``finalization``,
+    ``connect`` for streams; ``latency`` and ``throughput_audio_s_per_s`` for batch).
+    """
+
+    concurrency: int
+    passed: bool
+    violations: tuple[str, ...]
+    stats: dict[str, Any]
+    started_at: str
+    ended_at: str
+    interrupted: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"concurrency": self.concurrency, "passed": self.passed,
+                "violations": list(self.violations), "started_at": self.started_at,
+                "ended_at": self.ended_at, "interrupted": self.interrupted, **self.stats}
+
+    @classmethod
+    def from_json(cls, item: dict[str, Any]) -> LevelResult:
+        fixed = {"concurrency", "passed", "violations", "started_at", "ended_at", "interrupted"}
+        return cls(concurrency=int(item["concurrency"]), passed=bool(item["passed"]),
+                   violations=tuple(item["violations"]), started_at=item["started_at"],
+                   ended_at=item["ended_at"], interrupted=bool(item.get("interrupted")),
+                   stats={k: v for k, v in item.items() if k not in fixed})
+
+
+def target_for(capacity: int | None, fraction: float) -> int | None:
+    """Whole streams: ``floor(capacity x fraction)``, at least 1 when anything passed."""
+    if capacity is None or capacity < 1:
+        return None
+    return max(1, math.floor(capacity * fraction + 1e-9))
+
+
+@dataclass(kw_only=True)
+class CalibrationResult:
+    """Everything a calibration measured and concluded."""
+
+    mode: str
+    target: dict[str, Any]
+    model: str
+    params: dict[str, str]
+    audio: dict[str, Any]
+    slo: Slo
+    hold_s: float
+    time_scale: float
+    target_fraction: float
+    started_at: str
+    ended_at: str = ""
+    levels: list[LevelResult] = field(default_factory=list)
+    capacity: int | None = None
+    interrupted: bool = False
+    stopped: str = ""
+    tool_version: str = field(default_factory=tool_version)
+
+    @property
+    def instance_type(self) -> str | None:
+        value = self.target.get("instance_type")
+        return value if isinstance(value, str) else None
+
+    @property
+    def target_concurrency(self) -> int | None:
+        return target_for(self.capacity, self.target_fraction)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION, "tool": "deepgram-scaling calibrate",
+            "tool_version": self.tool_version, "mode": self.mode, "target": self.target,
+            "instance_type": self.instance_type, "model": self.model, "params": self.params,
+            "audio": self.audio, "slo": self.slo.to_json(), "slo_text": str(self.slo),
+            "hold_s": self.hold_s, "time_scale": self.time_scale,
+            "started_at": self.started_at, "ended_at": self.ended_at,
+            "levels": [level.to_json() for level in self.levels],
+            "capacity": self.capacity, "target_fraction": self.target_fraction,
+            "target_concurrency": self.target_concurrency,
+            "interrupted": self.interrupted, "stopped": self.stopped,
+        }
+
+    def write(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_json(), indent=2) + "\n")
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CalibrationResult:
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ValueError(f"calibration result schema_version must be {SCHEMA_VERSION}, "
+                             f"got {version!r}")
+        return cls(mode=data["mode"], target=data["target"], model=data["model"],
+                   params=data["params"], audio=data["audio"], slo=Slo.from_json(data["slo"]),
+                   hold_s=data["hold_s"], time_scale=data["time_scale"],
+                   target_fraction=data["target_fraction"], started_at=data["started_at"],
+                   ended_at=data["ended_at"],
+                   levels=[LevelResult.from_json(level) for level in data["levels"]],
+                   capacity=data["capacity"], interrupted=data["interrupted"],
+                   stopped=data["stopped"], tool_version=data["tool_version"])
+
+
+def load_result(path: str | Path) -> CalibrationResult:
+    """Read a result file written by ``deepgram-scaling calibrate ... --json FILE``.
+
+    :raises ValueError: when the file is not a calibration result of this schema version.
+    """
+    try:
+        data = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not JSON: {err}") from None
+    if not isinstance(data, dict) or data.get("tool") != "deepgram-scaling calibrate":
+        raise ValueError(f"{path} is not a result of deepgram-scaling calibrate")
+    return CalibrationResult.from_json(data)
+
+
+_SUMMARY = {"type": "object", "required": ["p50", "p90", "p95", "p99", "max"],
+            "properties": {k: {"type": ["number", "null"]}
+                           for k in ("p50", "p90", "p95", "p99", "max")}}
+
+#: JSON Schema of the result file (documented in docs/calibration.md#json-schema).
+JSON_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "deepgram-scaling calibration result",
+    "type": "object",
+    "required": ["schema_version", "tool", "tool_version", "mode", "target", "instance_type",
+                 "model", "params", "audio", "slo", "hold_s", "time_scale", "started_at",
+                 "ended_at", "levels", "capacity", "target_fraction", "target_concurrency",
+                 "interrupted", "stopped"],
+    "properties": {
+        "schema_version": {"const": SCHEMA_VERSION},
+        "tool": {"const": "deepgram-scaling calibrate"},
+        "tool_version": {"type": "string"},
+        "mode": {"enum": ["stream", "batch"]},
+        "target": {"type": "object", "required": ["kind"],
+                   "properties": {"kind": {"enum": ["url", "endpoint", "transport"]},
+                                  "url": {"type": "string"},
+                                  "endpoint_name": {"type": "string"},
+                                  "region": {"type": "string"},
+                                  "variant_name": {"type": "string"},
+                                  "instance_type": {"type": ["string", "null"]},
+                                  "instance_count": {"type": ["integer", "null"]}}},
+        "instance_type": {"type": ["string", "null"]},
+        "model": {"type": "string"},
+        "params": {"type": "object", "additionalProperties": {"type": "string"}},
+        "audio": {"type": "object",
+                  "required": ["source", "encoding", "sample_rate", "channels", "duration_s"]},
+        "slo": {"type": "array", "minItems": 1, "items": {
+            "type": "object", "required": ["metric", "percentile", "bound"],
+            "properties": {"metric": {"enum": ["first_result", "finalization", "latency",
+                                               "failures"]},
+                           "percentile": {"type": ["integer", "null"]},
+                           "bound": {"type": "number", "minimum": 0}}}},
+        "hold_s": {"type": "number", "exclusiveMinimum": 0},
+        "time_scale": {"type": "number", "exclusiveMinimum": 0},
+        "started_at": {"type": "string"},
+        "ended_at": {"type": "string"},
+        "levels": {"type": "array", "items": {
+            "type": "object",
+            "required": ["concurrency", "passed", "violations", "started_at", "ended_at",
+                         "interrupted", "attempts", "failures", "failure_rate",
+                         "failure_kinds"],
+            "properties": {"concurrency": {"type": "integer", "minimum": 1},
+                           "passed": {"type": "boolean"},
+                           "violations": {"type": "array", "items": {"type": "string"}},
+                           "attempts": {"type": "integer", "minimum": 0},
+                           "failures": {"type": "integer", "minimum": 0},
+                           "failure_rate": {"type": "number", "minimum": 0, "maximum": 1},
+                           "failure_kinds": {"type": "object",
+                                             "additionalProperties": {"type": "integer"}},
+                           "first_result": _SUMMARY, "finalization": _SUMMARY,
+                           "connect": _SUMMARY, "latency": _SUMMARY,
+                           "throughput_audio_s_per_s": {"type": "number", "minimum": 0}}}},
+        "capacity": {"type": ["integer", "null"], "minimum": 1},
+        "target_fraction": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+        "target_concurrency": {"type": ["integer", "null"], "minimum": 1},
+        "interrupted": {"type": "boolean"},
+        "stopped": {"type": "string"},
+    },
+}

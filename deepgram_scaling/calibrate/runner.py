@@ -1,0 +1,237 @@
+"""A calibration run: hold each level the search asks for, and judge it against the SLO.
+
+A level of N holds N concurrent streams (or requests) for ``hold_s``. The N slots open
+spread over the first ``stagger_s`` (so that N handshakes do not land in one instant);
+each slot streams the audio once, closes, and opens the next stream until the hold ends,
+so short audio still keeps N streams busy. A slot whose stream failed waits
+``retry_pause_s`` before the next attempt; every attempt counts. Cancelling the run
+(Ctrl-C) closes every open stream with ``CloseStream`` and returns what was measured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .audio import DEFAULT_CHUNK_S, Audio, Clock
+from .batch_client import BatchRecord, Invoker, batch_stats, run_requests
+from .levels import SearchOutcome, SearchPlan, search
+from .result import DEFAULT_TARGET_FRACTION, CalibrationResult, LevelResult, utc_now
+from .slo import (
+    BATCH_METRICS,
+    DEFAULT_BATCH_SLO,
+    DEFAULT_STREAM_SLO,
+    STREAM_METRICS,
+    Slo,
+    parse_slo,
+    summary,
+)
+from .stream_client import DEFAULT_CLOSE_TIMEOUT_S, StreamRecord, run_stream
+
+#: Called about once a second (audio time) while a level runs:
+#: ``(concurrency, seconds into the level, hold, records so far)``.
+Progress = Callable[[int, float, float, list[Any]], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunOptions:
+    """How each level runs.
+
+    :param hold_s: Seconds each level is held (> 0). Default: 60.
+    :param target_fraction: Target as a share of the capacity, in (0, 1]. Default: 0.75.
+    :param max_total_s: Hard cap on the whole run; no level starts that would end past
+        it. Default: None (no cap beyond the plan's levels).
+    :param stagger_s: Slots open spread over this many seconds. Default: 1.
+    :param retry_pause_s: A failed slot waits this long before its next attempt. Default: 1.
+    :param chunk_s: Audio per chunk sent. Default: 0.1.
+    :param close_timeout_s: Wait for the close after ``CloseStream``. Default: 15.
+    :param time_scale: Audio seconds per wall second; only the tests change it, together
+        with the emulated server's. Default: 1.
+    """
+
+    hold_s: float = 60.0
+    target_fraction: float = DEFAULT_TARGET_FRACTION
+    max_total_s: float | None = None
+    stagger_s: float = 1.0
+    retry_pause_s: float = 1.0
+    chunk_s: float = DEFAULT_CHUNK_S
+    close_timeout_s: float = DEFAULT_CLOSE_TIMEOUT_S
+    time_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not self.hold_s > 0:
+            problems.append(f"hold_s must be > 0, got {self.hold_s}")
+        if not 0 < self.target_fraction <= 1:
+            problems.append(f"target_fraction must be in (0, 1], got {self.target_fraction}")
+        if self.max_total_s is not None and not self.max_total_s > 0:
+            problems.append(f"max_total_s must be > 0, got {self.max_total_s}")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+
+def stream_stats(records: list[StreamRecord], hold_s: float) -> dict[str, Any]:
+    counted = [r for r in records if not (r.cancelled and r.failure is None)]
+    failures = [r for r in counted if r.failure is not None]
+    kinds: dict[str, int] = {}
+    for record in failures:
+        assert record.failure is not None
+        kinds[record.failure] = kinds.get(record.failure, 0) + 1
+    first = [r.first_result_s for r in counted if r.first_result_s is not None]
+    lags = [lag for r in counted for lag in r.finalization_lags]
+    connect = [r.connect_s for r in counted if r.connect_s is not None]
+    return {"attempts": len(counted), "failures": len(failures),
+            "failure_rate": len(failures) / len(counted) if counted else 1.0,
+            "failure_kinds": kinds, "first_result": summary(first),
+            "finalization": summary(lags), "connect": summary(connect),
+            "finals": len(lags), "audio_s": round(sum(r.audio_s for r in records), 3)}
+
+
+@dataclass
+class _Level:
+    concurrency: int
+    records: list[Any] = field(default_factory=list)
+
+
+class Calibration:
+    """Runs the search for one mode; subclasses say how a slot keeps its level busy."""
+
+    metrics: tuple[str, ...] = ()
+
+    def __init__(self, *, slo: Slo, plan: SearchPlan, options: RunOptions,
+                 on_progress: Progress | None, on_level: Callable[[LevelResult], None] | None
+                 ) -> None:
+        self.slo, self.plan, self.options = slo, plan, options
+        self.clock = Clock(options.time_scale)
+        self.on_progress, self.on_level = on_progress, on_level
+        self.started = self.clock.now()
+        #: The level a cancellation cut short, if any.
+        self.partial: LevelResult | None = None
+
+    def slot(self, index: int, level: _Level, until: float) -> Awaitable[None]:
+        raise NotImplementedError
+
+    def stats(self, records: list[Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def warm_up(self) -> None:
+        """One unmeasured stream or request before the first level: the client's first
+        call pays for imports and connection setup that no later call does."""
+        until = self.clock.now() + 2.0
+        await self.slot(0, _Level(1), until)
+
+    def may_run(self, _concurrency: int) -> bool:
+        cap = self.options.max_total_s
+        elapsed = self.clock.now() - self.started
+        return cap is None or elapsed + self.options.hold_s <= cap
+
+    async def run_level(self, concurrency: int) -> LevelResult:
+        level = _Level(concurrency)
+        started_at = utc_now()
+        begin = self.clock.now()
+        until = begin + self.options.hold_s
+        tasks = [asyncio.ensure_future(self._staggered(i, level, begin, until))
+                 for i in range(concurrency)]
+        progress = asyncio.ensure_future(self._progress(level, begin))
+        interrupted = False
+        try:
+            await asyncio.gather(*tasks)
+        except asyncio.CancelledError:
+            interrupted = True
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            progress.cancel()
+        stats = self.stats(level.records)
+        violations = tuple(self.slo.violations(stats))
+        result = LevelResult(concurrency=concurrency, passed=not violations and not interrupted,
+                             violations=violations, stats=stats, started_at=started_at,
+                             ended_at=utc_now(), interrupted=interrupted)
+        if interrupted:
+            self.partial = result
+            raise asyncio.CancelledError
+        if self.on_level is not None:
+            self.on_level(result)
+        return result
+
+    async def _staggered(self, index: int, level: _Level, begin: float, until: float) -> None:
+        stagger = min(self.options.stagger_s, self.options.hold_s / 4)
+        await self.clock.sleep_until(begin + stagger * index / max(1, level.concurrency))
+        await self.slot(index, level, until)
+
+    async def _progress(self, level: _Level, begin: float) -> None:
+        while self.on_progress is not None:
+            await asyncio.sleep(self.clock.wall(1.0))
+            self.on_progress(level.concurrency, self.clock.now() - begin,
+                             self.options.hold_s, level.records)
+
+    async def run(self) -> SearchOutcome[LevelResult]:
+        try:
+            await self.warm_up()
+        except asyncio.CancelledError:
+            return SearchOutcome(interrupted=True, stopped="interrupted during the warm-up")
+        self.started = self.clock.now()
+        return await search(self.plan, self.run_level, may_run=self.may_run)
+
+
+class StreamCalibration(Calibration):
+    metrics = STREAM_METRICS
+
+    def __init__(self, *, client: Any, audio: Audio, model: str, params: dict[str, str],
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.client, self.audio, self.model, self.params = client, audio, model, params
+        self.chunks = audio.chunks(self.options.chunk_s)
+
+    async def slot(self, index: int, level: _Level, until: float) -> None:
+        # A stream shorter than a second of audio measures nothing useful.
+        while self.clock.now() < until - 1.0 or not level.records:
+            record = await run_stream(self.client, audio=self.audio, chunks=self.chunks,
+                                      clock=self.clock, model=self.model, params=self.params,
+                                      until=until, sink=level.records,
+                                      close_timeout_s=self.options.close_timeout_s)
+            if record.failure is not None:
+                await self.clock.sleep_until(self.clock.now() + self.options.retry_pause_s)
+
+    def stats(self, records: list[Any]) -> dict[str, Any]:
+        return stream_stats(records, self.options.hold_s)
+
+
+class BatchCalibration(Calibration):
+    metrics = BATCH_METRICS
+
+    def __init__(self, *, invoker: Invoker, audio: Audio, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.invoker, self.audio = invoker, audio
+
+    async def slot(self, index: int, level: _Level, until: float) -> None:
+        await run_requests(self.invoker, audio=self.audio, clock=self.clock, until=until,
+                           sink=level.records, retry_pause_s=self.options.retry_pause_s)
+
+    def stats(self, records: list[Any]) -> dict[str, Any]:
+        records_typed: list[BatchRecord] = records
+        return batch_stats(records_typed, self.options.hold_s)
+
+
+def default_slo(mode: str) -> Slo:
+    if mode == "stream":
+        return parse_slo(DEFAULT_STREAM_SLO, metrics=STREAM_METRICS)
+    return parse_slo(DEFAULT_BATCH_SLO, metrics=BATCH_METRICS)
+
+
+async def execute(calibration: Calibration, result: CalibrationResult) -> CalibrationResult:
+    """Run the search and fill ``result``; a cancellation still returns what was measured."""
+    try:
+        outcome = await calibration.run()
+    finally:
+        result.ended_at = utc_now()
+    result.levels = list(outcome.trials)
+    if outcome.interrupted and calibration.partial is not None:
+        result.levels.append(calibration.partial)
+    result.capacity = outcome.capacity
+    result.interrupted = outcome.interrupted
+    result.stopped = outcome.stopped
+    return result

@@ -1,0 +1,396 @@
+"""An emulated Deepgram server for the calibration tests: Deepgram's streaming protocol over a
+real WebSocket on 127.0.0.1, the same sessions as an in-process SDK transport (the endpoint
+path), and ``POST /v1/listen`` for pre-recorded requests, with latency that follows a load
+model of known capacity.
+
+Protocol, as the Deepgram SDK reads it (docs/aws-behaviour.md#deepgram-results-timing,
+#deepgram-close-stream, #deepgram-finalize, #deepgram-keep-alive): binary frames are audio;
+text frames are JSON control messages ``CloseStream`` (flush, send the last finals and a
+``Metadata`` message, close 1000), ``Finalize`` (flush the audio received so far as a final
+``Results`` with ``from_finalize``) and ``KeepAlive`` (no answer). ``Results`` carry
+``start``, ``duration``, ``is_final``, ``speech_final``, ``channel_index``, ``channel.
+alternatives`` and ``metadata``; interim ones every ``interim_s`` of audio, finals every
+``final_s``.
+
+Load model: processor sharing of one GPU. ``stream_capacity`` is the audio seconds per
+second the GPU transcribes; the streams holding unprocessed audio share it equally. At or
+below ``stream_capacity`` streams every stream keeps up with real time; above it each one
+falls behind at ``1 - capacity / n`` seconds per second, so its finalization lag grows with
+every second it streams. Pre-recorded requests share ``batch_capacity`` the same way. More
+than ``max_active`` streams plus requests at once are refused with HTTP 503 on the
+handshake, like a server past its ``max_active_requests``. Results leave ``base_latency_s``
+after their audio is processed.
+
+Time runs ``time_scale`` times faster than the wall clock, the same factor the calibration's
+clock uses; every time in the protocol (``start``, ``duration``) and in the model is in
+audio seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import math
+import time
+import uuid
+import wave
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+WIDTHS = {"linear16": 2, "linear32": 4, "mulaw": 1, "alaw": 1}
+
+
+class Refused(Exception):
+    """What the in-process transport raises when the server is full (like an HTTP 503)."""
+
+    def __init__(self, status_code: int) -> None:
+        super().__init__(f"status {status_code}")
+        self.status_code = status_code
+
+
+@dataclass(eq=False)
+class Session:
+    query: dict[str, str]
+    bytes_per_s: float
+    outbox: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+    received_s: float = 0.0
+    processed_s: float = 0.0
+    next_interim: float = 0.0
+    finalized_to: float = 0.0
+    closing: bool = False
+    finalize: bool = False
+    done: bool = False
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def backlog(self) -> float:
+        return self.received_s - self.processed_s
+
+
+@dataclass(eq=False)
+class Job:
+    work_s: float
+    future: asyncio.Future[None]
+    done_s: float = 0.0
+
+
+def _results(session: Session, start: float, end: float, *, final: bool,
+             from_finalize: bool = False) -> str:
+    words = max(1, int((end - start) * 2))
+    message: dict[str, Any] = {
+        "type": "Results", "channel_index": [0, 1], "start": round(start, 4),
+        "duration": round(end - start, 4), "is_final": final, "speech_final": final,
+        "channel": {"alternatives": [{"transcript": " ".join(["word"] * words),
+                                      "confidence": 0.9, "words": []}]},
+        "metadata": {"request_id": session.request_id, "model_uuid": str(uuid.uuid4()),
+                     "model_info": {"name": "emulated", "version": "0", "arch": "emu"}},
+    }
+    if from_finalize:
+        message["from_finalize"] = True
+    return json.dumps(message)
+
+
+def _metadata(session: Session) -> str:
+    return json.dumps({"type": "Metadata", "transaction_key": "deprecated",
+                       "request_id": session.request_id, "sha256": "0" * 64,
+                       "created": "2026-01-01T00:00:00.000Z",
+                       "duration": round(session.received_s, 4), "channels": 1})
+
+
+class Emulator:
+    def __init__(self, *, stream_capacity: float = 4.0, batch_capacity: float = 40.0,
+                 max_active: int = 1000, time_scale: float = 50.0,
+                 base_latency_s: float = 0.1, interim_s: float = 0.5, final_s: float = 2.0,
+                 reset_connections: frozenset[int] = frozenset(),
+                 tick_s: float = 0.004) -> None:
+        self.stream_capacity, self.batch_capacity = stream_capacity, batch_capacity
+        self.max_active, self.time_scale = max_active, time_scale
+        self.base_latency_s, self.interim_s, self.final_s = base_latency_s, interim_s, final_s
+        self.reset_connections, self.tick_s = reset_connections, tick_s
+        self.sessions: set[Session] = set()
+        self.jobs: set[Job] = set()
+        self.active = 0
+        self.peak_active = 0
+        self.connections = 0
+        self.refused = 0
+        self.closed_by_client = 0
+        self.control: list[str] = []
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._server: Any = None
+        self._http: asyncio.Server | None = None
+        self.ws_url = ""
+        self.http_url = ""
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def __aenter__(self) -> Emulator:
+        self._server = await serve(self._handle, "127.0.0.1", 0,
+                                   process_request=self._admit, ping_interval=None)
+        port = self._server.sockets[0].getsockname()[1]
+        self.ws_url = f"ws://127.0.0.1:{port}"
+        self._http = await asyncio.start_server(self._http_connection, "127.0.0.1", 0)
+        self.http_url = f"http://127.0.0.1:{self._http.sockets[0].getsockname()[1]}"
+        self._tasks.append(asyncio.ensure_future(self._run_gpu()))
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        for task in self._tasks:
+            task.cancel()
+        self._server.close()
+        await self._server.wait_closed()
+        assert self._http is not None
+        self._http.close()
+
+    # -- admission -------------------------------------------------------------------------
+    def _take_slot(self) -> bool:
+        if self.active >= self.max_active:
+            self.refused += 1
+            return False
+        self.active += 1
+        self.peak_active = max(self.peak_active, self.active)
+        return True
+
+    def _release(self) -> None:
+        self.active -= 1
+
+    def open_session(self, query: dict[str, str]) -> Session:
+        width = WIDTHS[query.get("encoding", "linear16")]
+        rate = float(query.get("sample_rate", "16000"))
+        session = Session(query=query, bytes_per_s=width * rate * int(query.get("channels", "1")))
+        session.next_interim = self.interim_s
+        self.sessions.add(session)
+        return session
+
+    def receive(self, session: Session, data: bytes | str) -> None:
+        if isinstance(data, bytes):
+            session.received_s += len(data) / session.bytes_per_s
+            return
+        kind = json.loads(data).get("type")
+        self.control.append(str(kind))
+        if kind == "CloseStream":
+            session.closing = True
+        elif kind == "Finalize":
+            session.finalize = True
+
+    def end_session(self, session: Session) -> None:
+        self.sessions.discard(session)
+
+    # -- the GPU ---------------------------------------------------------------------------
+    def _later(self, session: Session, message: str | None) -> None:
+        loop = asyncio.get_running_loop()
+        loop.call_later(self.base_latency_s / self.time_scale, session.outbox.put_nowait,
+                        message)
+
+    async def _run_gpu(self) -> None:
+        last = time.monotonic()
+        while True:
+            await asyncio.sleep(self.tick_s)
+            now = time.monotonic()
+            dt = (now - last) * self.time_scale
+            last = now
+            self._share([s for s in self.sessions if s.backlog > 1e-9 and not s.done],
+                        self.stream_capacity * dt)
+            for session in list(self.sessions):
+                self._emit(session)
+            busy = [j for j in self.jobs if not j.future.done()]
+            if busy:
+                share = self.batch_capacity * dt / len(busy)
+                for job in busy:
+                    job.done_s += share
+                    if job.done_s >= job.work_s:
+                        asyncio.get_running_loop().call_later(
+                            self.base_latency_s / self.time_scale, _resolve, job.future)
+                        self.jobs.discard(job)
+
+    @staticmethod
+    def _share(busy: list[Session], capacity: float) -> None:
+        # Processor sharing, water-filled: what a short backlog leaves goes to the others.
+        busy = sorted(busy, key=lambda s: s.backlog)
+        for index, session in enumerate(busy):
+            share = capacity / (len(busy) - index)
+            used = min(session.backlog, share)
+            session.processed_s += used
+            capacity -= used
+
+    def _emit(self, session: Session) -> None:
+        if session.done:
+            return
+        while session.processed_s + 1e-9 >= session.next_interim:
+            end = session.next_interim
+            boundary = math.floor(end / self.final_s + 1e-9) * self.final_s
+            if boundary > session.finalized_to + 1e-9:
+                self._later(session, _results(session, session.finalized_to, boundary,
+                                              final=True))
+                session.finalized_to = boundary
+            elif end > session.finalized_to + 1e-9:
+                self._later(session, _results(session, session.finalized_to, end, final=False))
+            session.next_interim += self.interim_s
+        flush = session.closing or session.finalize
+        if flush and session.backlog <= 1e-9:
+            if session.processed_s > session.finalized_to + 1e-9:
+                self._later(session, _results(session, session.finalized_to,
+                                              session.processed_s, final=True,
+                                              from_finalize=session.finalize))
+                session.finalized_to = session.processed_s
+            session.finalize = False
+            if session.closing:
+                session.done = True
+                self._later(session, _metadata(session))
+                self._later(session, None)
+
+    # -- WebSocket -------------------------------------------------------------------------
+    def _admit(self, connection: ServerConnection, request: Any) -> Any:
+        if not request.path.startswith("/v1/listen"):
+            return connection.respond(HTTPStatus.NOT_FOUND, "not found\n")
+        if not self._take_slot():
+            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "busy\n")
+        return None
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        self.connections += 1
+        ordinal = self.connections
+        query = dict(parse_qsl(urlsplit(ws.request.path).query)) if ws.request else {}
+        session = self.open_session(query)
+        writer = asyncio.ensure_future(self._write(ws, session))
+        try:
+            if ordinal in self.reset_connections:
+                await asyncio.sleep(1.0 / self.time_scale)
+                await ws.close(1011, "emulated internal error")
+                return
+            async for data in ws:
+                self.receive(session, data)
+            self.closed_by_client += 0 if session.done else 1
+        except ConnectionClosed:
+            self.closed_by_client += 0 if session.done else 1
+        finally:
+            writer.cancel()
+            self.end_session(session)
+            self._release()
+
+    async def _write(self, ws: ServerConnection, session: Session) -> None:
+        while True:
+            message = await session.outbox.get()
+            if message is None:
+                await ws.close(1000)
+                return
+            await ws.send(message)
+
+    # -- in-process transport (the endpoint path) ------------------------------------------
+    def transport_factory(self, url: str, headers: dict[str, str]) -> Transport:
+        return Transport(self, dict(parse_qsl(urlsplit(url).query)))
+
+    # -- pre-recorded ----------------------------------------------------------------------
+    async def _http_connection(self, reader: asyncio.StreamReader,
+                               writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                line = await reader.readline()
+                if not line:
+                    return
+                method, target, _ = line.decode().split(" ", 2)
+                headers = {}
+                while (header := await reader.readline()) not in (b"\r\n", b""):
+                    name, _, value = header.decode().partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                status, payload = await self._transcribe(method, target, body)
+                data = json.dumps(payload).encode()
+                writer.write(f"HTTP/1.1 {status.value} {status.phrase}\r\n"
+                             f"Content-Type: application/json\r\n"
+                             f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            return
+        finally:
+            writer.close()
+
+    async def _transcribe(self, method: str, target: str, body: bytes
+                          ) -> tuple[HTTPStatus, dict[str, Any]]:
+        parts = urlsplit(target)
+        if method != "POST" or parts.path != "/v1/listen":
+            return HTTPStatus.NOT_FOUND, {"err_msg": "not found"}
+        if not self._take_slot():
+            return HTTPStatus.SERVICE_UNAVAILABLE, {"err_msg": "busy"}
+        try:
+            seconds = audio_seconds(body, dict(parse_qsl(parts.query)))
+            job = Job(work_s=seconds, future=asyncio.get_running_loop().create_future())
+            self.jobs.add(job)
+            await job.future
+            request_id = str(uuid.uuid4())
+            return HTTPStatus.OK, {
+                "metadata": {"transaction_key": "deprecated", "request_id": request_id,
+                             "sha256": "0" * 64, "created": "2026-01-01T00:00:00.000Z",
+                             "duration": seconds, "channels": 1, "models": ["emulated"],
+                             "model_info": {}},
+                "results": {"channels": [{"alternatives": [
+                    {"transcript": "word word", "confidence": 0.9, "words": []}]}]}}
+        finally:
+            self._release()
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def audio_seconds(body: bytes, query: dict[str, str]) -> float:
+    if body[:4] == b"RIFF":
+        with wave.open(io.BytesIO(body)) as wav:
+            return wav.getnframes() / wav.getframerate()
+    width = WIDTHS[query.get("encoding", "linear16")]
+    return len(body) / (width * float(query.get("sample_rate", "16000")))
+
+
+class Transport:
+    """An SDK ``AsyncTransport`` onto the emulator's sessions, without a socket: the
+    endpoint path of the tests (``transport_factory=emulator.transport_factory``)."""
+
+    def __init__(self, emulator: Emulator, query: dict[str, str]) -> None:
+        self.emulator, self.query = emulator, query
+        self.session: Session | None = None
+        self.closed = False
+
+    def _open(self) -> Session:
+        if self.session is None:
+            if not self.emulator._take_slot():
+                raise Refused(503)
+            self.emulator.connections += 1
+            self.session = self.emulator.open_session(self.query)
+        return self.session
+
+    async def send(self, data: Any) -> None:
+        if self.closed:
+            raise RuntimeError("transport is closed")
+        self.emulator.receive(self._open(), data)
+
+    async def recv(self) -> Any:
+        message = await self._open().outbox.get()
+        if message is None:
+            self.closed = True
+            raise StopAsyncIteration
+        return message
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Any]:
+        while not self.closed:
+            try:
+                yield await self.recv()
+            except StopAsyncIteration:
+                return
+
+    async def close(self) -> None:
+        if self.session is not None:
+            if not self.session.done:
+                self.emulator.closed_by_client += 1
+            self.emulator.end_session(self.session)
+            self.emulator._release()
+            self.session = None
+        self.closed = True

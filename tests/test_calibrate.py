@@ -1,0 +1,180 @@
+"""``deepgram-scaling calibrate`` end to end through the real Deepgram SDK against the
+emulated server in tests/deepgram_emulator.py, on a clock 20 times faster than the wall
+(the emulator runs at the same factor), so a whole search takes seconds.
+
+The emulator's true knee is its ``stream_capacity``: at or below it every stream keeps up
+with real time; one stream more and each falls behind by ``1 / (capacity + 1)`` of every
+second, so with audio of at least ``2.2 x (capacity + 1)`` seconds the finalization lag
+passes 2 s before a stream ends. The search must land within one step (one stream) of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from deepgram_scaling.calibrate import (
+    Audio,
+    CalibrationResult,
+    RunOptions,
+    SearchPlan,
+    calibrate_batch,
+    calibrate_stream,
+    parse_slo,
+)
+from deepgram_scaling.calibrate.slo import BATCH_METRICS, STREAM_METRICS
+
+from .deepgram_emulator import Emulator
+
+SCALE = 20.0
+
+
+def silence(seconds: float, rate: int = 8000) -> Audio:
+    return Audio(pcm=b"\x00\x00" * int(rate * seconds), encoding="linear16", sample_rate=rate,
+                 source=f"{seconds:g}s")
+
+
+def options(hold_s: float, **kwargs: Any) -> RunOptions:
+    return RunOptions(hold_s=hold_s, time_scale=SCALE, chunk_s=0.5, **kwargs)
+
+
+def emulator(**kwargs: Any) -> Emulator:
+    return Emulator(time_scale=SCALE, final_s=1.0, **kwargs)
+
+
+async def stream_search(capacity: float, audio_s: float, slo: str | None = None,
+                        **kwargs: Any) -> tuple[CalibrationResult, Emulator]:
+    async with emulator(stream_capacity=capacity) as emu:
+        result = await calibrate_stream(
+            audio=silence(audio_s), url=emu.ws_url, plan=SearchPlan(max_streams=32),
+            options=options(audio_s),
+            slo=parse_slo(slo, metrics=STREAM_METRICS) if slo else None, **kwargs)
+        return result, emu
+
+
+def test_the_stream_search_finds_the_knee_for_several_capacities_slos_and_audio():
+    # given three servers of different capacity, audio lengths and SLOs, searched at once
+    cases = [(3, 9.0, None), (5, 14.0, None),
+             (4, 6.0, "first_result_p95<=1,finalization_p95<=1,failures<=1%")]
+
+    async def all_cases() -> list[tuple[CalibrationResult, Emulator]]:
+        return await asyncio.gather(*(stream_search(c, a, s) for c, a, s in cases))
+
+    # when
+    outcomes = asyncio.run(all_cases())
+    # then
+    for (capacity, audio_s, _), (result, emu) in zip(cases, outcomes, strict=True):
+        assert result.capacity is not None, result.to_json()
+        assert abs(result.capacity - capacity) <= 1, (capacity, audio_s, [
+            (lv.concurrency, lv.violations) for lv in result.levels])
+        failing = [lv for lv in result.levels if not lv.passed]
+        assert failing and all(lv.violations for lv in failing)
+        assert result.levels[-1].concurrency == result.capacity  # the confirmation
+        assert emu.sessions == set() and emu.active == 0
+
+
+def test_the_endpoint_path_drives_the_sdk_through_a_transport_factory():
+    # given the emulator's sessions behind an SDK transport, without a socket
+    async def run() -> tuple[CalibrationResult, Emulator]:
+        async with emulator(stream_capacity=3) as emu:
+            result = await calibrate_stream(
+                audio=silence(9.0), transport_factory=emu.transport_factory,
+                plan=SearchPlan(max_streams=8), options=options(9.0),
+                target={"kind": "endpoint", "endpoint_name": "Streaming-1",
+                        "instance_type": "ml.g6.2xlarge", "instance_count": 1})
+            return result, emu
+
+    # when
+    result, emu = asyncio.run(run())
+    # then
+    assert result.capacity is not None and abs(result.capacity - 3) <= 1
+    assert result.instance_type == "ml.g6.2xlarge"
+    assert emu.connections > 10 and emu.control.count("CloseStream") >= emu.connections - 2
+
+
+def test_refusals_past_the_servers_limit_count_as_failures():
+    # given a fast server that refuses a fourth concurrent stream with HTTP 503
+    async def run() -> CalibrationResult:
+        async with emulator(stream_capacity=100, max_active=3) as emu:
+            return await calibrate_stream(audio=silence(3.0), url=emu.ws_url,
+                                          plan=SearchPlan(max_streams=8), options=options(4.0))
+
+    # when
+    result = asyncio.run(run())
+    # then
+    assert result.capacity == 3
+    four = next(lv for lv in result.levels if lv.concurrency == 4)
+    assert four.stats["failure_kinds"].get("http-503", 0) >= 1
+    assert any("failures<=0.5%" in v for v in four.violations)
+
+
+def test_a_reset_connection_is_a_failure_of_its_level():
+    # given a server that resets its second connection mid-stream
+    async def run(slo: str) -> CalibrationResult:
+        async with emulator(stream_capacity=100, reset_connections=frozenset({2})) as emu:
+            return await calibrate_stream(
+                audio=silence(3.0), url=emu.ws_url,
+                plan=SearchPlan(start=2, max_streams=2, confirm=False), options=options(3.0),
+                slo=parse_slo(slo, metrics=STREAM_METRICS))
+
+    # when
+    strict, lenient = asyncio.run(run("failures<=0.5%")), asyncio.run(run("failures<=60%"))
+    # then
+    level = strict.levels[0]
+    assert (level.stats["failures"], level.stats["failure_kinds"]) == (1, {"reset-1011": 1})
+    assert not level.passed and strict.capacity == 1  # bisected down below the start
+    assert lenient.levels[0].passed and lenient.capacity == 2
+
+
+def test_cancelling_closes_every_stream_and_still_reports():
+    # given a run cancelled while its second level streams
+    async def run() -> tuple[CalibrationResult, Emulator]:
+        async with emulator(stream_capacity=8) as emu:
+            task = asyncio.ensure_future(calibrate_stream(
+                audio=silence(20.0), url=emu.ws_url, plan=SearchPlan(max_streams=8),
+                options=options(20.0), on_level=lambda _lv: None))
+            while emu.active < 2:
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.1)
+            task.cancel()
+            result = await task
+            await asyncio.sleep(0.2)
+            return result, emu
+
+    # when
+    result, emu = asyncio.run(run())
+    # then
+    assert result.interrupted and result.stopped.startswith("interrupted during level 2")
+    assert [lv.concurrency for lv in result.levels] == [1, 2]
+    assert result.levels[-1].interrupted and not result.levels[-1].passed
+    assert result.capacity == 1
+    assert emu.active == 0 and emu.sessions == set()
+    assert emu.control.count("CloseStream") == emu.connections
+
+
+def test_the_batch_search_finds_the_latency_knee():
+    # given 20 s requests on a server transcribing 20 audio seconds per second: n concurrent
+    # requests take n s (+0.1 s), so latency p95 <= 4.6 s holds up to 4
+    async def run() -> CalibrationResult:
+        async with emulator(batch_capacity=20) as emu:
+            return await calibrate_batch(
+                audio=silence(20.0), url=emu.http_url, plan=SearchPlan(max_streams=16),
+                options=options(12.0),
+                slo=parse_slo("latency_p95<=4.6,failures<=0.5%", metrics=BATCH_METRICS))
+
+    # when
+    result = asyncio.run(run())
+    # then
+    assert result.capacity is not None and abs(result.capacity - 4) <= 1
+    passing = [lv for lv in result.levels if lv.passed]
+    assert all(lv.stats["throughput_audio_s_per_s"] > 0 for lv in passing)
+    assert result.mode == "batch" and result.target == {"kind": "url",
+                                                        "url": result.target["url"]}
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"url": "ws://x", "transport_factory": print}])
+def test_exactly_one_way_to_reach_the_server(kwargs: dict[str, Any]):
+    with pytest.raises(ValueError, match="exactly one of url and transport_factory"):
+        asyncio.run(calibrate_stream(audio=silence(1.0), **kwargs))

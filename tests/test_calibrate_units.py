@@ -1,0 +1,293 @@
+"""The pure parts of ``deepgram-scaling calibrate``: SLO terms and percentiles, the level
+search, audio reading and pacing, the result file and its schema."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsonschema
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from deepgram_scaling.calibrate.audio import Audio, AudioError, Clock, read_audio
+from deepgram_scaling.calibrate.levels import SearchPlan, search
+from deepgram_scaling.calibrate.result import (
+    JSON_SCHEMA,
+    CalibrationResult,
+    LevelResult,
+    load_result,
+    target_for,
+)
+from deepgram_scaling.calibrate.slo import (
+    BATCH_METRICS,
+    STREAM_METRICS,
+    SloError,
+    parse_slo,
+    percentile,
+    summary,
+)
+
+
+def wav_bytes(seconds: float, *, rate: int = 16_000, width: int = 2, channels: int = 1) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(channels)
+        out.setsampwidth(width)
+        out.setframerate(rate)
+        out.writeframes(b"\x01\x00" * (width // 2) * channels * int(rate * seconds))
+    return buffer.getvalue()
+
+
+# -- SLO ----------------------------------------------------------------------------------
+
+def test_the_default_stream_slo_reads_as_three_terms():
+    # when
+    slo = parse_slo("first_result_p95<=1,finalization_p95<=2,failures<=0.5%",
+                    metrics=STREAM_METRICS)
+    # then
+    assert [(t.metric, t.pct, t.bound) for t in slo.terms] == [
+        ("first_result", 95, 1.0), ("finalization", 95, 2.0), ("failures", None, 0.005)]
+    assert str(slo) == "first_result_p95<=1s,finalization_p95<=2s,failures<=0.5%"
+
+
+def test_slo_bounds_take_milliseconds_and_plain_fractions():
+    slo = parse_slo("finalization_p99<=1500ms,failures<=0.01", metrics=STREAM_METRICS)
+    assert [(t.name, t.bound) for t in slo.terms] == [("finalization_p99", 1.5),
+                                                      ("failures", 0.01)]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("latency_p95<=1", "slo metric must be one of"),
+    ("first_result<=1", "needs a percentile among p50, p90, p95, p99"),
+    ("first_result_p97<=1", "needs a percentile"),
+    ("failures<=150%", "failures must be between 0 and 100%"),
+    ("first_result_p95<=0", "bound must be > 0 seconds"),
+    ("first_result_p95>=1", "slo term must look like"),
+    ("first_result_p95<=1,first_result_p95<=2", "names a term twice"),
+    ("", "at least one term"),
+])
+def test_a_bad_slo_is_refused_with_what_is_valid(text: str, message: str):
+    with pytest.raises(SloError, match=message):
+        parse_slo(text, metrics=STREAM_METRICS)
+
+
+def test_batch_slo_knows_latency_but_not_stream_metrics():
+    assert parse_slo("latency_p95<=10", metrics=BATCH_METRICS).terms[0].name == "latency_p95"
+    with pytest.raises(SloError, match="must be one of"):
+        parse_slo("first_result_p95<=1", metrics=BATCH_METRICS)
+
+
+def test_a_term_fails_without_a_sample_and_holds_at_its_bound():
+    slo = parse_slo("first_result_p95<=1,failures<=0.5%", metrics=STREAM_METRICS)
+    passing = {"first_result": {"p95": 1.0}, "failure_rate": 0.005}
+    failing = {"first_result": {"p95": None}, "failure_rate": 0.006}
+    assert slo.violations(passing) == []
+    assert slo.violations(failing) == ["first_result_p95<=1s (got no sample)",
+                                       "failures<=0.5% (got 0.60%)"]
+
+
+def test_percentiles_interpolate_between_closest_ranks():
+    assert percentile([], 95) is None
+    assert percentile([3.0], 95) == 3.0
+    assert percentile([1, 2, 3, 4, 5], 50) == 3
+    assert percentile(list(range(101)), 95) == pytest.approx(95)
+    assert summary([1.0, 2.0])["max"] == 2.0
+
+
+# -- search -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FakeTrial:
+    concurrency: int
+    passed: bool
+
+
+def run_search(plan: SearchPlan, knee: int, *, flaky: set[int] = frozenset(),
+               cap: int | None = None) -> tuple[list[int], int | None, str]:
+    calls: list[int] = []
+
+    async def run_level(level: int) -> FakeTrial:
+        calls.append(level)
+        passed = level <= knee and not (level in flaky and calls.count(level) > 1)
+        return FakeTrial(level, passed)
+
+    outcome = asyncio.run(search(plan, run_level,
+                                 may_run=lambda _l: cap is None or len(calls) < cap))
+    return calls, outcome.capacity, outcome.stopped
+
+
+def test_the_search_doubles_bisects_and_confirms():
+    # when
+    calls, capacity, _ = run_search(SearchPlan(max_streams=64), knee=11)
+    # then
+    assert calls == [1, 2, 4, 8, 16, 12, 10, 11, 11]
+    assert capacity == 11
+
+
+@settings(max_examples=60, deadline=None)
+@given(knee=st.integers(min_value=0, max_value=200), start=st.integers(1, 8),
+       resolution=st.integers(1, 4))
+def test_the_search_lands_within_one_resolution_of_any_knee(knee: int, start: int,
+                                                              resolution: int):
+    plan = SearchPlan(start=start, max_streams=256, resolution=resolution)
+    _, capacity, _ = run_search(plan, knee)
+    # a knee below the first level is found by bisecting down from it
+    if knee == 0:
+        assert capacity is None
+    else:
+        assert capacity is not None and knee - resolution < capacity <= knee
+
+
+def test_a_failed_confirmation_steps_the_capacity_down():
+    # given level 11 passes once, then fails when confirmed
+    calls, capacity, _ = run_search(SearchPlan(max_streams=64), knee=11, flaky={11})
+    # then 11 counts as failing and 10, already passed once, is confirmed
+    assert calls[-3:] == [11, 11, 10]
+    assert capacity == 10
+
+
+def test_the_stream_cap_ends_the_ramp():
+    calls, capacity, stopped = run_search(SearchPlan(max_streams=10), knee=50)
+    assert calls == [1, 2, 4, 8, 10, 10]
+    assert capacity == 10
+    assert stopped == "stream cap 10 reached with every level passing"
+
+
+def test_the_time_cap_stops_before_a_level():
+    calls, capacity, stopped = run_search(SearchPlan(), knee=50, cap=3)
+    assert calls == [1, 2, 4]
+    assert capacity == 4
+    assert stopped == "time cap reached before level 8"
+
+
+def test_a_cancelled_search_returns_what_it_measured():
+    async def run_level(level: int) -> FakeTrial:
+        if level == 4:
+            raise asyncio.CancelledError
+        return FakeTrial(level, True)
+
+    outcome = asyncio.run(search(SearchPlan(), run_level))
+    assert outcome.interrupted
+    assert [t.concurrency for t in outcome.trials] == [1, 2]
+    assert outcome.capacity == 2
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"start": 0}, "start must be >= 1, got 0"),
+    ({"start": 4, "max_streams": 2}, "max_streams must be >= start"),
+    ({"factor": 1.0}, "factor must be > 1"),
+    ({"resolution": 0}, "resolution must be >= 1"),
+])
+def test_a_bad_plan_is_refused(kwargs: dict[str, float], message: str):
+    with pytest.raises(ValueError, match=message):
+        SearchPlan(**kwargs)  # type: ignore[arg-type]
+
+
+def test_the_ramp_is_listed_for_the_safety_plan():
+    assert SearchPlan(max_streams=20).ramp() == [1, 2, 4, 8, 16, 20]
+    assert SearchPlan(start=3, max_streams=3).ramp() == [3]
+
+
+# -- audio --------------------------------------------------------------------------------
+
+def test_a_wav_is_read_from_its_header(tmp_path: Path):
+    path = tmp_path / "speech.wav"
+    path.write_bytes(wav_bytes(1.5, rate=8000, channels=2))
+    audio = read_audio(path)
+    assert (audio.encoding, audio.sample_rate, audio.channels) == ("linear16", 8000, 2)
+    assert audio.duration_s == pytest.approx(1.5)
+    assert audio.query() == {"encoding": "linear16", "sample_rate": "8000", "channels": "2"}
+
+
+def test_raw_audio_needs_encoding_and_rate(tmp_path: Path):
+    path = tmp_path / "speech.raw"
+    path.write_bytes(b"\x00" * 8000)
+    with pytest.raises(AudioError, match="raw audio needs --encoding and --sample-rate"):
+        read_audio(path)
+    audio = read_audio(path, encoding="mulaw", sample_rate=8000)
+    assert audio.duration_s == pytest.approx(1.0)
+
+
+def test_a_wav_header_wins_and_must_agree(tmp_path: Path):
+    path = tmp_path / "speech.wav"
+    path.write_bytes(wav_bytes(0.5))
+    with pytest.raises(AudioError, match="--sample-rate 8000 disagrees with the WAV header"):
+        read_audio(path, sample_rate=8000)
+
+
+def test_chunks_are_whole_frames_ending_at_their_offsets():
+    audio = Audio(pcm=b"\x00\x00" * 16_000 * 2, encoding="linear16", sample_rate=16_000,
+                  channels=2)
+    chunks = audio.chunks(0.3)
+    assert [round(end, 3) for end, _ in chunks] == [0.3, 0.6, 0.9, 1.0]
+    assert all(len(piece) % 4 == 0 for _, piece in chunks)
+
+
+def test_the_pacer_clock_runs_at_its_time_scale():
+    clock = Clock(time_scale=100)
+
+    async def wait() -> float:
+        await clock.sleep_until(5.0)
+        return clock.now()
+
+    assert 5.0 <= asyncio.run(wait()) < 9.0
+    with pytest.raises(ValueError, match="time_scale must be > 0"):
+        Clock(0)
+
+
+# -- result -------------------------------------------------------------------------------
+
+def sample_result(capacity: int | None = 12) -> CalibrationResult:
+    slo = parse_slo("first_result_p95<=1,failures<=0.5%", metrics=STREAM_METRICS)
+    stats = {"attempts": 12, "failures": 0, "failure_rate": 0.0, "failure_kinds": {},
+             "first_result": summary([0.4, 0.5]), "finalization": summary([0.6]),
+             "connect": summary([0.01])}
+    return CalibrationResult(
+        mode="stream", target={"kind": "endpoint", "endpoint_name": "e", "region": "us-east-1",
+                               "instance_type": "ml.g6.2xlarge", "instance_count": 1},
+        model="nova-3", params={"smart_format": "true"},
+        audio={"source": "a.wav", "encoding": "linear16", "sample_rate": 16000, "channels": 1,
+               "duration_s": 30.0},
+        slo=slo, hold_s=60, time_scale=1, target_fraction=0.75,
+        started_at="2026-12-05T10:00:00+00:00", ended_at="2026-12-05T10:30:00+00:00",
+        levels=[LevelResult(concurrency=12, passed=True, violations=(), stats=stats,
+                            started_at="s", ended_at="e")],
+        capacity=capacity)
+
+
+def test_the_result_file_matches_its_schema_and_reads_back(tmp_path: Path):
+    # given
+    path = tmp_path / "g6.json"
+    sample_result().write(path)
+    # when
+    data = json.loads(path.read_text())
+    jsonschema.validate(data, JSON_SCHEMA)
+    again = load_result(path)
+    # then
+    assert (data["capacity"], data["target_concurrency"], data["instance_type"]) == (
+        12, 9, "ml.g6.2xlarge")
+    assert again.to_json() == data
+
+
+def test_a_file_that_is_not_a_result_is_refused(tmp_path: Path):
+    path = tmp_path / "other.json"
+    path.write_text(json.dumps({"tool": "something else"}))
+    with pytest.raises(ValueError, match="is not a result of deepgram-scaling calibrate"):
+        load_result(path)
+    data = sample_result().to_json() | {"schema_version": 99}
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="schema_version must be 1, got 99"):
+        load_result(path)
+
+
+@pytest.mark.parametrize(("capacity", "fraction", "target"), [
+    (12, 0.75, 9), (10, 0.75, 7), (1, 0.75, 1), (None, 0.75, None), (8, 1.0, 8)])
+def test_the_target_is_a_whole_share_of_the_capacity(capacity: int | None, fraction: float,
+                                                     target: int | None):
+    assert target_for(capacity, fraction) == target
