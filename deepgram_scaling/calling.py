@@ -147,11 +147,12 @@ def transcript(result: Mapping[str, Any]) -> str:
     (``results.channels[0].alternatives[0].transcript``); ``""`` when it has no words."""
     try:
         text = result["results"]["channels"][0]["alternatives"][0]["transcript"]
-    except (KeyError, IndexError, TypeError) as error:
-        raise CallingError(
-            "the answer is not a Deepgram transcription: no "
-            f"results.channels[0].alternatives[0].transcript ({error!r})") from None
-    return str(text)
+    except (KeyError, IndexError, TypeError):
+        text = None
+    if not isinstance(text, str):
+        raise CallingError("the answer is not a Deepgram transcription: it has no "
+                           "results.channels[0].alternatives[0].transcript string")
+    return text
 
 
 def first_words(text: str, count: int = 12) -> str:

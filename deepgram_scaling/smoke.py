@@ -50,7 +50,11 @@ CONTENT_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".flac": "audio/flac
 ACCESS_DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
 
 
-class SmokeError(Exception):
+class AwsCommandError(Exception):
+    """A command's failure, with a message that fits on one line."""
+
+
+class SmokeError(AwsCommandError):
     """A failed smoke test, with a message that fits on one line."""
 
 
@@ -81,9 +85,11 @@ def _error_summary(error: Exception) -> tuple[str, str, int, dict[str, Any]]:
 
 
 @contextmanager
-def _translated(action: str, resource: str) -> Iterator[None]:
-    """botocore's usual failures, turned into one-line :class:`SmokeError` messages;
-    other service errors pass through for the caller to read."""
+def translated(action: str, resource: str,
+               error_type: type[AwsCommandError] = SmokeError) -> Iterator[None]:
+    """botocore's usual failures (no credentials, no region, no network, access denied),
+    turned into one-line ``error_type`` messages; other service errors pass through for the
+    caller to read."""
     from botocore.exceptions import (
         ClientError,
         EndpointConnectionError,
@@ -94,24 +100,24 @@ def _translated(action: str, resource: str) -> Iterator[None]:
     try:
         yield
     except NoCredentialsError:
-        raise SmokeError(
+        raise error_type(
             "no AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and "
             "AWS_SECRET_ACCESS_KEY), or run 'aws sso login'") from None
     except NoRegionError:
-        raise SmokeError("no AWS region: pass --region or set AWS_REGION") from None
+        raise error_type("no AWS region: pass --region or set AWS_REGION") from None
     except EndpointConnectionError as error:
-        raise SmokeError(f"cannot reach AWS for {action}: {error}") from None
+        raise error_type(f"cannot reach AWS for {action}: {error}") from None
     except ClientError as error:
         code, message, status, _ = _error_summary(error)
         if code in ACCESS_DENIED_CODES or status == 403:
-            raise SmokeError(f"access denied: {action} on {resource} ({message or code}); "
+            raise error_type(f"access denied: {action} on {resource} ({message or code}); "
                              f"allow {action} for the caller's role") from None
         raise
 
 
 def _call(action: str, resource: str, function: Callable[..., Any], **kwargs: Any) -> Any:
-    """One AWS call under :func:`_translated`."""
-    with _translated(action, resource):
+    """One AWS call under :func:`translated`."""
+    with translated(action, resource):
         return function(**kwargs)
 
 
@@ -185,11 +191,20 @@ def invoke_realtime(clients: Clients, endpoint_name: str, audio: bytes, *,
 
 
 def _transcript_of(body: bytes) -> str:
+    """The transcript of an answer; an answer that is not one (an error body sent with
+    status 200, HTML from a proxy, an empty body) fails the smoke test, quoting the body."""
     try:
-        return transcript(json.loads(body))
-    except (ValueError, CallingError) as error:
-        raise SmokeError(f"the answer is not a Deepgram transcription: "
-                         f"{_first_line(str(error), 160)}") from None
+        answer = json.loads(body)
+    except ValueError:
+        answer = None
+    try:
+        if answer is None:
+            raise CallingError("the answer is not a Deepgram transcription: not JSON")
+        return transcript(answer)
+    except CallingError as error:
+        text = body.decode("utf-8", errors="replace")
+        raise SmokeError(f"{error}; the endpoint answered: "
+                         f"{_first_line(text, 160) or '(an empty body)'}") from None
 
 
 def _object_state(clients: Clients, uri: str) -> str:
@@ -200,7 +215,7 @@ def _object_state(clients: Clients, uri: str) -> str:
     from botocore.exceptions import ClientError
 
     bucket, key = split_s3_uri(uri)
-    with _translated("s3:GetObject", uri):
+    with translated("s3:GetObject", uri):
         try:
             clients.s3.head_object(Bucket=bucket, Key=key)
         except ClientError as error:

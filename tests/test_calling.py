@@ -1,7 +1,7 @@
-"""deepgram_scaling.calling, and the README's calling snippets run against botocore's Stubber.
+"""deepgram_scaling.calling, and the docs' calling snippets run against botocore's Stubber.
 
-The snippets are read from README.md by their ``<!-- snippet: NAME -->`` marker and executed
-as written; ``boto3.client`` hands them stubbed clients, so every request field they send is
+The snippets are read from the user docs (README.md or docs/*.md) by their
+``<!-- snippet: NAME -->`` marker and executed as written; ``boto3.client`` hands them stubbed clients, so every request field they send is
 checked and nothing leaves the machine.
 """
 
@@ -56,9 +56,13 @@ TEST_NOTIFICATION = {"eventVersion": "1.0", "eventSource": "aws:sagemaker",
 
 
 def readme_snippet(name: str) -> str:
-    text = (ROOT / "README.md").read_text()
-    found = re.findall(rf"<!-- snippet: {name} -->\n```python\n(.*?)```", text, re.DOTALL)
-    assert len(found) == 1, f"README.md must hold exactly one snippet {name!r}"
+    """The snippet marked ``<!-- snippet: NAME -->`` in the user docs (README.md or a page
+    of docs/): exactly one of them holds it."""
+    found = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        found += re.findall(rf"<!-- snippet: {name} -->\n```python\n(.*?)```",
+                            page.read_text(), re.DOTALL)
+    assert len(found) == 1, f"the docs must hold exactly one snippet {name!r}"
     return str(found[0])
 
 
@@ -149,6 +153,18 @@ def test_invoke_endpoint_request_is_what_the_api_takes():
                        "CustomAttributes": "v1/listen?model=nova-3"}
     Stubber(client("sagemaker-runtime")).add_response(
         "invoke_endpoint", {"Body": body(b"{}")}, request)  # botocore validates the shape
+
+
+def test_the_async_request_carries_the_callers_content_type():
+    # given an mp3 already uploaded, when the request is built with audio/mpeg
+    request = invoke_endpoint_async_request("batch", "s3://bucket/input/a.mp3",
+                                            options={"model": "nova-3"},
+                                            content_type="audio/mpeg")
+
+    # then it is sent as audio/mpeg, in a shape InvokeEndpointAsync takes
+    assert request["ContentType"] == "audio/mpeg"
+    Stubber(client("sagemaker-runtime")).add_response(
+        "invoke_endpoint_async", {"OutputLocation": "s3://bucket/output/a.out"}, request)
 
 
 def test_invoke_endpoint_async_request_points_at_the_upload():
@@ -322,15 +338,33 @@ def test_readme_notice_snippet_reads_the_result_and_skips_test_notifications(stu
                              "failureReason": "ModelError"}))
 
 
-def test_readme_notice_snippet_agrees_with_parse_async_notice():
-    # the snippet is written without the library; both read the same fields
-    notice = parse_async_notice(sns_envelope(success_notice("s3://b/output/x.out")))
-    source = readme_snippet("calling-async-notice")
+def test_readme_notice_snippet_agrees_with_parse_async_notice(stubbed_boto3):
+    # given the snippet's handler (written without the library) and parse_async_notice
+    handle = run_snippet("calling-async-notice")["handle"]
+    success = sns_envelope(success_notice("s3://your-async-bucket/output/id-7.out"))
+    failure = sns_envelope({"invocationStatus": "Failed", "inferenceId": "id-8",
+                            "failureReason": "ClientError: model error",
+                            "eventName": "InferenceResult"})
+    test = sns_envelope(TEST_NOTIFICATION)
 
-    assert notice is not None
-    for field in ("eventName", "invocationStatus", "responseParameters", "outputLocation",
-                  "failureReason", "inferenceId"):
-        assert field in source
+    # when both read the same messages
+    notice = parse_async_notice(success)
+    assert notice is not None and notice.output_location is not None
+    bucket, key = notice.output_location.removeprefix("s3://").split("/", 1)
+    stubbed_boto3("s3").add_response(
+        "get_object", {"Body": body(json.dumps(DEEPGRAM_ANSWER).encode())},
+        {"Bucket": bucket, "Key": key})
+
+    # then the snippet fetches exactly the object the library names, skips what the library
+    # skips, and fails on what the library reads as failed, with the same id and reason
+    assert handle(success) == transcript(DEEPGRAM_ANSWER)
+    assert parse_async_notice(test) is None and handle(test) is None
+    failed = parse_async_notice(failure)
+    assert failed is not None and not failed.completed
+    with pytest.raises(RuntimeError) as raised:
+        handle(failure)
+    assert failed.inference_id in str(raised.value)
+    assert str(failed.failure_reason) in str(raised.value)
 
 
 # The streaming snippet needs deepgram-sagemaker, which needs Python 3.12 or later. These

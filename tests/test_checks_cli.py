@@ -15,6 +15,7 @@ import aws_cdk as cdk
 import jsonschema
 import pytest
 
+from deepgram_scaling.checks.assembly import all_rules
 from deepgram_scaling.checks.cli import main
 from deepgram_scaling.cli import main as top_level_main
 
@@ -103,6 +104,25 @@ def test_sarif_is_valid_sarif_2_1_0(capsys):
         line = location["physicalLocation"]["region"]["startLine"]
         resource = location["logicalLocations"][0]["name"]
         assert f'"{resource}":' in WRONG.read_text().splitlines()[line - 1]
+
+
+def test_sarif_results_carry_each_findings_level(capsys):
+    # given the fixtures' findings as JSON (two errors and two warnings)
+    _, listed, _ = run(capsys, str(WRONG), str(CORRECT), "--format", "json")
+    levels = sorted((f["rule"], f["resource"], f["level"]) for f in json.loads(listed))
+
+    # when the same templates are reported as SARIF
+    _, out, _ = run(capsys, str(WRONG), str(CORRECT), "--format", "sarif")
+    run_ = json.loads(out)["runs"][0]
+
+    # then every result has its finding's level, and every rule its own default level
+    results = sorted((r["ruleId"], r["locations"][0]["logicalLocations"][0]["name"],
+                      r["level"]) for r in run_["results"])
+    assert results == levels
+    assert {level for *_, level in results} == {"error", "warning"}
+    rule_levels = {rule.id: rule.level for rule in all_rules()}
+    for rule in run_["tool"]["driver"]["rules"]:
+        assert rule["defaultConfiguration"]["level"] == rule_levels[rule["id"]]
 
 
 def test_the_schema_rejects_what_sarif_forbids():

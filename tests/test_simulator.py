@@ -320,6 +320,77 @@ def test_recommend_prints_construct_arguments_that_meet_the_slo(tmp_path, capsys
     assert "target_concurrency_per_instance=" in out
 
 
+def _printed_construct(out: str) -> str:
+    """The construct call recommend prints, from its name to the closing parenthesis."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines)
+                 if line.startswith(("RealtimeDeepgramEndpoint(", "AsyncDeepgramEndpoint(")))
+    end = lines.index(")", start)
+    return "\n".join(lines[start:end + 1])
+
+
+def _warnings_of(code: str, stack: cdk.Stack, model: DeepgramModel) -> list[str]:
+    from aws_cdk.assertions import Annotations, Match
+
+    from deepgram_scaling import AsyncDeepgramEndpoint, StreamingSafeScaleIn
+
+    namespace = {"scope": stack, "model": model, "InstancePool": InstancePool,
+                 "Duration": cdk.Duration, "StreamingSafeScaleIn": StreamingSafeScaleIn,
+                 "RealtimeDeepgramEndpoint": RealtimeDeepgramEndpoint,
+                 "AsyncDeepgramEndpoint": AsyncDeepgramEndpoint}
+    exec(compile(code, "recommend", "exec"), namespace)
+    found = Annotations.from_stack(stack).find_warning("*", Match.any_value())
+    return [str(w.entry.data) for w in found]
+
+
+def test_recommend_prints_settings_the_library_does_not_warn_about(tmp_path, capsys,
+                                                                    new_stack):
+    # given pools whose illustrative capacities differ, the smaller one first
+    trace = tmp_path / "flat.csv"
+    assert main(["traces", "generate", "flat", "--days", "0.25", "--seed", "2",
+                 "--peak-per-hour", "300", "-o", str(trace)]) == 0
+    capsys.readouterr()
+
+    # when recommend runs
+    assert main(["recommend", "--trace", str(trace), "--kind", "realtime", "--pools",
+                 "ml.g6.2xlarge,ml.g6e.2xlarge", "--slo", "overload=0.01",
+                 "--max-capacity", "10", "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+
+    # then the construct call it prints synthesizes without a warning
+    code = _printed_construct(out)
+    assert "target_utilization=" in code
+    assert _warnings_of(code, new_stack("Recommended"), DeepgramModel.from_model_package(
+        PACKAGE_ARN)) == []
+    # and the capacities it was given by nobody are labelled as such
+    assert "# ILLUSTRATIVE: the capacity of ml.g6.2xlarge, ml.g6e.2xlarge is the " \
+        "simulator's default, not a measurement" in out
+    assert "max_concurrency=20)],  # illustrative, not measured" in code
+
+
+def test_recommend_prints_measured_capacities_without_the_label(tmp_path, capsys, new_stack):
+    # given capacities measured by a load test, passed in --params
+    trace = tmp_path / "flat.csv"
+    assert main(["traces", "generate", "flat", "--days", "0.25", "--seed", "2",
+                 "--peak-per-hour", "300", "-o", str(trace)]) == 0
+    params = tmp_path / "measured.json"
+    params.write_text(json.dumps({"types": {"ml.g6.2xlarge": {"capacity": 12}}}))
+    capsys.readouterr()
+
+    # when recommend runs
+    assert main(["recommend", "--trace", str(trace), "--kind", "realtime", "--pools",
+                 "ml.g6.2xlarge", "--slo", "overload=0.01", "--max-capacity", "10",
+                 "--workers", "1", "--params", str(params)]) == 0
+    out = capsys.readouterr().out
+
+    # then the measured capacity is printed as it is, with no illustrative label
+    code = _printed_construct(out)
+    assert 'InstancePool("ml.g6.2xlarge", max_concurrency=12)' in code
+    assert "illustrative" not in out.lower().replace("(illustrative prices)", "")
+    assert _warnings_of(code, new_stack("Measured"), DeepgramModel.from_model_package(
+        PACKAGE_ARN)) == []
+
+
 def test_recommend_rejects_an_unknown_slo_key(tmp_path, capsys):
     trace = tmp_path / "t.csv"
     trace.write_text("start,duration_s\n0,30\n")

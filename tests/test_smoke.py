@@ -147,6 +147,65 @@ def test_audio_file_and_query_are_sent_as_given(aws, tmp_path, capsys):
     assert run(aws, "--audio", str(audio), "--query", "model=nova-3&language=de") == 0
 
 
+@pytest.mark.parametrize(("answer", "quoted"), [
+    (b'{"err_code": "INVALID_QUERY", "err_msg": "unknown model"}',
+     '{"err_code": "INVALID_QUERY", "err_msg": "unknown model"}'),
+    (b"<html>Internal Server Error</html>", "<html>Internal Server Error</html>"),
+    (b"", "(an empty body)"),
+])
+def test_a_200_answer_that_is_not_a_transcript_fails(aws, capsys, answer, quoted):
+    # given an endpoint that answers 200 with an error body, HTML, or nothing
+    aws.endpoint()
+    aws.config()
+    aws.runtime.add_response("invoke_endpoint", {"Body": body(answer)})
+
+    # when smoke runs
+    status = run(aws)
+
+    # then it fails, says so once, and quotes what came back
+    assert status == 1
+    err = capsys.readouterr().err
+    assert err.count("is not a Deepgram transcription") == 1
+    assert err.startswith("error: the answer is not a Deepgram transcription")
+    assert err.endswith(f"; the endpoint answered: {quoted}\n")
+
+
+def test_an_async_result_that_is_an_error_body_fails(aws, capsys):
+    aws.endpoint()
+    aws.config(asynchronous=True)
+    aws.s3.add_response("put_object", {})
+    aws.runtime.add_response("invoke_endpoint_async",
+                             {"OutputLocation": f"s3://{BUCKET}/output/id-1.out"})
+    aws.s3.add_response("head_object", {"ContentLength": 10})
+    aws.s3.add_response("get_object", {"Body": body(b'{"error": "model not loaded"}')})
+
+    assert run(aws) == 1
+    err = capsys.readouterr().err
+    assert err.count("is not a Deepgram transcription") == 1
+    assert '{"error": "model not loaded"}' in err
+
+
+def test_an_async_mp3_is_uploaded_and_announced_as_audio_mpeg(aws, tmp_path):
+    # given an mp3 for an async endpoint
+    audio = tmp_path / "call.mp3"
+    audio.write_bytes(b"ID3 not really mp3")
+    aws.endpoint()
+    aws.config(asynchronous=True)
+    # then both the upload and the invocation carry audio/mpeg
+    aws.s3.add_response("put_object", {}, {"Bucket": BUCKET, "Key": ANY,
+                                           "Body": b"ID3 not really mp3",
+                                           "ContentType": "audio/mpeg"})
+    aws.runtime.add_response(
+        "invoke_endpoint_async", {"OutputLocation": f"s3://{BUCKET}/output/id-1.out"},
+        {"EndpointName": ENDPOINT, "InputLocation": ANY, "ContentType": "audio/mpeg",
+         "Accept": "application/json", "CustomAttributes": "v1/listen?model=nova-3"})
+    aws.s3.add_response("head_object", {"ContentLength": 10})
+    aws.s3.add_response("get_object", {"Body": body(json.dumps(ANSWER).encode())})
+
+    # when smoke sends it
+    assert run(aws, "--audio", str(audio)) == 0
+
+
 def test_an_empty_transcript_says_the_tone_has_no_words(aws, capsys):
     aws.endpoint()
     aws.config()
@@ -401,9 +460,14 @@ def test_help_names_every_option(capsys):
         assert option in out
 
 
-def test_readme_documents_smoke_after_the_deploy_steps():
-    text = (ROOT / "README.md").read_text()
+def test_the_docs_show_smoke_among_the_deploy_steps():
+    # wherever the user docs keep "Deploying for real" (README.md or a page of docs/), the
+    # smoke command follows it in the same section
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    (page,) = [p for p in pages if "### Deploying for real" in p.read_text()]
+    text = page.read_text()
     deploy = text.index("### Deploying for real")
-    smoke = text.index("deepgram-scaling smoke --endpoint")
-    assert deploy < smoke < text.index("## Checking any SageMaker template")
+    next_section = text.find("\n## ", deploy)
+    smoke = text.index("deepgram-scaling smoke --endpoint", deploy)
+    assert next_section == -1 or smoke < next_section
     assert Path(ROOT / "deepgram_scaling" / "smoke.py").is_file()

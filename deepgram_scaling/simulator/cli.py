@@ -21,8 +21,9 @@ from typing import Any
 
 from ..errors import DeepgramScalingConfigError
 from .engine import Result, Simulation
-from .params import Params, ParamsWarning, load_params
+from .params import DEFAULT_TYPES, Params, ParamsWarning, load_params
 from .report import comparison_table, plot, summary
+from .schedules import ScheduleError
 from .search import Outcome, Trace, search, simulate
 from .template import EndpointSetup, TemplateError, read_endpoints, select_endpoint
 from .traces import async_trace_origin, generate_trace, iter_async_trace, read_realtime_trace
@@ -72,10 +73,27 @@ def run(setup: EndpointSetup, trace: str, params: Params, *, start: str | None =
 # --- subcommands -----------------------------------------------------------------------
 
 
+def choose_endpoint(endpoints: dict[str, EndpointSetup], name: str | None) -> EndpointSetup:
+    """The endpoint ``--endpoint`` names, or the only one; a template with several needs
+    ``--endpoint``, and the error lists them."""
+    if name is None and len(endpoints) != 1:
+        listed = ", ".join(sorted(endpoints))
+        if not endpoints:
+            raise TemplateError("the template declares no SageMaker endpoint with scaling to "
+                                "simulate")
+        raise TemplateError(f"the template has {len(endpoints)} endpoints: pass --endpoint "
+                            f"with one of {listed}")
+    return select_endpoint(endpoints, name)
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
-    setup = select_endpoint(read_endpoints(args.template), args.endpoint)
-    result = run(setup, args.trace, load_params(args.params), start=args.start,
-                 progress=_progress())
+    setup = choose_endpoint(read_endpoints(args.template), args.endpoint)
+    try:
+        result = run(setup, args.trace, load_params(args.params), start=args.start,
+                     progress=_progress())
+    except ScheduleError as err:  # one line naming the endpoint, not a traceback
+        print(f"error: endpoint {setup.name}: {err}", file=sys.stderr)
+        return 2
     print(json.dumps(result.to_json(), indent=2) if args.json else summary(result))
     if args.plot:
         plot([(setup.name, result)], args.plot)
@@ -88,7 +106,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for spec in args.templates:
         path, _, name = spec.partition(":") if not os.path.exists(spec) else (spec, "", "")
         endpoints = read_endpoints(path)
-        for setup in [select_endpoint(endpoints, name)] if name else list(endpoints.values()):
+        for setup in [choose_endpoint(endpoints, name)] if name else list(endpoints.values()):
             label = (setup.name if name or len(args.templates) == 1
                      else f"{Path(path).stem}:{setup.name}")
             chosen.append((label, setup))
@@ -247,11 +265,36 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     construct = "RealtimeDeepgramEndpoint" if args.kind == "realtime" else "AsyncDeepgramEndpoint"
     print(f"# cheapest of {tried} candidates meeting {args.slo}{pruned}: cost {result.cost:.2f}")
     print(summary(result))
-    print(f"\n{construct}(scope, \"Endpoint\", model=model,")
+    illustrative = [p for p in pools if not capacity_is_given(p, params)] \
+        if args.kind == "realtime" else []
+    print()
+    if illustrative:
+        print(f"# ILLUSTRATIVE: the capacity of {', '.join(illustrative)} is the simulator's "
+              "default, not a measurement,\n# and so are max_concurrency and the targets "
+              "below. Load-test one instance, put its\n# capacity in --params "
+              "(types.<instance type>.capacity) and run recommend again.")
+    print(f"{construct}(scope, \"Endpoint\", model=model,")
     for key, value in kwargs.items():
-        print(f"    {key}={value},")
+        note = "  # illustrative, not measured" if key == "instance_pools" and illustrative \
+            else ""
+        print(f"    {key}={value},{note}")
     print(")")
     return 0
+
+
+def capacity_is_given(instance_type: str, params: Params) -> bool:
+    """Whether an instance type's capacity was given (``--params``) rather than left at the
+    simulator's illustrative default: the one place recommend learns where a capacity came
+    from."""
+    default = DEFAULT_TYPES.get(instance_type, Params().default_type)
+    return params.instance(instance_type).capacity != default.capacity
+
+
+TRACE_HELP = "the traffic trace (CSV; 'deepgram-scaling traces generate' makes one)"
+PARAMS_HELP = "simulator parameters (JSON or TOML) overriding the defaults"
+START_HELP = f"calendar start of a trace given in relative seconds (default: {DEFAULT_START})"
+JSON_HELP = "print the figures as JSON"
+PLOT_HELP = "also draw load and capacity over time into this PNG (needs matplotlib)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -261,57 +304,72 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     simulate = sub.add_parser("simulate", help="one endpoint of a template over a trace")
-    simulate.add_argument("template")
+    simulate.add_argument("template", help="a synthesized template (cdk.out/STACK.template.json)")
     simulate.add_argument("--endpoint", help="endpoint construct id or logical id "
-                          "(default: the only endpoint)")
-    simulate.add_argument("--trace", required=True)
-    simulate.add_argument("--params")
-    simulate.add_argument("--start", help=f"calendar start of a relative trace "
-                          f"(default {DEFAULT_START})")
-    simulate.add_argument("--json", action="store_true")
-    simulate.add_argument("--plot", metavar="OUT.png")
+                          "(default: the only endpoint; required when there are several)")
+    simulate.add_argument("--trace", required=True, help=TRACE_HELP)
+    simulate.add_argument("--params", metavar="FILE", help=PARAMS_HELP)
+    simulate.add_argument("--start", help=START_HELP)
+    simulate.add_argument("--json", action="store_true", help=JSON_HELP)
+    simulate.add_argument("--plot", metavar="OUT.png", help=PLOT_HELP)
     simulate.set_defaults(func=cmd_simulate)
 
     compare = sub.add_parser("compare", help="several policies over the same trace")
-    compare.add_argument("templates", nargs="+", metavar="TEMPLATE[:ENDPOINT]")
-    compare.add_argument("--trace", required=True)
-    compare.add_argument("--params")
-    compare.add_argument("--start")
-    compare.add_argument("--json", action="store_true")
-    compare.add_argument("--plot", metavar="OUT.png")
+    compare.add_argument("templates", nargs="+", metavar="TEMPLATE[:ENDPOINT]",
+                         help="templates, each with an endpoint to pick (default: all of "
+                              "its endpoints)")
+    compare.add_argument("--trace", required=True, help=TRACE_HELP)
+    compare.add_argument("--params", metavar="FILE", help=PARAMS_HELP)
+    compare.add_argument("--start", help=START_HELP)
+    compare.add_argument("--json", action="store_true", help=JSON_HELP)
+    compare.add_argument("--plot", metavar="OUT.png", help=PLOT_HELP)
     compare.set_defaults(func=cmd_compare)
 
     recommend = sub.add_parser("recommend", help="search for the cheapest policy meeting an SLO")
-    recommend.add_argument("--trace", required=True)
-    recommend.add_argument("--kind", choices=["realtime", "async"], required=True)
-    recommend.add_argument("--pools", required=True, help="instance types, priority order")
+    recommend.add_argument("--trace", required=True, help=TRACE_HELP)
+    recommend.add_argument("--kind", choices=["realtime", "async"], required=True,
+                           help="the endpoint type to recommend settings for")
+    recommend.add_argument("--pools", required=True, help="instance types, comma-separated, "
+                           "in priority order")
     recommend.add_argument("--slo", required=True,
                            help="realtime: overload=0.01,rejected=0,cut=10; async: p95=300")
-    recommend.add_argument("--max-capacity", type=int, default=20)
+    recommend.add_argument("--max-capacity", type=int, default=20,
+                           help="the largest fleet to consider (default: 20)")
     recommend.add_argument("--workers", type=int, help="processes to simulate in (default: "
                            "one per core)")
-    recommend.add_argument("--params")
-    recommend.add_argument("--start")
+    recommend.add_argument("--params", metavar="FILE", help=PARAMS_HELP + "; measured "
+                           "capacities go in types.<instance type>.capacity")
+    recommend.add_argument("--start", help=START_HELP)
     recommend.set_defaults(func=cmd_recommend)
 
     traces = sub.add_parser("traces", help="synthetic traces")
     traces_sub = traces.add_subparsers(dest="traces_command", required=True)
     generate = traces_sub.add_parser("generate", help="a seeded synthetic trace")
-    generate.add_argument("kind", choices=["contact-centre", "batch-uploads", "flat"])
-    generate.add_argument("--days", type=float, default=1.0)
-    generate.add_argument("--seed", type=int, default=1)
-    generate.add_argument("--start")
-    generate.add_argument("--peak-per-hour", type=float)
-    generate.add_argument("-o", "--out", required=True)
+    generate.add_argument("kind", choices=["contact-centre", "batch-uploads", "flat"],
+                          help="the traffic shape")
+    generate.add_argument("--days", type=float, default=1.0,
+                          help="length of the trace (default: 1)")
+    generate.add_argument("--seed", type=int, default=1,
+                          help="random seed: the same seed gives the same trace (default: 1)")
+    generate.add_argument("--start", help=f"calendar start (default: {DEFAULT_START})")
+    generate.add_argument("--peak-per-hour", type=float,
+                          help="arrivals per hour at the peak (default: the shape's own)")
+    generate.add_argument("-o", "--out", required=True, metavar="FILE",
+                          help="the CSV file to write")
     generate.set_defaults(func=cmd_generate)
 
     strategies = sub.add_parser("strategies", help="synthesize the README's comparison "
                                 "strategies into a template")
     strategies.add_argument("--trace", required=True, help="a real-time trace (sizes the "
                             "static fleet for its peak)")
-    strategies.add_argument("--instance-type", default="ml.g6.2xlarge")
-    strategies.add_argument("--capacity", type=float, default=10.0)
-    strategies.add_argument("-o", "--out", required=True)
+    strategies.add_argument("--instance-type", default="ml.g6.2xlarge",
+                            help="the instance type of every strategy (default: "
+                                 "ml.g6.2xlarge)")
+    strategies.add_argument("--capacity", type=float, default=10.0,
+                            help="concurrent streams one instance serves, from your load "
+                                 "test (default: 10, illustrative)")
+    strategies.add_argument("-o", "--out", required=True, metavar="DIR",
+                            help="the directory to synthesize into")
     strategies.set_defaults(func=cmd_strategies)
     return parser
 
@@ -335,6 +393,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FileNotFoundError as err:
         print(f"error: {err.filename}: no such file", file=sys.stderr)
         return 2
+
+
+def simulate_command(argv: Sequence[str]) -> int:
+    """``deepgram-scaling simulate ...``: the arguments after the command's name."""
+    return main(["simulate", *argv])
+
+
+def compare_command(argv: Sequence[str]) -> int:
+    return main(["compare", *argv])
+
+
+def recommend_command(argv: Sequence[str]) -> int:
+    return main(["recommend", *argv])
+
+
+def traces_command(argv: Sequence[str]) -> int:
+    return main(["traces", *argv])
+
+
+def strategies_command(argv: Sequence[str]) -> int:
+    return main(["strategies", *argv])
 
 
 if __name__ == "__main__":

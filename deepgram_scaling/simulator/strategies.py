@@ -109,11 +109,16 @@ def candidate_setups(kind: str, pools: Sequence[str], params: Params, *,
         # No scale-out cooldown here: the endpoint refuses changes while Updating, so a
         # target-tracking scale-out cooldown has no effect in the model (see policies.py);
         # the constructs' default stays.
-        primary = params.instance(pools[0]).capacity
+        capacities = [params.instance(p).capacity for p in pools]
+        mixed = len(set(capacities)) > 1
         for mode, base in (("target tracking", bases["TargetTracking"]),
                            ("streaming-safe", bases["StreamingSafe"])):
             for fraction in (0.5, 0.6, 0.7, 0.75, 0.8, 0.9):
-                target = round(primary * fraction, 3)
+                # Mixed capacities: the construct derives the companion's target from
+                # target_utilization and the largest capacity; a smaller one given by hand
+                # is what it warns about (realtime.py, _warn_about_a_low_companion).
+                target = (round(fraction * max(capacities), 6) if mixed
+                          else round(capacities[0] * fraction, 3))
                 for cooldown in (300, 900):
                     for floor in (1, 2, 3):
                         policies = tuple(
@@ -126,10 +131,11 @@ def candidate_setups(kind: str, pools: Sequence[str], params: Params, *,
                             initial_instance_count=floor)
                         kwargs = {"instance_pools": pool_text, "min_capacity": str(floor),
                                   "max_capacity": str(max_capacity),
-                                  "target_concurrency_per_instance": f"{target:g}",
                                   "scale_in_cooldown": f"Duration.seconds({cooldown})"}
-                        if len({params.instance(p).capacity for p in pools}) > 1:
+                        if mixed:
                             kwargs["target_utilization"] = f"{fraction:g}"
+                        else:
+                            kwargs["target_concurrency_per_instance"] = f"{target:g}"
                         if mode == "streaming-safe":
                             kwargs["scale_in"] = "StreamingSafeScaleIn()"
                         yield kwargs, setup
