@@ -57,6 +57,12 @@ bench: $(DEPS)
 bench-synth: $(DEPS)
 	$(PY) -m bench.synth_ratio
 
+## `deepgram-scaling check` as a whole process on a 500-resource template and on the whole
+## corpus (tests/corpus/): CPU and wall time of five runs each, against a 1 s budget.
+.PHONY: bench-check
+bench-check: $(DEPS)
+	$(PY) -m bench.check_speed
+
 ## `deepgram-scaling check` on the public templates in tests/corpus/: corpus size, precision and
 ## recall over all findings (errors and warnings), with the date, then each miss and surplus.
 .PHONY: corpus
@@ -88,6 +94,17 @@ strategies: $(DEPS)
 
 clean:
 	rm -rf cdk.out .mypy_cache .ruff_cache .pytest_cache
+
+## Checkov's CloudFormation scan of the example app (not part of `make test`). Checkov gets a
+## virtual environment of its own: beside the dev dependencies it would downgrade boto3.
+CHECKOV_VENV := .venv-checkov
+.PHONY: checkov
+$(CHECKOV_VENV)/bin/checkov:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check checkov
+checkov: synth $(CHECKOV_VENV)/bin/checkov
+	$(CHECKOV_VENV)/bin/checkov --directory cdk.out --framework cloudformation --compact --quiet \
+		--skip-download
 
 ## Integration suite in the account of your AWS credentials (integ/; costs money, never part of
 ## `make test`): prints the estimated cost, asks, then integ-runner deploys, asserts and
