@@ -212,3 +212,14 @@ JSON_SCHEMA: dict[str, Any] = {
         "stopped": {"type": "string"},
     },
 }
+
+
+def calibration_target(path: str | Path) -> int:
+    """``target_concurrency_per_instance`` from a result file: the target it concluded.
+
+    :raises ValueError: when no level of that calibration met its SLO.
+    """
+    result = load_result(path)
+    if result.target_concurrency is None:
+        raise ValueError(f"{path}: no level met the SLO ({result.slo}), so it gives no target")
+    return result.target_concurrency

@@ -1,0 +1,220 @@
+"""``deepgram-scaling calibrate stream|batch``: measure what one instance serves.
+
+Exit status: 0 when a capacity was found, 1 when no level met the SLO, 2 on bad usage,
+3 when the safety checks refused the endpoint (or the confirmation was declined), 130 when
+interrupted (after reporting what was measured).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .audio import SAMPLE_WIDTHS, AudioError, read_audio
+from .levels import SearchPlan
+from .report import conclusion, header, progress_line, row
+from .result import CalibrationResult, LevelResult
+from .runner import RunOptions
+from .safety import MAX_STREAMS_CAP, MAX_TOTAL_HOURS_CAP, SafetyError, describe, plan_text, problems
+from .slo import (
+    BATCH_METRICS,
+    DEFAULT_BATCH_SLO,
+    DEFAULT_STREAM_SLO,
+    STREAM_METRICS,
+    SloError,
+    parse_slo,
+)
+
+
+@dataclass(frozen=True)
+class Clients:
+    """boto3 clients for the endpoint path: ``sagemaker``, ``application-autoscaling`` and
+    ``sagemaker-runtime`` (the last with retries off)."""
+
+    sagemaker: Any
+    autoscaling: Any
+    runtime: Any
+
+
+def boto3_clients(region: str) -> Clients:
+    import boto3
+    from botocore.config import Config
+
+    # every attempt must be seen: docs/aws-behaviour.md#calibration-sees-every-failure
+    no_retries = Config(retries={"mode": "standard", "total_max_attempts": 1})
+    return Clients(boto3.client("sagemaker", region_name=region),
+                   boto3.client("application-autoscaling", region_name=region),
+                   boto3.client("sagemaker-runtime", region_name=region, config=no_retries))
+
+
+def _param(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"--param takes key=value, got {text!r}")
+    return key, value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deepgram-scaling calibrate",
+        description="Ramp concurrent streams (or pre-recorded requests) on one instance until "
+                    "the SLO breaks; report the capacity and the target to scale on.")
+    modes = parser.add_subparsers(dest="mode", required=True)
+    for mode in ("stream", "batch"):
+        sub = modes.add_parser(mode, help=f"calibrate {mode}ing" if mode == "stream"
+                               else "calibrate synchronous pre-recorded requests")
+        where = sub.add_mutually_exclusive_group(required=True)
+        where.add_argument("--url", help="a Deepgram server: ws://host:8080 (stream) or "
+                                         "http://host:8080 (batch)")
+        where.add_argument("--endpoint", help="a SageMaker real-time endpoint running one "
+                                              "instance")
+        sub.add_argument("--region", help="the endpoint's region")
+        sub.add_argument("--audio", required=True, help="WAV, or raw audio with --encoding "
+                                                        "and --sample-rate")
+        sub.add_argument("--encoding", choices=sorted(SAMPLE_WIDTHS))
+        sub.add_argument("--sample-rate", type=int)
+        sub.add_argument("--channels", type=int, default=1)
+        sub.add_argument("--model", default="nova-3")
+        sub.add_argument("--param", type=_param, action="append", default=[],
+                         metavar="KEY=VALUE", help="another Deepgram query parameter")
+        sub.add_argument("--hold", type=float, default=60.0, help="seconds per level "
+                                                                  "(default 60)")
+        sub.add_argument("--slo", default=DEFAULT_STREAM_SLO if mode == "stream"
+                         else DEFAULT_BATCH_SLO, help="terms that must all hold (default "
+                         "%(default)s)")
+        sub.add_argument("--target-fraction", type=float, default=0.75)
+        sub.add_argument("--start", type=int, default=1, help="first level (default 1)")
+        sub.add_argument("--max-streams", type=int, default=64,
+                         help=f"cap on concurrency (default 64, at most {MAX_STREAMS_CAP})")
+        sub.add_argument("--resolution", type=int, default=1)
+        sub.add_argument("--max-minutes", type=float, default=120.0,
+                         help=f"cap on the whole run (default 120, at most "
+                              f"{MAX_TOTAL_HOURS_CAP * 60:.0f})")
+        sub.add_argument("--json", metavar="FILE", help="write the result (documented schema)")
+        sub.add_argument("--plot", metavar="FILE.png", help="latency and failures plot")
+        sub.add_argument("--yes", action="store_true", help="skip the confirmation")
+        sub.add_argument("--allow-scaling", action="store_true",
+                         help="calibrate an endpoint that runs or may scale to several instances")
+        # Only the tests change it, together with their emulated server's clock.
+        sub.add_argument("--time-scale", type=float, default=1.0, help=argparse.SUPPRESS)
+    return parser
+
+
+def _print(text: str) -> None:
+    print(text, flush=True)
+
+
+def main(argv: Sequence[str] | None = None, *, clients: Clients | None = None,
+         transport_factory: Callable[[str, dict[str, str]], Any] | None = None,
+         confirm: Callable[[str], str] = input) -> int:
+    """Entry point. ``clients`` and ``transport_factory`` replace boto3 and the SageMaker
+    transport (the tests pass stubs)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        audio = read_audio(args.audio, encoding=args.encoding, sample_rate=args.sample_rate,
+                           channels=args.channels)
+        metrics = STREAM_METRICS if args.mode == "stream" else BATCH_METRICS
+        slo = parse_slo(args.slo, metrics=metrics)
+        if args.max_streams > MAX_STREAMS_CAP:
+            raise ValueError(f"--max-streams must be at most {MAX_STREAMS_CAP}, "
+                             f"got {args.max_streams}")
+        if not 0 < args.max_minutes <= MAX_TOTAL_HOURS_CAP * 60:
+            raise ValueError(f"--max-minutes must be in (0, {MAX_TOTAL_HOURS_CAP * 60:.0f}], "
+                             f"got {args.max_minutes}")
+        plan = SearchPlan(start=args.start, max_streams=args.max_streams,
+                          resolution=args.resolution)
+        options = RunOptions(hold_s=args.hold, target_fraction=args.target_fraction,
+                             max_total_s=args.max_minutes * 60, time_scale=args.time_scale)
+    except (OSError, AudioError, SloError, ValueError) as err:
+        print(f"calibrate: {err}", file=sys.stderr)
+        return 2
+    params = dict(args.param)
+    target: dict[str, Any] | None = None
+    if args.endpoint:
+        if not args.region:
+            print("calibrate: --endpoint needs --region", file=sys.stderr)
+            return 2
+        clients = clients or boto3_clients(args.region)
+        try:
+            facts = describe(clients.sagemaker, clients.autoscaling, args.endpoint,
+                             args.region)
+        except SafetyError as err:
+            print(f"calibrate: refused: {err}", file=sys.stderr)
+            return 3
+        found = problems(facts, allow_scaling=args.allow_scaling)
+        if found:
+            for problem in found:
+                print(f"calibrate: refused: {problem}", file=sys.stderr)
+            return 3
+        target = facts.to_target()
+        _print(f"endpoint {facts.endpoint_name}: {facts.instance_count} x "
+               f"{facts.instance_type}, variant {facts.variant_name}")
+        _print(plan_text(plan, hold_s=args.hold, close_s=15.0,
+                         max_total_s=options.max_total_s or 0, instance_count=facts.instance_count))
+        if not args.yes and confirm("start the calibration? [y/N] ").strip().lower() != "y":
+            print("calibrate: not confirmed", file=sys.stderr)
+            return 3
+    _print(f"calibrating {args.mode} on {args.url or args.endpoint}: {audio.source} "
+           f"({audio.duration_s:.1f} s), model {args.model}, SLO {slo}")
+    _print(header(args.mode))
+    try:
+        result = asyncio.run(_run(args, audio=audio, slo=slo, plan=plan, options=options,
+                                  params=params, target=target, clients=clients,
+                                  transport_factory=transport_factory))
+    except RuntimeError as err:  # the SDK or the SageMaker transport is missing
+        print(f"calibrate: {err}", file=sys.stderr)
+        return 2
+    if result.interrupted and result.levels and result.levels[-1].interrupted:
+        _print(row(args.mode, result.levels[-1]))
+    _print("")
+    _print(conclusion(result))
+    if args.json:
+        result.write(args.json)
+        _print(f"wrote {args.json}")
+    if args.plot and result.levels:
+        from .plot import plot
+
+        plot(result, args.plot)
+        _print(f"wrote {args.plot}")
+    if result.interrupted:
+        return 130
+    return 0 if result.capacity is not None else 1
+
+
+async def _run(args: argparse.Namespace, *, clients: Clients | None,
+               transport_factory: Callable[[str, dict[str, str]], Any] | None,
+               **kwargs: Any) -> CalibrationResult:
+    from .api import calibrate_batch, calibrate_stream
+
+    def show_level(level: LevelResult) -> None:
+        sys.stderr.write("\r\033[K")
+        _print(row(args.mode, level))
+
+    def show_progress(concurrency: int, elapsed: float, hold: float,
+                      records: list[Any]) -> None:
+        sys.stderr.write("\r\033[K" + progress_line(concurrency, elapsed, hold, records))
+        sys.stderr.flush()
+
+    common = {"model": args.model, "on_level": show_level, "on_progress": show_progress,
+              **kwargs}
+    if args.mode == "stream":
+        if args.url:
+            return await calibrate_stream(url=args.url, **common)
+        if transport_factory is None:
+            from .transports import sagemaker_transport_factory
+
+            transport_factory = sagemaker_transport_factory(args.endpoint, args.region)
+        return await calibrate_stream(transport_factory=transport_factory, **common)
+    if args.url:
+        return await calibrate_batch(url=args.url, **common)
+    from .batch_client import endpoint_invoker
+
+    assert clients is not None
+    invoker = endpoint_invoker(clients.runtime, endpoint_name=args.endpoint,
+                               audio=kwargs["audio"], model=args.model, params=kwargs["params"])
+    return await calibrate_batch(invoker=invoker, **common)

@@ -1,0 +1,61 @@
+"""What the terminal shows: a progress line while a level runs, a table row per level, and
+the code to paste into a stack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .result import CalibrationResult, LevelResult
+
+
+def _ms(value: Any) -> str:
+    return "-" if not isinstance(value, (int, float)) else f"{value * 1000:.0f}"
+
+
+def progress_line(concurrency: int, elapsed: float, hold: float, records: list[Any]) -> str:
+    failed = sum(1 for r in records if getattr(r, "failure", None))
+    return (f"level {concurrency:>4}: {min(elapsed, hold):5.0f}/{hold:.0f} s, "
+            f"{len(records)} done, {failed} failed")
+
+
+def header(mode: str) -> str:
+    if mode == "stream":
+        return (f"{'streams':>7} {'first p50/p95 ms':>17} {'final lag p50/p95 ms':>21} "
+                f"{'failures':>12}  verdict")
+    return f"{'requests':>8} {'latency p50/p95 ms':>19} {'audio s/s':>9} {'failures':>12}  verdict"
+
+
+def row(mode: str, level: LevelResult) -> str:
+    s = level.stats
+    failures = f"{s['failures']}/{s['attempts']}"
+    verdict = ("interrupted" if level.interrupted else "pass" if level.passed
+               else "FAIL: " + "; ".join(level.violations))
+    if mode == "stream":
+        first, lag = s["first_result"], s["finalization"]
+        return (f"{level.concurrency:>7} {_ms(first['p50']):>8}/{_ms(first['p95']):<8} "
+                f"{_ms(lag['p50']):>10}/{_ms(lag['p95']):<10} {failures:>12}  {verdict}")
+    latency = s["latency"]
+    return (f"{level.concurrency:>8} {_ms(latency['p50']):>9}/{_ms(latency['p95']):<9} "
+            f"{s['throughput_audio_s_per_s']:>9.2f} {failures:>12}  {verdict}")
+
+
+def conclusion(result: CalibrationResult) -> str:
+    """The capacity, the target and the code that uses them."""
+    lines = []
+    if result.interrupted or result.stopped:
+        lines.append(f"stopped: {result.stopped}")
+    if result.capacity is None:
+        lines.append(f"no level met the SLO ({result.slo}); nothing to paste")
+        return "\n".join(lines)
+    target = result.target_concurrency
+    what = "streams" if result.mode == "stream" else "concurrent requests"
+    lines.append(f"capacity: {result.capacity} {what} per instance within {result.slo}")
+    lines.append(f"target:   {target} ({result.target_fraction:.0%} of the capacity)")
+    instance = result.instance_type or "ml.g6.2xlarge"
+    note = "" if result.instance_type else "  # the instance type you measured"
+    lines += ["", "paste into your stack:",
+              f'    InstancePool("{instance}", max_concurrency={result.capacity}),{note}',
+              f"    target_concurrency_per_instance={target},",
+              "or read the file: InstancePool.from_calibration(PATH) and "
+              "calibration_target(PATH)"]
+    return "\n".join(lines)

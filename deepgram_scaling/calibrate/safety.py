@@ -1,0 +1,108 @@
+"""Checks before pointing a calibration at a deployed endpoint.
+
+``DescribeEndpoint`` and ``DescribeEndpointConfig`` give the variant, its instance type and
+how many instances run; ``DescribeScalableTargets`` whether Application Auto Scaling may
+change that count. A calibration measures one instance, so it refuses an endpoint that runs
+more than one, or whose scalable target could add one mid-run (anything but min = max = 1),
+unless ``--allow-scaling`` (docs/aws-behaviour.md#calibration-one-instance). Before it
+starts it prints the levels, the longest it can run and the instance-hours that costs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .levels import SearchPlan
+
+SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+#: Hard caps the CLI enforces whatever the flags say.
+MAX_STREAMS_CAP = 1024
+MAX_TOTAL_HOURS_CAP = 12.0
+
+
+class SafetyError(Exception):
+    """The endpoint is not safe to calibrate as asked."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EndpointFacts:
+    endpoint_name: str
+    region: str
+    status: str
+    variant_name: str
+    instance_type: str | None
+    instance_count: int | None
+    instance_pools: tuple[str, ...]
+    min_capacity: int | None
+    max_capacity: int | None
+
+    def to_target(self) -> dict[str, Any]:
+        return {"kind": "endpoint", "endpoint_name": self.endpoint_name, "region": self.region,
+                "variant_name": self.variant_name, "instance_type": self.instance_type,
+                "instance_count": self.instance_count}
+
+
+def describe(sagemaker: Any, autoscaling: Any, endpoint_name: str, region: str
+             ) -> EndpointFacts:
+    """What the endpoint runs. ``sagemaker`` and ``autoscaling`` are boto3 clients."""
+    endpoint = sagemaker.describe_endpoint(EndpointName=endpoint_name)
+    variants = endpoint.get("ProductionVariants") or []
+    if len(variants) != 1:
+        raise SafetyError(f"endpoint {endpoint_name} has {len(variants)} production variants: "
+                          "calibrate an endpoint with exactly one")
+    summary = variants[0]
+    name = summary["VariantName"]
+    config = sagemaker.describe_endpoint_config(
+        EndpointConfigName=endpoint["EndpointConfigName"])
+    declared: dict[str, Any] = next((v for v in config.get("ProductionVariants", [])
+                     if v.get("VariantName") == name), {})
+    pools = tuple(p["InstanceType"] for p in sorted(declared.get("InstancePools") or [],
+                                                    key=lambda p: p.get("Priority", 0)))
+    instance_type = declared.get("InstanceType") or (pools[0] if len(pools) == 1 else None)
+    targets = autoscaling.describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=[f"endpoint/{endpoint_name}/variant/{name}"],
+        ScalableDimension=SCALABLE_DIMENSION).get("ScalableTargets", [])
+    target = targets[0] if targets else {}
+    return EndpointFacts(
+        endpoint_name=endpoint_name, region=region, status=endpoint.get("EndpointStatus", ""),
+        variant_name=name, instance_type=instance_type,
+        instance_count=summary.get("CurrentInstanceCount"), instance_pools=pools,
+        min_capacity=target.get("MinCapacity"), max_capacity=target.get("MaxCapacity"))
+
+
+def problems(facts: EndpointFacts, *, allow_scaling: bool) -> list[str]:
+    """Why the endpoint cannot be calibrated as it stands (empty when it can)."""
+    found = []
+    if facts.status != "InService":
+        found.append(f"endpoint {facts.endpoint_name} is {facts.status or 'in no state'}, "
+                     "not InService")
+    if len(facts.instance_pools) > 1:
+        found.append(f"variant {facts.variant_name} lists {len(facts.instance_pools)} instance "
+                     f"pools {list(facts.instance_pools)}: calibrate one instance type at a "
+                     "time (deploy it with a single pool)")
+    if allow_scaling:
+        return found
+    if facts.instance_count != 1:
+        found.append(f"variant {facts.variant_name} runs {facts.instance_count} instances: a "
+                     "calibration measures one (set min_capacity=1, max_capacity=1), or pass "
+                     "--allow-scaling")
+    if facts.min_capacity is not None and (facts.min_capacity, facts.max_capacity) != (1, 1):
+        found.append(f"the scalable target of variant {facts.variant_name} allows "
+                     f"{facts.min_capacity}-{facts.max_capacity} instances: pin it to min = "
+                     "max = 1 so scaling cannot change what is measured, or pass "
+                     "--allow-scaling")
+    return found
+
+
+def plan_text(plan: SearchPlan, *, hold_s: float, close_s: float, max_total_s: float,
+              instance_count: int | None) -> str:
+    """The levels, the longest the run can take, and the instance-hours it uses."""
+    levels = plan.worst_case_levels()
+    longest = min(max_total_s, levels * (hold_s + close_s))
+    hours = longest / 3600 * max(1, instance_count or 1)
+    return (f"ramp levels: {', '.join(map(str, plan.ramp()))} (then bisection and one "
+            f"confirmation; at most {levels} levels of {hold_s:g} s)\n"
+            f"longest run: {longest / 60:.0f} min (cap {max_total_s / 60:.0f} min); "
+            f"at most {plan.max_streams} concurrent streams\n"
+            f"instance-hours: {hours:.2f} on {max(1, instance_count or 1)} instance(s)")

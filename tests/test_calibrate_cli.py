@@ -1,0 +1,203 @@
+"""``deepgram-scaling calibrate`` as a command: the table and the code to paste, the JSON
+and the plot, the safety checks against an endpoint (botocore's Stubber), and Ctrl-C sent
+to a running process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import jsonschema
+import pytest
+from botocore.stub import Stubber
+
+from deepgram_scaling.calibrate.cli import Clients, main
+from deepgram_scaling.calibrate.result import JSON_SCHEMA, calibration_target, load_result
+
+from .conftest import ROOT
+from .deepgram_emulator import Emulator
+
+SCALE = "20"
+ENDPOINT = "Streaming-1a2b"
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def audio_file(tmp_path: Path) -> Path:
+    path = tmp_path / "speech.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\x00\x00" * 8000 * 9)
+    return path
+
+
+@pytest.fixture
+def server() -> Iterator[Emulator]:
+    """An emulator of capacity 3 on its own event loop thread, for a CLI in this process
+    or another."""
+    ready = threading.Event()
+    holder: dict[str, Any] = {}
+
+    def serve() -> None:
+        async def run() -> None:
+            async with Emulator(stream_capacity=3, time_scale=float(SCALE), final_s=1.0) as emu:
+                holder["emu"], holder["stop"] = emu, asyncio.Event()
+                holder["loop"] = asyncio.get_running_loop()
+                ready.set()
+                await holder["stop"].wait()
+        asyncio.run(run())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    ready.wait(10)
+    yield holder["emu"]
+    holder["loop"].call_soon_threadsafe(holder["stop"].set)
+    thread.join(10)
+
+
+def args(audio: Path, *extra: str) -> list[str]:
+    return ["stream", "--audio", str(audio), "--hold", "9", "--max-streams", "8",
+            "--time-scale", SCALE, *extra]
+
+
+def test_the_command_prints_levels_and_the_code_to_paste_and_writes_json_and_plot(
+        server: Emulator, audio_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    # when
+    status = main(args(audio_file, "--url", server.ws_url, "--json", str(tmp_path / "r.json"),
+                       "--plot", str(tmp_path / "r.png")))
+    # then
+    out = capsys.readouterr().out
+    result = load_result(tmp_path / "r.json")
+    assert status == 0 and result.capacity is not None and abs(result.capacity - 3) <= 1
+    assert "first p50/p95 ms" in out and "pass" in out and "FAIL: " in out
+    assert f'InstancePool("ml.g6.2xlarge", max_concurrency={result.capacity})' in out
+    assert f"target_concurrency_per_instance={result.target_concurrency}," in out
+    jsonschema.validate(json.loads((tmp_path / "r.json").read_text()), JSON_SCHEMA)
+    assert calibration_target(tmp_path / "r.json") == result.target_concurrency
+    assert (tmp_path / "r.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def stubbed(count: int = 1, target: tuple[int, int] | None = (1, 1), pools: int = 1,
+            status: str = "InService") -> tuple[Clients, list[Stubber]]:
+    sagemaker = boto3.client("sagemaker", region_name=REGION, aws_access_key_id="x",
+                             aws_secret_access_key="x")
+    autoscaling = boto3.client("application-autoscaling", region_name=REGION,
+                               aws_access_key_id="x", aws_secret_access_key="x")
+    sm, aas = Stubber(sagemaker), Stubber(autoscaling)
+    sm.add_response("describe_endpoint", {
+        "EndpointName": ENDPOINT, "EndpointArn": f"arn:aws:sagemaker:{REGION}:123456789012:"
+        f"endpoint/{ENDPOINT.lower()}", "EndpointConfigName": "Config-1",
+        "EndpointStatus": status, "CreationTime": "2026-11-30T10:00:00Z",
+        "LastModifiedTime": "2026-11-30T10:00:00Z",
+        "ProductionVariants": [{"VariantName": "AllTraffic", "CurrentInstanceCount": count,
+                                "DesiredInstanceCount": count}]},
+        {"EndpointName": ENDPOINT})
+    variant: dict[str, Any] = {"VariantName": "AllTraffic", "ModelName": "m"}
+    if pools == 1:
+        variant["InstanceType"] = "ml.g6.2xlarge"
+    else:
+        variant["InstancePools"] = [{"InstanceType": t, "Priority": i + 1}
+                                    for i, t in enumerate(["ml.g6.2xlarge", "ml.g5.2xlarge"])]
+    sm.add_response("describe_endpoint_config", {
+        "EndpointConfigName": "Config-1", "EndpointConfigArn": f"arn:aws:sagemaker:{REGION}:"
+        "123456789012:endpoint-config/config-1", "ProductionVariants": [variant],
+        "CreationTime": "2026-11-30T10:00:00Z"}, {"EndpointConfigName": "Config-1"})
+    targets = [] if target is None else [{
+        "ServiceNamespace": "sagemaker", "ResourceId": f"endpoint/{ENDPOINT}/variant/AllTraffic",
+        "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+        "MinCapacity": target[0], "MaxCapacity": target[1],
+        "RoleARN": "arn:aws:iam::123456789012:role/x", "CreationTime": "2026-11-30T10:00:00Z"}]
+    aas.add_response("describe_scalable_targets", {"ScalableTargets": targets}, {
+        "ServiceNamespace": "sagemaker",
+        "ResourceIds": [f"endpoint/{ENDPOINT}/variant/AllTraffic"],
+        "ScalableDimension": "sagemaker:variant:DesiredInstanceCount"})
+    sm.activate()
+    aas.activate()
+    return Clients(sagemaker, autoscaling, None), [sm, aas]
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"count": 2}, "runs 2 instances: a calibration measures one"),
+    ({"target": (1, 4)}, "allows 1-4 instances: pin it to min = max = 1"),
+    ({"pools": 2}, "lists 2 instance pools"),
+    ({"status": "Updating"}, "is Updating, not InService"),
+])
+def test_an_endpoint_that_may_not_be_one_instance_is_refused(
+        audio_file: Path, capsys: pytest.CaptureFixture[str], kwargs: dict[str, Any],
+        message: str):
+    # given
+    clients, stubs = stubbed(**kwargs)
+    # when
+    status = main(args(audio_file, "--endpoint", ENDPOINT, "--region", REGION, "--yes"),
+                  clients=clients, transport_factory=lambda url, headers: None)
+    # then
+    assert status == 3
+    assert message in capsys.readouterr().err
+    for stub in stubs:
+        stub.assert_no_pending_responses()
+
+
+def test_allow_scaling_lifts_the_one_instance_rule_and_a_declined_confirmation_stops(
+        audio_file: Path, capsys: pytest.CaptureFixture[str]):
+    clients, _ = stubbed(count=2, target=(1, 4))
+    status = main(args(audio_file, "--endpoint", ENDPOINT, "--region", REGION,
+                       "--allow-scaling"), clients=clients, confirm=lambda _prompt: "n",
+                  transport_factory=lambda url, headers: None)
+    captured = capsys.readouterr()
+    assert status == 3 and "not confirmed" in captured.err
+    assert "ramp levels: 1, 2, 4, 8" in captured.out and "instance-hours:" in captured.out
+
+
+def test_a_pinned_endpoint_is_calibrated_through_the_transport_factory(
+        server: Emulator, audio_file: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path):
+    # given a pinned one-instance endpoint (no scalable target at all is pinned too)
+    clients, stubs = stubbed(target=None)
+
+    # when the SageMaker transport is replaced by the emulator's in-process one
+    def factory(url: str, headers: dict[str, str]) -> Any:
+        return server.transport_factory(url, headers)
+
+    status = main(args(audio_file, "--endpoint", ENDPOINT, "--region", REGION, "--yes",
+                       "--json", str(tmp_path / "e.json")),
+                  clients=clients, transport_factory=factory)
+    # then
+    out = capsys.readouterr().out
+    result = load_result(tmp_path / "e.json")
+    assert status == 0 and result.instance_type == "ml.g6.2xlarge"
+    assert result.target["instance_count"] == 1
+    assert f'InstancePool("ml.g6.2xlarge", max_concurrency={result.capacity})' in out
+
+
+def test_ctrl_c_closes_the_streams_and_still_reports(server: Emulator, audio_file: Path,
+                                                      tmp_path: Path):
+    # given the command running in its own process
+    out = tmp_path / "i.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "deepgram_scaling.calibrate.cli_main",
+         *args(audio_file, "--url", server.ws_url, "--json", str(out), "--hold", "60")],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # when Ctrl-C arrives while level 2 streams
+    deadline = time.monotonic() + 20
+    while server.active < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=20)
+    # then
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stdout and "stopped: interrupted during level 2" in stdout
+    result = load_result(out)
+    assert result.interrupted and result.levels[-1].interrupted
+    time.sleep(0.2)
+    assert server.active == 0 and server.control.count("CloseStream") == server.connections
