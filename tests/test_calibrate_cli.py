@@ -163,7 +163,7 @@ def test_allow_scaling_lifts_the_one_instance_rule_and_a_declined_confirmation_s
 def test_a_pinned_endpoint_is_calibrated_through_the_transport_factory(
         server: Emulator, audio_file: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path):
     # given a pinned one-instance endpoint (no scalable target at all is pinned too)
-    clients, stubs = stubbed(target=None)
+    clients, _stubs = stubbed(target=None)
 
     # when the SageMaker transport is replaced by the emulator's in-process one
     def factory(url: str, headers: dict[str, str]) -> Any:
