@@ -288,10 +288,11 @@ def _inference_component(*, managed: dict[str, Any] | None = None, wake_up: bool
         resources["IcTarget"] = {"Type": "AWS::ApplicationAutoScaling::ScalableTarget",
                                  "Properties": {
             "MinCapacity": minimum, "MaxCapacity": 4,
-            "ResourceId": {"Fn::Join": ["", ["inference-component/",
-                                             _att("IcComponent", "InferenceComponentName")]]},
+            # the component has no InferenceComponentName attribute (its Ref is the ARN):
+            # name it literally and depend on it
+            "ResourceId": "inference-component/ic-model",
             "ScalableDimension": "sagemaker:inference-component:DesiredCopyCount",
-            "ServiceNamespace": "sagemaker"}}
+            "ServiceNamespace": "sagemaker"}, "DependsOn": "IcComponent"}
         if not wake_up:
             return
         resources["IcWakeUp"] = {"Type": "AWS::ApplicationAutoScaling::ScalingPolicy",

@@ -21,8 +21,10 @@ from deepgram_scaling.checks.cli import main as check_main
 from .checks_templates import NON_COMPLIANT, build
 from .conftest import AsyncOwnStorageScenario, SingleTypeScenario, cdk_context
 
+#: cloudformation-include cannot take an Fn::Transform where a property's value belongs, so
+#: TransformNotExpanded is tested on templates only (tests/test_checks.py)
 WRONG_CASES = [(rule, case, mutation) for rule, cases in NON_COMPLIANT.items()
-               for case, mutation, _ in cases]
+               for case, mutation, _ in cases if rule != "TransformNotExpanded"]
 
 
 def _app(outdir: Path) -> cdk.App:
@@ -99,8 +101,26 @@ def test_findings_can_be_acknowledged(tmp_path: Path):
                              ("RtEndpoint", "RetainVariantProperties")):
         cdk.Validations.of(included.get_resource(logical_id)).acknowledge(
             cdk.Acknowledgment(id=f"SageMakerScaling-{rule}", reason="test: accepted on purpose"))
-    # then synthesis passes
+    # when it synthesizes, then it passes and the report holds no violation: the
+    # acknowledgements took effect (without them it fails, as the next test shows)
     app.synth()
+    assert _violations(tmp_path / "out") == set()
+    assert {f.rule for f in check_template(template)} >= {
+        "SageMakerScaling-RealtimeMinCapacity", "SageMakerScaling-RetainVariantProperties"}
+
+
+def test_acknowledging_the_old_backlog_rule_id_covers_its_successor(tmp_path: Path):
+    # given a backlog alarm with VariantName (MetricDimensions), acknowledged under the id
+    # the rule had before it covered every catalogued metric
+    mutation, = [m for case, m, _ in NON_COMPLIANT["MetricDimensions"]
+                 if case == "backlog-alarm-with-variant-name"]
+    app = _app(tmp_path / "out")
+    included = _include(app, "OldId", build(mutation), tmp_path)
+    cdk.Validations.of(included.get_resource("AsyncWakeUpAlarm")).acknowledge(
+        cdk.Acknowledgment(id="SageMakerScaling-BacklogMetricDimensions", reason="test"))
+    # when it synthesizes, then nothing is reported
+    app.synth()
+    assert _violations(tmp_path / "out") == set()
 
 
 def test_an_acknowledgement_of_another_rule_does_not_hide_a_finding(tmp_path: Path):

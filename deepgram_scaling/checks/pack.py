@@ -12,10 +12,15 @@ Findings are acknowledged like any cdk-nag finding::
 
     cdk.Validations.of(scope).acknowledge(
         cdk.Acknowledgment(id="SageMakerScaling-RetainVariantProperties", reason="..."))
+
+An acknowledgement of a replaced id (``SageMakerScaling-BacklogMetricDimensions``) also
+covers the rule that replaced it (``MetricDimensions``), so apps written against an older
+release keep synthesizing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import cast
 
@@ -24,7 +29,7 @@ import jsii
 from cdk_nag import IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance
 from constructs import IConstruct
 
-from .rules import PACK, RULES, Finding, check_template
+from .rules import ALIASES, PACK, RULES, Finding, check_template
 from .template import load_template
 
 _LEVELS = {"error": NagMessageLevel.ERROR, "warning": NagMessageLevel.WARN}
@@ -45,6 +50,21 @@ def _findings_by_resource(path: Path) -> dict[str, list[Finding]]:
         _cache.clear()  # one template at a time is all a synthesis needs
         _cache[key] = by_resource
     return _cache[key]
+
+
+def _acknowledged_under_an_old_id(node: cdk.CfnResource, rule_name: str) -> bool:
+    """Whether the resource or one of its scopes acknowledges a replaced id of the rule."""
+    old_ids = [f"{PACK}-{old}" for old, new in ALIASES.items() if new == rule_name]
+    if not old_ids:
+        return False
+    for scope in node.node.scopes:
+        for entry in scope.node.metadata:
+            data = entry.data
+            if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY and isinstance(
+                    data, Mapping) and any(str(key).endswith(old) for key in data
+                                           for old in old_ids):
+                return True
+    return False
 
 
 @jsii.implements(IApplyRule)
@@ -115,4 +135,6 @@ class SageMakerScalingChecks(NagPack):
         for finding in findings:
             by_rule.setdefault(finding.rule, []).append(finding.message)
         for rule_id, messages in by_rule.items():
+            if _acknowledged_under_an_old_id(node, _RULES_BY_ID[rule_id].name):
+                continue
             self._apply_rule(cast(IApplyRule, _Violation(node, rule_id, messages)))
