@@ -43,7 +43,8 @@ ORDER = "DeepgramScaling::Assembly::Order"
 #: Pseudo parameters whose value differs from stack to stack.
 _PER_STACK = frozenset({"AWS::StackName", "AWS::StackId"})
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
-_TEMPLATE_GLOBS = ("*.template.json", "*.template.yaml", "*.template.yml")
+_TEMPLATE_GLOBS = ("*.template.json", "*.template.yaml", "*.template.yml",
+                   "template.json", "template.yaml", "template.yml")
 #: How deep imports and nested parameters may chain before a value is left as written.
 _MAX_DEPTH = 32
 #: Between a stack's prefix and a logical id in the virtual template. Not "/" (a scalable
@@ -155,7 +156,8 @@ def _loose(folder: Path, prefix: str) -> list[Stack]:
     paths = sorted({p for pattern in _TEMPLATE_GLOBS for p in folder.glob(pattern)})
     for path in paths:
         name = path.name
-        for suffix in (".template.json", ".template.yaml", ".template.yml"):
+        for suffix in (".template.json", ".template.yaml", ".template.yml", ".json", ".yaml",
+                       ".yml"):
             name = name.removesuffix(suffix)
         stacks.append(Stack(prefix=f"{prefix}{_safe(name)}", path=path,
                             template=load_template(path)))
