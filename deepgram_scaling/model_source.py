@@ -10,11 +10,12 @@ image validates its licence over the network (docs/aws-behaviour.md#self-hosted-
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from aws_cdk import Arn, ArnComponents, ArnFormat, Stack
+from aws_cdk import Annotations, Arn, ArnComponents, ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
@@ -35,6 +36,74 @@ DEEPGRAM_LICENSE_SERVER = "https://license.deepgram.com"
 LICENSE_SERVER_SETTING = "license.server_url"
 #: The environment variable a self-hosted container reads its API key from.
 API_KEY_VARIABLE = "DEEPGRAM_API_KEY"
+#: Warning id of a setting key Deepgram does not document (likely a typo).
+UNKNOWN_SETTING_WARNING_ID = "deepgram-scaling:unknownDeepgramSetting"
+
+
+@dataclass(frozen=True)
+class SettingType:
+    """What a documented Deepgram setting takes: ``int``, ``float`` (a whole number too),
+    ``bool``, ``str`` (optionally one of ``choices``) or ``list`` (an array, which the
+    setting maps cannot carry)."""
+
+    kind: str
+    choices: tuple[str, ...] = ()
+
+    def accepts(self, value: object) -> bool:
+        if self.kind == "bool":
+            return isinstance(value, bool)
+        if self.kind == "int":
+            return isinstance(value, int) and not isinstance(value, bool)
+        if self.kind == "float":
+            return isinstance(value, (int, float)) and not isinstance(value, bool)
+        if self.kind == "str":
+            return isinstance(value, str) and (not self.choices or value in self.choices)
+        return False  # "list": a TOML array, which only license_proxy_url writes
+
+    @property
+    def valid(self) -> str:
+        if self.choices:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        return {"bool": "True or False", "int": "a whole number", "float": "a number",
+                "str": "a string", "list": "a TOML array, which the setting maps cannot "
+                "carry"}[self.kind]
+
+
+_INT, _FLOAT, _BOOL, _STR, _LIST = (SettingType(k) for k in ("int", "float", "bool", "str",
+                                                                "list"))
+#: The ``engine.toml`` keys Deepgram documents, with their types
+#: (docs/aws-behaviour.md#deepgram-setting-keys).
+ENGINE_SETTINGS: dict[str, SettingType] = {
+    "max_active_requests": _INT,
+    "license.server_url": _LIST,
+    "server.host": _STR, "server.port": _INT,
+    "metrics_server.host": _STR, "metrics_server.port": _INT,
+    "model_manager.max_concurrently_loaded_models": _INT,
+    "model_manager.search_paths": _LIST,
+    "features.multichannel": _BOOL, "features.language_detection": _BOOL,
+    "features.streaming_ner": _BOOL, "features.use_v2_language_detection": _BOOL,
+    "flux.enabled": _BOOL, "flux.max_streams": _INT, "flux.model_name": _STR,
+    "chunking.batch.min_duration": _FLOAT, "chunking.batch.max_duration": _FLOAT,
+    "chunking.streaming.min_duration": _FLOAT, "chunking.streaming.max_duration": _FLOAT,
+    "chunking.streaming.step": _FLOAT,
+    "preload_models.blocking": _BOOL,
+    "half_precision.state": SettingType("str", ("auto", "enabled", "disabled")),
+    "health.gpu_required": _BOOL,
+}
+#: The ``api.toml`` keys Deepgram documents, with their types
+#: (docs/aws-behaviour.md#deepgram-setting-keys).
+API_SETTINGS: dict[str, SettingType] = {
+    "license.server_url": _LIST,
+    "server.base_url": _STR, "server.host": _STR, "server.port": _INT,
+    "server.callback_conn_timeout": _STR, "server.callback_timeout": _STR,
+    "server.fetch_conn_timeout": _STR, "server.fetch_timeout": _STR,
+    "resolver.nameservers": _LIST, "resolver.max_ttl": _INT,
+    "concurrency_limit.active_requests": _INT,
+    "features.topic_detection": _BOOL, "features.summarization": _BOOL,
+    "features.entity_detection": _BOOL, "features.entity_redaction": _BOOL,
+    "features.format_entity_tags": _BOOL, "features.speak_streaming": _BOOL,
+    "features.disk_buffer_path": _STR,
+}
 
 _SETTING_KEY = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
 _MODEL_PACKAGE_ARN = re.compile(
@@ -96,9 +165,41 @@ def deepgram_environment(
                     f"{prop}[{key!r}] must be a str, int, float or bool, got {fmt(value)}"
                 )
                 continue
+            known = _KNOWN[family].get(key)
+            if known is not None and not is_token(value) and not known.accepts(value):
+                problems.add(
+                    f"{prop}[{key!r}] must be {known.valid} (Deepgram's {family.lower()}.toml "
+                    f"setting, docs/aws-behaviour.md#deepgram-setting-keys), got {fmt(value)}"
+                )
+                continue
             env[f"DEEPGRAM_{family}_{number:02d}"] = f"{key}={toml_literal(value)}"
     problems.raise_if_any()
     return env
+
+
+def unknown_settings(
+    *, api: Mapping[str, object], engine: Mapping[str, object]
+) -> tuple[str, ...]:
+    """One sentence per key of the two setting maps that Deepgram does not document (likely
+    a typo), with the nearest documented key when there is one.
+
+    >>> unknown_settings(api={}, engine={"max_active_request": 120})[0][-32:]
+    "did you mean 'max_active_requests'?"
+    """
+    found = []
+    families = (("API", "api_settings", api), ("ENGINE", "engine_settings", engine))
+    for family, prop, settings in families:
+        for key in settings:
+            if not isinstance(key, str) or key in _KNOWN[family]:
+                continue
+            near = difflib.get_close_matches(key, _KNOWN[family], n=1, cutoff=0.75)
+            hint = f"; did you mean {near[0]!r}?" if near else "."
+            found.append(f"{prop} key {key!r} is not a documented {family.lower()}.toml "
+                         f"setting{hint}")
+    return tuple(found)
+
+
+_KNOWN = {"API": API_SETTINGS, "ENGINE": ENGINE_SETTINGS}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,6 +212,8 @@ class DeepgramModel:
     product: DeepgramProduct | None = None
     environment: Mapping[str, str] = field(default_factory=dict)
     network_isolation: bool = True
+    #: Setting keys Deepgram does not document, one sentence each; the endpoint warns.
+    unknown_settings: tuple[str, ...] = ()
 
     @staticmethod
     def from_model_package(
@@ -144,6 +247,8 @@ class DeepgramModel:
             product=product,
             environment=deepgram_environment(api=api_settings or {}, engine=engine_settings or {}),
             network_isolation=True,
+            unknown_settings=unknown_settings(api=api_settings or {},
+                                              engine=engine_settings or {}),
         )
 
     @staticmethod
@@ -217,14 +322,61 @@ class DeepgramModel:
             product=product,
             environment=environment,
             network_isolation=network_isolation,
+            unknown_settings=unknown_settings(api=api, engine=engine),
         )
 
     @property
     def is_marketplace(self) -> bool:
         return self.model_package_arn is not None
 
+    @property
+    def region(self) -> str | None:
+        """The region of the image or package, or None when it is a token."""
+        if self.image_uri is not None and not is_token(self.image_uri):
+            match = _ECR_IMAGE.match(self.image_uri)
+            return match.group("region") if match else None
+        if self.model_package_arn is not None and not is_token(self.model_package_arn):
+            return self.model_package_arn.split(":")[3]
+        return None
+
+    def region_problems(self, stack_region: str) -> list[str]:
+        """Why this model cannot serve from a stack in ``stack_region``: an ECR image or a
+        model package of another region (docs/aws-behaviour.md#model-region). Nothing is
+        said when either region is a token."""
+        region = self.region
+        if region is None or is_token(stack_region) or region == stack_region:
+            return []
+        if self.image_uri is not None:
+            return [f"model image_uri is in {region}, but the stack deploys to "
+                    f"{stack_region}: SageMaker pulls a model's image only from Amazon ECR in "
+                    f"the model's region; push or replicate the image to {stack_region}, got "
+                    f"{self.image_uri!r}"]
+        return [f"model model_package_arn is in {region}, but the stack deploys to "
+                f"{stack_region}: use the package ARN Deepgram lists for {stack_region}, got "
+                f"{self.model_package_arn!r}"]
+
+    def check_for(self, scope: Construct) -> None:
+        """Refuse a model of another region than ``scope``'s stack, and warn on setting keys
+        Deepgram does not document.
+
+        :raises DeepgramScalingConfigError: naming ``scope``'s path, the prop and the value.
+        """
+        problems = Problems(scope.node.path)
+        for problem in self.region_problems(Stack.of(scope).region):
+            problems.add(problem)
+        problems.raise_if_any()
+        for sentence in self.unknown_settings:
+            Annotations.of(scope).add_warning_v2(
+                UNKNOWN_SETTING_WARNING_ID,
+                f"{sentence} It is passed on as given: Deepgram's containers may ignore it "
+                "or fail to start (docs/aws-behaviour.md#deepgram-setting-keys).")
+
     def execution_statements(self, scope: Construct) -> list[iam.PolicyStatement]:
-        """What the execution role needs to pull this model's image (nothing for a package)."""
+        """What the execution role needs to pull this model's image (nothing for a package).
+
+        The endpoint asks for them while it is built, in the model's stack: the model is
+        checked against that stack here (:meth:`check_for`)."""
+        self.check_for(scope)
         if self.image_uri is None:
             return []
         stack = Stack.of(scope)

@@ -20,7 +20,7 @@ from deepgram_scaling import (
     deepgram_environment,
 )
 from deepgram_scaling.endpoint_base import ISOLATED_IMAGE_WARNING_ID
-from deepgram_scaling.model_source import toml_literal
+from deepgram_scaling.model_source import UNKNOWN_SETTING_WARNING_ID, toml_literal
 
 from .conftest import IMAGE_URI, PACKAGE_ARN
 
@@ -147,3 +147,140 @@ def test_toml_strings_round_trip(value: str):
 def test_invalid_model_sources_are_refused_when_made(factory, message):
     with pytest.raises(DeepgramScalingConfigError, match=message):
         factory()
+
+
+# --- the model's region against the stack's (docs/aws-behaviour.md#model-region) ------------
+
+
+def stack_in(region: str | None, name: str) -> cdk.Stack:
+    from .conftest import cdk_context
+
+    app = cdk.App(context=cdk_context())
+    env = cdk.Environment(account="123456789012", region=region) if region else None
+    return cdk.Stack(app, name, env=env)
+
+
+@pytest.mark.parametrize(("model", "prop", "region"), [
+    (lambda: DeepgramModel.from_image(IMAGE_URI), "image_uri", "us-east-1"),
+    (lambda: DeepgramModel.from_model_package(PACKAGE_ARN), "model_package_arn", "us-east-1"),
+])
+def test_a_model_from_another_region_is_refused(model, prop, region):
+    # given a stack in eu-west-1 and a model whose image or package is in us-east-1
+    stack = stack_in("eu-west-1", "Ireland")
+    # when the endpoint is built / then the path, the prop, both regions and the value show
+    with pytest.raises(DeepgramScalingConfigError,
+                       match=rf"^Ireland/Speech: model {prop} is in {region}, but the stack "
+                             rf"deploys to eu-west-1: .*got '"):
+        endpoint_with(stack, model())
+
+
+def test_a_model_in_the_stack_s_region_or_an_env_agnostic_stack_is_accepted():
+    # given the model's own region, and a stack without a region (a token)
+    for region, name in (("us-east-1", "Virginia"), (None, "Anywhere")):
+        stack = stack_in(region, name)
+        # when the endpoint is built / then the model is used as given
+        template = endpoint_with(stack, DeepgramModel.from_image(IMAGE_URI))
+        template.has_resource_properties("AWS::SageMaker::Model", {
+            "PrimaryContainer": Match.object_like({"Image": IMAGE_URI})})
+
+
+def test_a_token_image_is_not_compared():
+    # given an image URI only known at deploy time, in a stack with a concrete region
+    stack = stack_in("eu-west-1", "TokenImage")
+    uri = cdk.CfnParameter(stack, "ImageUri").value_as_string
+    # when the endpoint is built / then nothing is refused
+    template = endpoint_with(stack, DeepgramModel.from_image(uri))
+    template.has_resource_properties("AWS::SageMaker::Model", {
+        "PrimaryContainer": Match.object_like({"Image": {"Ref": "ImageUri"}})})
+
+
+def test_model_region_problems_are_pure():
+    model = DeepgramModel.from_image(IMAGE_URI)
+    assert model.region == "us-east-1"
+    assert model.region_problems("us-east-1") == []
+    assert model.region_problems(cdk.Aws.REGION) == []
+    assert "push or replicate the image to eu-west-1" in model.region_problems("eu-west-1")[0]
+
+
+# --- typed settings and unknown keys (docs/aws-behaviour.md#deepgram-setting-keys) ---------
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"engine_settings": {"max_active_requests": "lots"}},
+     r"engine_settings\['max_active_requests'\] must be a whole number \(Deepgram's "
+     r"engine.toml setting.*got 'lots'"),
+    ({"engine_settings": {"max_active_requests": True}},
+     r"engine_settings\['max_active_requests'\] must be a whole number.*got True"),
+    ({"engine_settings": {"max_active_requests": 12.5}}, r"must be a whole number.*got 12.5"),
+    ({"engine_settings": {"flux.max_streams": "10"}},
+     r"engine_settings\['flux.max_streams'\] must be a whole number.*got '10'"),
+    ({"engine_settings": {"chunking.streaming.step": "fast"}},
+     r"\['chunking.streaming.step'\] must be a number.*got 'fast'"),
+    ({"engine_settings": {"health.gpu_required": "yes"}},
+     r"\['health.gpu_required'\] must be True or False.*got 'yes'"),
+    ({"engine_settings": {"half_precision.state": "on"}},
+     r"\['half_precision.state'\] must be one of 'auto', 'enabled', 'disabled'.*got 'on'"),
+    ({"api_settings": {"features.entity_detection": "false"}},
+     r"api_settings\['features.entity_detection'\] must be True or False \(Deepgram's "
+     r"api.toml setting.*got 'false'"),
+    ({"api_settings": {"license.server_url": "https://proxy:8443"}},
+     r"api_settings\['license.server_url'\] must be a TOML array"),
+])
+def test_a_documented_setting_of_the_wrong_type_is_refused(settings, message):
+    # given a documented key with a value of the wrong type / when the model is made
+    # then the prop, the key, what is valid and the value are named
+    with pytest.raises(DeepgramScalingConfigError, match=message):
+        DeepgramModel.from_model_package(PACKAGE_ARN, **settings)
+
+
+def test_documented_settings_of_the_right_type_render():
+    # given documented keys with values of their types (an int where a float is documented)
+    model = DeepgramModel.from_model_package(
+        PACKAGE_ARN,
+        engine_settings={"max_active_requests": 120, "chunking.streaming.step": 1,
+                         "half_precision.state": "auto", "flux.max_streams": 10},
+        api_settings={"features.entity_detection": False})
+    # then they render as TOML and no key is unknown
+    assert model.environment == {
+        "DEEPGRAM_API_01": "features.entity_detection=false",
+        "DEEPGRAM_ENGINE_01": "max_active_requests=120",
+        "DEEPGRAM_ENGINE_02": "chunking.streaming.step=1",
+        "DEEPGRAM_ENGINE_03": 'half_precision.state="auto"',
+        "DEEPGRAM_ENGINE_04": "flux.max_streams=10",
+    }
+    assert model.unknown_settings == ()
+
+
+def test_an_unknown_setting_key_warns_with_the_nearest_documented_one(
+        new_stack: Callable[..., cdk.Stack]):
+    # given a likely typo of max_active_requests, and a key Deepgram does not document
+    stack = new_stack("TypoSetting", nag=False)
+    model = DeepgramModel.from_image(
+        IMAGE_URI, engine_settings={"max_active_request": 120},
+        api_settings={"features.made_up": True})
+    # when the endpoint is built
+    endpoint_with(stack, model)
+    # then each key warns once, at the endpoint, with its id; the typo names the documented key
+    warnings = Annotations.from_stack(stack).find_warning(
+        "/TypoSetting/Speech", Match.string_like_regexp("is not a documented"))
+    texts = sorted(str(w.entry.data) for w in warnings)
+    assert len(texts) == 2
+    assert "api_settings key 'features.made_up' is not a documented api.toml setting." \
+        in texts[0]
+    assert ("engine_settings key 'max_active_request' is not a documented engine.toml "
+            "setting; did you mean 'max_active_requests'?") in texts[1]
+    assert all(UNKNOWN_SETTING_WARNING_ID in t for t in texts)
+    # and the value is still passed on as given
+    template = Template.from_stack(stack)
+    template.has_resource_properties("AWS::SageMaker::Model", {"PrimaryContainer": {
+        "Environment": {"DEEPGRAM_ENGINE_01": "max_active_request=120",
+                        "DEEPGRAM_API_01": "features.made_up=true"},
+        "Image": IMAGE_URI}})
+
+
+def test_documented_setting_keys_do_not_warn(new_stack: Callable[..., cdk.Stack]):
+    # given only documented keys / when the endpoint is built / then nothing warns
+    stack = new_stack("KnownSettings", nag=False)
+    endpoint_with(stack, DeepgramModel.from_image(
+        IMAGE_URI, engine_settings={"max_active_requests": 120, "flux.max_streams": 8}))
+    assert Annotations.from_stack(stack).find_warning("*", Match.any_value()) == []
