@@ -1,8 +1,9 @@
 """Real cloud assemblies for ``check DIR`` and ``describe DIR``, synthesized with aws-cdk-lib.
 
 The endpoints live in one stack and their scaling in others, tied the ways CDK apps tie
-stacks: the CDK's own cross-stack references (strong: an export and ``Fn::ImportValue``;
-weak: ``Fn::GetStackOutput``), a name exported by hand and imported with
+stacks: the CDK's own cross-stack references (strong: an export and ``Fn::ImportValue``, or
+across regions an SSM parameter written and read by custom resources; weak:
+``Fn::GetStackOutput``), a name exported by hand and imported with
 ``Fn::ImportValue``, a literal endpoint name with and without a stack dependency, and a
 nested stack. Plain L1 resources keep the synthesis fast and the templates exactly as
 written; :func:`build_all` is called once per test session (``tests/conftest.py``).
@@ -83,6 +84,7 @@ class Assemblies:
     strong: Path  # the default (strong) cross-stack references, exports, literal names, nested
     weak: Path  # @aws-cdk/core:defaultCrossStackReferences = weak
     both: Path  # a folder holding both apps: logical ids repeat across apps
+    cross_region: Path  # strong references across regions (SSM through custom resources)
 
 
 def _strong(outdir: Path) -> Path:
@@ -136,6 +138,18 @@ def _weak(outdir: Path) -> Path:
     return outdir
 
 
+def _cross_region(outdir: Path) -> Path:
+    app = cdk.App(outdir=str(outdir))
+    endpoints = cdk.Stack(app, "Endpoints", env=ENV, cross_region_references=True)
+    jobs = endpoint(endpoints, "Jobs", asynchronous=True)
+    scaling = cdk.Stack(app, "Scaling", cross_region_references=True,
+                        env=cdk.Environment(account=ENV.account, region="eu-west-1"))
+    target(scaling, "Target", jobs.attr_endpoint_name, minimum=0)
+    app.synth()
+    return outdir
+
+
 def build_all(root: Path) -> Assemblies:
     both = root / "both"
-    return Assemblies(strong=_strong(both / "strong"), weak=_weak(both / "weak"), both=both)
+    return Assemblies(strong=_strong(both / "strong"), weak=_weak(both / "weak"), both=both,
+                      cross_region=_cross_region(root / "cross-region"))

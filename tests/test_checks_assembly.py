@@ -65,6 +65,18 @@ def test_a_weak_cross_stack_reference_resolves_through_get_stack_output(assembli
     assert "asynchronous endpoint Endpoints::Jobs" in findings[0]["message"]
 
 
+def test_a_cross_region_reference_resolves_through_the_cdks_export_writer(assemblies, capsys):
+    # given an endpoint in us-east-1 scaled from eu-west-1: the CDK writes the name to an SSM
+    # parameter (/cdk/exports/...) and the consumer reads it through a custom resource
+    template = json.loads((assemblies.cross_region / "Scaling.template.json").read_text())
+    join = template["Resources"]["Target"]["Properties"]["ResourceId"]["Fn::Join"][1]
+    assert join[1]["Fn::GetAtt"][1].startswith("/cdk/exports/")
+    # when the assembly is checked
+    _, findings = findings_of(capsys, str(assemblies.cross_region))
+    # then the endpoint is known to be asynchronous: the missing wake-up is an error
+    assert by_file(findings) == {("Scaling.template.json", "Target", WAKE)}
+
+
 def test_an_exported_name_reaches_fn_import_value(assemblies, capsys):
     # given the Imported stack: Fn::ImportValue of a name exported by hand, min 0
     # when the assembly is checked

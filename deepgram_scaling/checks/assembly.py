@@ -11,6 +11,9 @@ is replaced by the value it stands for, rewritten in the stack that holds it:
   synthesize as such an export and import;
 - ``Fn::GetStackOutput`` (the CDK's weak cross-stack references) by the named stack's
   output;
+- ``Fn::GetAtt`` on the CDK's ``Custom::CrossRegionExportReader`` (strong references across
+  regions, through ``/cdk/exports/...`` SSM parameters) by the value the producer's
+  ``Custom::CrossRegionExportWriter`` writes under that parameter name;
 - inside a nested stack, ``Ref`` on a parameter by the value the parent passes in its
   ``Parameters``, and in the parent ``Fn::GetAtt <NestedStack>.Outputs.<Name>`` by the
   child's output (docs/aws-behaviour.md#nested-stack-parameters).
@@ -38,6 +41,10 @@ from .rules import RULES, Finding, Rule, check_template
 from .template import TemplateReadError, load_template
 
 NESTED_STACK = "AWS::CloudFormation::Stack"
+#: The CDK's cross-region strong references: the producer's writer puts each value in an SSM
+#: parameter of the consumer's region; the consumer's reader has one attribute per parameter.
+EXPORT_WRITER = "Custom::CrossRegionExportWriter"
+EXPORT_READER = "Custom::CrossRegionExportReader"
 #: The type of the synthetic resources that carry stack order; no rule reads it.
 ORDER = "DeepgramScaling::Assembly::Order"
 #: Pseudo parameters whose value differs from stack to stack.
@@ -261,7 +268,16 @@ class _Merger:
         self.roots = roots
         self.by_name = {s.stack_name: s for s in roots if s.stack_name}
         self.exports: dict[str, tuple[Stack, Any]] = {}
+        #: the CDK's cross-region strong references: SSM parameter name -> value
+        self.cross_region: dict[str, tuple[Stack, Any]] = {}
         for stack in (s for r in roots for s in r.descendants()):
+            for resource in stack.resources.values():
+                if isinstance(resource, Mapping) and resource.get("Type") == EXPORT_WRITER:
+                    props = resource.get("Properties")
+                    writer = props.get("WriterProps") if isinstance(props, Mapping) else None
+                    written = writer.get("exports") if isinstance(writer, Mapping) else None
+                    for key, value in (written if isinstance(written, Mapping) else {}).items():
+                        self.cross_region.setdefault(str(key), (stack, value))
             for output in stack.outputs.values():
                 export = output.get("Export") if isinstance(output, Mapping) else None
                 if isinstance(export, Mapping) and "Name" in export and "Value" in output:
@@ -323,6 +339,11 @@ class _Merger:
         return {"Ref": f"{stack.prefix}{SEP}{name}"}
 
     def _get_att(self, stack: Stack, resource: str, attribute: Any, depth: int) -> Any:
+        reader = stack.resources.get(resource)
+        if (isinstance(reader, Mapping) and reader.get("Type") == EXPORT_READER
+                and attribute in self.cross_region and depth < _MAX_DEPTH):
+            writer_stack, value = self.cross_region[attribute]
+            return self.value(writer_stack, value, depth + 1)
         child = stack.children.get(resource)
         if (child is not None and isinstance(attribute, str) and attribute.startswith("Outputs.")
                 and depth < _MAX_DEPTH):
