@@ -43,7 +43,7 @@ def test_the_committed_fixtures_are_the_builders_output():
     # wrong.template.json backs the README example; keep it in step with the builders
     pick = {rule: cases[0][1] for rule, cases in NON_COMPLIANT.items()}
     assert json.loads(WRONG.read_text()) == build(
-        pick["BacklogMetricDimensions"], pick["AsyncWakeUpFromZero"],
+        pick["MetricDimensions"], pick["AsyncWakeUpFromZero"],
         pick["RetainVariantProperties"], pick["StreamingScaleInCooldown"])
     assert json.loads(CORRECT.read_text()) == build()
 
@@ -54,7 +54,7 @@ def test_text_output_names_file_resource_level_and_rule(capsys):
     lines = out.strip().splitlines()
     assert lines[-1] == "2 errors, 2 warnings in 1 template"
     assert lines[0].startswith(f"{WRONG}: AsyncBacklogScaling: error: ")
-    assert lines[0].endswith("[SageMakerScaling-BacklogMetricDimensions]")
+    assert lines[0].endswith("[SageMakerScaling-MetricDimensions]")
 
 
 def test_json_is_a_list_of_rule_level_resource_message(capsys):
@@ -69,7 +69,7 @@ def test_json_is_a_list_of_rule_level_resource_message(capsys):
         assert all(isinstance(finding[key], str) and finding[key]
                    for key in ("rule", "level", "resource", "message"))
     assert {(f["rule"], f["resource"]) for f in findings} == {
-        ("SageMakerScaling-BacklogMetricDimensions", "AsyncBacklogScaling"),
+        ("SageMakerScaling-MetricDimensions", "AsyncBacklogScaling"),
         ("SageMakerScaling-AsyncWakeUpFromZero", "AsyncTarget"),
         ("SageMakerScaling-RetainVariantProperties", "RtEndpoint"),
         ("SageMakerScaling-StreamingScaleInCooldown", "RtScaling"),
