@@ -110,6 +110,35 @@ class InstancePool:
             problems.number("weight", self.weight, minimum=0, exclusive_minimum=True)
         problems.raise_if_any()
 
+    @classmethod
+    def from_calibration(cls, path: str, *, weight: float | None = None) -> InstancePool:
+        """The pool a calibration result measured: its instance type, and its capacity as
+        ``max_concurrency``. Pair it with ``calibration_target(path)`` from
+        ``deepgram_scaling.calibrate.result`` for ``target_concurrency_per_instance``.
+
+        :param path: A file written by ``deepgram-scaling calibrate ... --json FILE``.
+        :param weight: As for the constructor. Default: None.
+        :raises DeepgramScalingConfigError: when the result names no instance type (a
+            ``--url`` run) or no level met its SLO.
+        """
+        from .calibrate.result import load_result
+
+        try:
+            result = load_result(path)
+        except (OSError, ValueError) as err:
+            raise DeepgramScalingConfigError(f"from_calibration cannot read {path!r}: {err}"
+                                             ) from None
+        problems = Problems()
+        if result.instance_type is None:
+            problems.add(f"from_calibration needs a result that names its instance type (an "
+                         f"--endpoint run), got target {result.target!r} in {path!r}")
+        if result.capacity is None:
+            problems.add(f"from_calibration needs a capacity, got none in {path!r}: no level "
+                         f"met the SLO ({result.slo})")
+        problems.raise_if_any()
+        assert result.instance_type is not None
+        return cls(result.instance_type, max_concurrency=result.capacity, weight=weight)
+
     @property
     def family(self) -> str | None:
         """The family (``g6`` of ``ml.g6.2xlarge``), or None for a token."""

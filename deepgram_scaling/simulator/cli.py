@@ -86,10 +86,24 @@ def choose_endpoint(endpoints: dict[str, EndpointSetup], name: str | None) -> En
     return select_endpoint(endpoints, name)
 
 
+def _params(args: argparse.Namespace) -> Params:
+    """``--params``, then the capacities measured by ``--calibration`` result files."""
+    params = load_params(args.params)
+    if not args.calibration:
+        return params
+    from ..calibrate.simulation import with_calibrations
+
+    try:
+        calibrated: Params = with_calibrations(params, args.calibration)
+    except ValueError as err:
+        raise DeepgramScalingConfigError(str(err)) from None
+    return calibrated
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     setup = choose_endpoint(read_endpoints(args.template), args.endpoint)
     try:
-        result = run(setup, args.trace, load_params(args.params), start=args.start,
+        result = run(setup, args.trace, _params(args), start=args.start,
                      progress=_progress())
     except ScheduleError as err:  # one line naming the endpoint, not a traceback
         print(f"error: endpoint {setup.name}: {err}", file=sys.stderr)
@@ -101,7 +115,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    params = load_params(args.params)
+    params = _params(args)
     chosen: list[tuple[str, EndpointSetup]] = []
     for spec in args.templates:
         path, _, name = spec.partition(":") if not os.path.exists(spec) else (spec, "", "")
@@ -225,7 +239,7 @@ NEAREST_MISSES = 5
 def cmd_recommend(args: argparse.Namespace) -> int:
     from .strategies import candidate_setups
 
-    params = load_params(args.params)
+    params = _params(args)
     slo = _parse_slo(args.slo, args.kind)
     if args.workers is not None and args.workers < 1:
         raise DeepgramScalingConfigError(f"--workers must be >= 1, got {args.workers}")
@@ -294,6 +308,8 @@ TRACE_HELP = "the traffic trace (CSV; 'deepgram-scaling traces generate' makes o
 PARAMS_HELP = "simulator parameters (JSON or TOML) overriding the defaults"
 START_HELP = f"calendar start of a trace given in relative seconds (default: {DEFAULT_START})"
 JSON_HELP = "print the figures as JSON"
+CALIBRATION_HELP = ("results of 'deepgram-scaling calibrate stream --json': each one's "
+                    "measured capacity replaces its instance type's illustrative one")
 PLOT_HELP = "also draw load and capacity over time into this PNG (needs matplotlib)"
 
 
@@ -309,6 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "(default: the only endpoint; required when there are several)")
     simulate.add_argument("--trace", required=True, help=TRACE_HELP)
     simulate.add_argument("--params", metavar="FILE", help=PARAMS_HELP)
+    simulate.add_argument("--calibration", nargs="+", metavar="FILE", help=CALIBRATION_HELP)
     simulate.add_argument("--start", help=START_HELP)
     simulate.add_argument("--json", action="store_true", help=JSON_HELP)
     simulate.add_argument("--plot", metavar="OUT.png", help=PLOT_HELP)
@@ -320,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "its endpoints)")
     compare.add_argument("--trace", required=True, help=TRACE_HELP)
     compare.add_argument("--params", metavar="FILE", help=PARAMS_HELP)
+    compare.add_argument("--calibration", nargs="+", metavar="FILE", help=CALIBRATION_HELP)
     compare.add_argument("--start", help=START_HELP)
     compare.add_argument("--json", action="store_true", help=JSON_HELP)
     compare.add_argument("--plot", metavar="OUT.png", help=PLOT_HELP)
@@ -339,6 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "one per core)")
     recommend.add_argument("--params", metavar="FILE", help=PARAMS_HELP + "; measured "
                            "capacities go in types.<instance type>.capacity")
+    recommend.add_argument("--calibration", nargs="+", metavar="FILE", help=CALIBRATION_HELP)
     recommend.add_argument("--start", help=START_HELP)
     recommend.set_defaults(func=cmd_recommend)
 
