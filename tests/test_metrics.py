@@ -93,3 +93,62 @@ def test_metric_factories_on_their_own():
     import pytest
     with pytest.raises(ValueError, match="EndpointName dimension only"):
         jobs.named("backlog_size", instance_type="ml.g6.2xlarge")
+
+
+# --- each factory's period and statistic, asserted directly ------------------------------
+
+#: What each helper must return by default: (metric name, statistic, period in seconds).
+REALTIME_DEFAULTS = {
+    "model_latency": ("ModelLatency", "p99", 60),
+    "concurrent_requests_per_model": ("ConcurrentRequestsPerModel", "Maximum", 60),
+    "invocations": ("Invocations", "Sum", 60),
+    "invocation_5xx_errors": ("Invocation5XXErrors", "Sum", 60),
+    "model_errors": ("InvocationModelErrors", "Sum", 60),
+    "first_chunk_latency": ("FirstChunkLatency", "p99", 60),
+    "mid_stream_errors": ("MidStreamErrors", "Sum", 60),
+    "instance_count": ("CPUUtilization", "SampleCount", 60),
+}
+ASYNC_DEFAULTS = {
+    "model_latency": ("ModelLatency", "p99", 60),
+    "backlog_size": ("ApproximateBacklogSize", "Average", 60),
+    "backlog_size_per_instance": ("ApproximateBacklogSizePerInstance", "Average", 60),
+    "age_of_oldest_request": ("ApproximateAgeOfOldestRequest", "Maximum", 60),
+    "has_backlog_without_capacity": ("HasBacklogWithoutCapacity", "Average", 60),
+    "invocation_failures": ("InvocationFailures", "Sum", 60),
+    "invocation_5xx_errors": ("Invocation5XXErrors", "Sum", 60),
+    "request_download_failures": ("RequestDownloadFailures", "Sum", 60),
+    "response_upload_failures": ("ResponseUploadFailures", "Sum", 60),
+    "notification_failures": ("NotificationFailures", "Sum", 60),
+    "instance_count": ("CPUUtilization", "SampleCount", 60),
+}
+
+
+def _factories():
+    from deepgram_scaling import AsyncMetrics, RealtimeMetrics
+
+    return (
+        (RealtimeMetrics(endpoint_name="speech", variant_name="AllTraffic"), REALTIME_DEFAULTS),
+        (AsyncMetrics(endpoint_name="batch", variant_name="AllTraffic"), ASYNC_DEFAULTS),
+    )
+
+
+def test_every_factory_has_its_period_and_statistic():
+    for factory, expected in _factories():
+        # given every helper of the factory (the table must list each one)
+        assert set(expected) == {*type(factory).SPECS, "instance_count"}
+        for helper, (name, statistic, period_s) in expected.items():
+            # when it is called with no options
+            metric = getattr(factory, helper)()
+            # then its name, statistic and period are the documented defaults
+            assert (metric.metric_name, metric.statistic,
+                    metric.period.to_seconds()) == (name, statistic, period_s), helper
+
+
+def test_a_factory_honours_a_given_period_and_statistic():
+    for factory, expected in _factories():
+        for helper in expected:
+            # given a five-minute period and another statistic
+            metric = getattr(factory, helper)(period=cdk.Duration.minutes(5),
+                                              statistic="Minimum")
+            # then both are used as given
+            assert (metric.statistic, metric.period.to_seconds()) == ("Minimum", 300), helper
