@@ -236,6 +236,18 @@ def test_yaml_template_is_judged_like_json():
     }
 
 
+def test_the_docs_example_is_what_check_prints(monkeypatch, capsys):
+    # given the example block of docs/checking.md
+    page = (ROOT / "docs" / "checking.md").read_text()
+    example = page.split("```text\n", 1)[1].split("```", 1)[0]
+    # when check runs on the fixture it names, from the fixture's folder
+    from deepgram_scaling.checks.cli import main
+    monkeypatch.chdir(ROOT / "tests" / "fixtures" / "checks")
+    main(["wrong.template.json"])
+    # then it prints exactly that
+    assert capsys.readouterr().out == example
+
+
 def test_the_docs_explain_every_rule():
     page = (ROOT / "docs" / "checking.md").read_text()
     for rule in RULES:

@@ -449,7 +449,8 @@ class _Scaling:
     def _deepgram_endpoints(self) -> dict[str, str]:
         """Endpoint -> why it serves a Deepgram model (docs/aws-behaviour.md#deepgram-endpoint):
         a model package or container image whose name says Deepgram, or the
-        ``DEEPGRAM_API_nn`` / ``DEEPGRAM_ENGINE_nn`` settings the constructs write."""
+        ``DEEPGRAM_API_nn`` / ``DEEPGRAM_ENGINE_nn`` settings and ``DEEPGRAM_API_KEY`` the
+        constructs write."""
         graph = self.graph
         models = graph.of_type(MODEL)
         evidence = {lid: why for lid in models
@@ -501,7 +502,7 @@ def _deepgram_evidence(model_props: Mapping[str, Any]) -> str | None:
         if isinstance(environment, Mapping) and any(
                 isinstance(k, str) and k.startswith(("DEEPGRAM_API_", "DEEPGRAM_ENGINE_"))
                 for k in environment):
-            return "Deepgram settings (DEEPGRAM_API_nn / DEEPGRAM_ENGINE_nn)"
+            return f"Deepgram's settings ({', '.join(sorted(environment))})"
     return None
 
 
