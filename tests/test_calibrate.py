@@ -178,3 +178,39 @@ def test_the_batch_search_finds_the_latency_knee():
 def test_exactly_one_way_to_reach_the_server(kwargs: dict[str, Any]):
     with pytest.raises(ValueError, match="exactly one of url and transport_factory"):
         asyncio.run(calibrate_stream(audio=silence(1.0), **kwargs))
+
+
+def test_the_emulator_speaks_the_protocol_the_sdk_reads():
+    # given one stream through the SDK's own WebSocket transport
+    from deepgram_scaling.calibrate.sdk import deepgram_client
+
+    async def run() -> tuple[list[Any], Emulator]:
+        async with emulator(stream_capacity=4) as emu:
+            with deepgram_client(url=emu.ws_url) as client:
+                async with client.listen.v1.connect(model="nova-3", request_options={
+                        "additional_query_parameters": {**silence(1).query(),
+                                                        "interim_results": "true"}}) as socket:
+                    received: list[Any] = []
+                    # when: 2.5 s of audio, Finalize, KeepAlive, then CloseStream
+                    for _ in range(5):
+                        await socket.send_media(b"\x00\x00" * 4000)
+                        await asyncio.sleep(0.5 / SCALE)
+                    await socket.send_finalize()
+                    await socket.send_keep_alive()
+                    await asyncio.sleep(1.0 / SCALE)
+                    await socket.send_close_stream()
+                    async for message in socket:
+                        received.append(message)
+            return received, emu
+
+    received, emu = asyncio.run(run())
+    # then: typed interim and final Results, a flush marked from_finalize, Metadata last
+    kinds = [type(m).__name__ for m in received]
+    assert kinds[-1] == "ListenV1Metadata" and set(kinds[:-1]) == {"ListenV1Results"}
+    finals = [m for m in received if getattr(m, "is_final", False)]
+    assert [(f.start, f.duration) for f in finals] == [(0.0, 1.0), (1.0, 1.0), (2.0, 0.5)]
+    assert finals[-1].from_finalize and all(f.speech_final for f in finals)
+    assert any(not getattr(m, "is_final", True) for m in received)
+    assert finals[0].channel.alternatives[0].transcript
+    assert received[-1].duration == 2.5
+    assert emu.control == ["Finalize", "KeepAlive", "CloseStream"]

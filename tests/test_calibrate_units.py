@@ -291,3 +291,37 @@ def test_a_file_that_is_not_a_result_is_refused(tmp_path: Path):
 def test_the_target_is_a_whole_share_of_the_capacity(capacity: int | None, fraction: float,
                                                      target: int | None):
     assert target_for(capacity, fraction) == target
+
+
+# -- every failure is seen ----------------------------------------------------------------
+
+def test_batch_requests_through_the_sdk_go_out_with_retries_off():
+    # given a stand-in for the SDK client that records what it is asked
+    from types import SimpleNamespace
+
+    from deepgram_scaling.calibrate.batch_client import sdk_invoker
+
+    calls: list[dict[str, object]] = []
+
+    async def transcribe_file(**kwargs: object) -> None:
+        calls.append(kwargs)
+
+    client = SimpleNamespace(listen=SimpleNamespace(v1=SimpleNamespace(
+        media=SimpleNamespace(transcribe_file=transcribe_file))))
+    audio = Audio(pcm=b"\x00" * 8000, encoding="mulaw", sample_rate=8000)
+    # when
+    asyncio.run(sdk_invoker(client, audio=audio, model="nova-3", params={"punctuate": "true"},
+                            timeout_s=30)())
+    # then
+    (call,) = calls
+    options = call["request_options"]
+    assert isinstance(options, dict) and options["max_retries"] == 0
+    assert options["additional_query_parameters"] == {
+        "encoding": "mulaw", "sample_rate": "8000", "channels": "1", "punctuate": "true"}
+
+
+def test_the_runtime_client_for_batch_calibration_makes_one_attempt():
+    from deepgram_scaling.calibrate.cli import boto3_clients
+
+    clients = boto3_clients("us-east-1")
+    assert clients.runtime.meta.config.retries == {"mode": "standard", "total_max_attempts": 1}
