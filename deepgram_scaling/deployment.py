@@ -295,3 +295,27 @@ def stepped_update_floor_problem(strategy: DeploymentStrategy, min_capacity: obj
             f"{min_capacity} instance(s) cannot be split; raise min_capacity to "
             f"{MIN_STEPPED_CAPACITY} or more, or use DeploymentStrategy.all_at_once(), got "
             f"{min_capacity}")
+
+
+def diluted_canary_warning(strategy: DeploymentStrategy,
+                           rate_thresholds: Mapping[str, float]) -> str | None:
+    """A warning when a canary's share of the traffic is no larger than a rollback alarm's
+    error-rate threshold (``rate_thresholds``: fractions, by alarm name), else None.
+
+    A rate over both fleets sees a canary's errors diluted by its share: a canary that fails
+    every request moves the rate by about its percentage (docs/aws-behaviour.md#rollback-alarms)."""
+    percent = strategy.percent
+    if strategy.kind is not DeploymentKind.CANARY or not isinstance(percent, (int, float)) \
+            or is_token(percent):
+        return None
+    diluted = sorted(name for name, threshold in rate_thresholds.items()
+                     if isinstance(threshold, (int, float)) and not is_token(threshold)
+                     and percent / 100 <= threshold)
+    if not diluted:
+        return None
+    highest = max(rate_thresholds[name] for name in diluted)
+    return (f"deployment.percent ({percent:g} %) is not above the rollback error-rate "
+            f"threshold of {', '.join(diluted)} ({highest * 100:g} %): those alarms watch both "
+            "fleets, so a canary that fails every request moves the rate by about its own "
+            "share and cannot roll back on its own. Raise the canary's percent or lower the "
+            "threshold (rollback_alarm_options).")

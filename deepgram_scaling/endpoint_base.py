@@ -29,7 +29,7 @@ from ._validation import is_token, seconds_of
 from .access import EndpointAccess
 from .alarm_topic import AlarmTopic, allow_cloudwatch_to_publish
 from .alarms import RollbackSpec, create_rollback_alarms
-from .deployment import describe_alarms_statement, short_bake_warning
+from .deployment import describe_alarms_statement, diluted_canary_warning, short_bake_warning
 from .endpoint_rules import SharedProps
 from .execution import execution_policy, vpc_config, vpc_statements
 from .instance_pools import InstancePool, variant_instance_properties
@@ -48,6 +48,7 @@ DEFAULT_INITIAL_INSTANCE_COUNT = 1
 ISOLATED_IMAGE_WARNING_ID = "deepgram-scaling:isolatedImageLicence"
 ROLLBACK_ALARM_NAME_WARNING_ID = "deepgram-scaling:rollbackAlarmNameGenerated"
 SHORT_BAKE_WARNING_ID = "deepgram-scaling:bakeShorterThanAlarms"
+DILUTED_CANARY_WARNING_ID = "deepgram-scaling:canaryBelowRollbackRate"
 
 __all__ = [
     "AUTOSCALING_SERVICE_LINKED_ROLE",
@@ -329,6 +330,16 @@ class DeepgramEndpointBase(EndpointAccess, Construct):
                 self.cfn_endpoint.node.add_dependency(alarm)
         names = [f"{prefix}-{spec.construct_id}" for spec in rollback_table
                  if spec.name in created]
+        assert self._deployment is not None
+        rates: dict[str, float] = {}
+        for spec in rollback_table:
+            threshold = chosen[spec.name].threshold if spec.name in created else None
+            threshold = spec.defaults.threshold if threshold is None else threshold
+            if spec.rate and spec.name in created and threshold is not None:
+                rates[spec.name] = threshold
+        diluted = diluted_canary_warning(self._deployment, rates)
+        if diluted:
+            Annotations.of(self).add_warning_v2(DILUTED_CANARY_WARNING_ID, diluted)
         self._apply_deployment(names, {k: v for k, v in chosen.items() if k in created})
 
     def _apply_deployment(self, names: Sequence[str], guarding: Mapping[str, Any]) -> None:

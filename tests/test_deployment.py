@@ -134,7 +134,11 @@ def test_monitoring_alarms_stay_on_the_whole_endpoint_and_roll_nothing_back(cana
     (40, 0.25, True),     # a release that fails a quarter of its requests
 ])
 def test_one_error_in_a_quiet_minute_does_not_roll_back(requests, errors, breaches):
-    from deepgram_scaling.alarms import ROLLBACK_ERROR_RATE, ROLLBACK_MINIMUM_REQUESTS, rollback_queries
+    from deepgram_scaling.alarms import (
+        ROLLBACK_ERROR_RATE,
+        ROLLBACK_MINIMUM_REQUESTS,
+        rollback_queries,
+    )
     from deepgram_scaling.metric_math import evaluate
 
     value = evaluate(rollback_queries(ROLLBACK_MINIMUM_REQUESTS),
@@ -462,3 +466,25 @@ def test_a_guarded_endpoint_uses_no_deprecated_dependency_api(new_stack, capfd):
     assert "CfnResource#addDependency is deprecated" not in err
     (endpoint,) = template.find_resources("AWS::SageMaker::Endpoint").values()
     assert len(endpoint["DependsOn"]) == 3
+
+
+@pytest.mark.parametrize(("percent", "warns"), [(5, True), (2, True), (10, False)])
+def test_a_canary_no_larger_than_the_rollback_rate_warns(new_stack, percent, warns):
+    # A rate over both fleets sees a failing canary diluted by its share of the traffic.
+    stack = new_stack("Diluted", nag=False)
+    realtime(stack, deployment=DeploymentStrategy.canary(percent=percent, wait=MINUTES(10)))
+    found = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp(
+        rf"deployment.percent \({percent} %\) is not above the rollback error-rate threshold "
+        r"of error_rate, model_error_rate \(5 %\)"))
+    assert bool(found) == warns
+
+
+def test_rollback_options_are_refused_on_a_marketplace_package(new_stack):
+    from deepgram_scaling import RealtimeRollbackAlarmOptions
+
+    with pytest.raises(DeepgramScalingConfigError,
+                       match=r"rollback_alarm_options have no effect on a Marketplace package"):
+        realtime(new_stack("MarketplaceOptions", nag=False),
+                 model=DeepgramModel.from_model_package(PACKAGE_ARN),
+                 deployment=DeploymentStrategy.all_at_once(),
+                 rollback_alarm_options=RealtimeRollbackAlarmOptions())
