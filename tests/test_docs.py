@@ -84,8 +84,9 @@ def test_the_provision_timeout_is_documented_as_the_total_across_pools():
 
     docstring = " ".join((RealtimeDeepgramEndpoint.__doc__ or "").split())
     assert "total time SageMaker spends provisioning instances across all pools" in docstring
-    readme = " ".join((ROOT / "README.md").read_text().split())
-    for text in (docstring, readme):
+    guide = " ".join((ROOT / "docs" / "getting-started.md").read_text().split())
+    assert "the total time for the whole attempt across all pools" in guide
+    for text in (docstring, guide):
         assert "tries one pool before falling back" not in text
 
 
@@ -94,4 +95,90 @@ def test_async_consumers_are_told_about_test_notifications():
 
     docstring = AsyncDeepgramEndpoint.grant_invoke_async.__doc__ or ""
     assert "TestNotification" in docstring and "anything-but" in docstring
-    assert '"eventName":"TestNotification"' in (ROOT / "README.md").read_text()
+    guide = (ROOT / "docs" / "getting-started.md").read_text()
+    assert '"eventName":"TestNotification"' in guide
+    assert 'string_filter(denylist=["TestNotification"])' in guide
+
+
+def test_the_invoke_endpoint_body_limit_is_the_api_models():
+    # AWS's API model caps InvokeEndpoint's Body at 6 MB; Deepgram's page says 25 MB. The
+    # calling page cites both and plans for the API's limit
+    # (docs/aws-behaviour.md#invoke-endpoint-body-size).
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker-runtime")
+    body = model.operation_model("InvokeEndpoint").input_shape.members["Body"]
+    assert body.metadata["max"] == 6_291_456
+    calling = " ".join((ROOT / "docs" / "calling.md").read_text().split())
+    assert "6 MB (6,291,456 bytes" in calling and "25 MB per request body" in calling
+    assert "plan for 6 MB" in calling
+
+
+# Every heading of the README before it became a front page (all 31 of `git show
+# 2e8cbc6:README.md`, code blocks aside), and the page that holds its text now, with the
+# heading it has there when the page renamed it. Pages other helpers own are named too.
+FORMER_README_HEADINGS: dict[str, str | tuple[str, str]] = {
+    "deepgram-scaling": "README.md",
+    "Which endpoint type?": "README.md",
+    "Quick start": "README.md",
+    "Using the constructs": "README.md",
+    "The asynchronous endpoint": "README.md",
+    "Calling the endpoints": "docs/calling.md",
+    "Operating the endpoints": "docs/scaling.md",
+    "Choosing a scaling mode (one prop each)": "docs/scaling.md",
+    "Several policies on one target": "docs/scaling.md",
+    "Mixed instance pools: capacity-aware scaling": "docs/instance-pools.md",
+    "Dashboard and alarms": "docs/scaling.md",
+    "Products and instance types": "docs/getting-started.md",
+    "Configuration errors": "docs/configuration-errors.md",
+    "Snapshot-testing your own stacks": "docs/getting-started.md",
+    "Compliance: cdk-nag and cfn-lint": "docs/compliance-and-networking.md",
+    "Private networking": "docs/compliance-and-networking.md",
+    "Self-hosted images and their licence": "docs/self-hosted-images.md",
+    "Updating a deployed stack": ("docs/updating-safely.md", "What a change replaces"),
+    "Safe model updates: deployment guardrails": ("docs/updating-safely.md",
+                                                  "Deployment guardrails"),
+    "Endpoints another stack owns": "docs/getting-started.md",
+    "Upgrading from 0.1": "docs/getting-started.md",
+    "The example app": "docs/getting-started.md",
+    "Deploying for real": "docs/getting-started.md",
+    "Checking any SageMaker template": "docs/checking.md",
+    "Choosing a strategy: the simulator": "docs/simulator.md",
+    "Four strategies on one contact-centre day": "docs/simulator.md",
+    "Commands": "docs/simulator.md",
+    "The model and its parameters": "docs/simulator.md",
+    "Integration tests in your account": "docs/integration-tests.md",
+    "Architecture": "docs/architecture.md",
+    "Development": "docs/contributing.md",
+}
+
+
+def headings(path: Path) -> list[str]:
+    """The Markdown headings of a page, outside code blocks, as plain lowercase text."""
+    text = re.sub(r"^```.*?^```", "", path.read_text(), flags=re.MULTILINE | re.DOTALL)
+    return [" ".join(h.replace("`", "").lower().split())
+            for h in re.findall(r"^#{1,6}\s+(.+?)\s*#*$", text, re.MULTILINE)]
+
+
+@pytest.mark.parametrize(("heading", "target"), sorted(FORMER_README_HEADINGS.items()))
+def test_every_former_readme_heading_resolves_to_a_page(heading: str,
+                                                        target: str | tuple[str, str]):
+    # a heading resolves when the page has it (or the heading it was renamed to), alone or
+    # as part of a longer heading (a page title such as "Operating the endpoints: choosing
+    # and tuning scaling")
+    page, heading = target if isinstance(target, tuple) else (target, heading)
+    wanted = " ".join(heading.lower().split())
+    assert (ROOT / page).is_file(), f"{page} does not exist"
+    assert any(wanted in found for found in headings(ROOT / page)), (heading, page)
+
+
+def test_the_readme_is_a_front_page_that_links_every_guide_page():
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 400
+    guide = (ROOT / "docs" / "README.md").read_text()
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        if page.name != "README.md":
+            assert f"]({page.name}" in guide, page.name
+    for command in ("check", "describe", "status", "smoke", "calibrate", "simulate",
+                    "recommend", "traces", "compare", "strategies"):
+        assert re.search(rf"^\| `{command}\b", readme, re.MULTILINE), command
