@@ -215,3 +215,31 @@ def test_check_on_the_example_template_takes_under_a_second(example_app: cdk.App
          f"main(['{template}']); print('aws_cdk' in sys.modules, 'jsii' in sys.modules)"],
         capture_output=True, text=True, env=env, check=False)
     assert probe.stdout.strip().splitlines()[-1] == "False False"
+
+
+# --- the pre-commit hooks -------------------------------------------------------------------
+
+
+def test_the_pre_commit_hooks_run_check_on_templates_and_on_one_app():
+    import re
+
+    import yaml
+
+    # given the repository's hook definitions
+    hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+    files, app = hooks["deepgram-scaling-check"], hooks["deepgram-scaling-check-app"]
+    for hook in hooks.values():
+        assert {"id", "name", "entry", "language"} <= set(hook)
+        assert hook["entry"] == "deepgram-scaling check" and hook["language"] == "python"
+    # then the per-file hook takes templates and nothing else
+    pattern = re.compile(files["files"])
+    assert all(pattern.search(path) for path in (
+        "infra/app.template.json", "template.yaml", "sam/template.yml", "x.template.yaml"))
+    assert not any(pattern.search(path) for path in (
+        "package.json", "cdk.json", "templates.yaml", "mytemplate.yaml"))
+    # and the app hook takes its folder from args, not from the changed files
+    assert app["pass_filenames"] is False
+    # and the command it names fails on an error and passes a correct template
+    argv = files["entry"].split()[1:]
+    assert top_level_main([*argv, str(WRONG)]) == 1
+    assert top_level_main([*argv, str(CORRECT)]) == 0

@@ -18,7 +18,8 @@ from cfnlint.rules import CloudFormationLintRule, RuleMatch  # type: ignore[impo
 from deepgram_scaling.checks.cfnlint_rules._numbering import cfn_lint_id
 from deepgram_scaling.checks.rules import RULES, Finding, Rule, check_template
 
-SOURCE = "https://github.com/deepgram-devs/deepgram-scaling/blob/main/docs/aws-behaviour.md"
+#: Where the package is described; each rule's source is docs/aws-behaviour.md#<anchor>.
+SOURCE = "https://pypi.org/project/deepgram-scaling/"
 
 #: The last template checked and its findings: every rule class reads the same run.
 _last: list[tuple[int, list[Finding]]] = []
@@ -57,8 +58,9 @@ def _rule_class(rule: Rule, level: str, *, other: CloudFormationLintRule | None 
     return type(rule.name, (CloudFormationLintRule,), {
         "id": cfn_lint_id(rule.name, level),
         "shortdesc": f"{rule.id}: {rule.summary.split(',')[0]}"[:120],
-        "description": f"Fires when {rule.summary}. Fix: {rule.fix}.",
-        "source_url": f"{SOURCE}#{rule.anchor}",
+        "description": (f"Fires when {rule.summary}. Fix: {rule.fix}. Source: "
+                        f"docs/aws-behaviour.md#{rule.anchor}"),
+        "source_url": SOURCE,
         "tags": ["sagemaker", "applicationautoscaling", "deepgram-scaling"],
         "match": match,
     })
@@ -70,7 +72,7 @@ def _other_level(rule: Rule) -> CloudFormationLintRule:
         "id": cfn_lint_id(rule.name, level),
         "shortdesc": f"{rule.id} ({level})",
         "description": f"Fires when {rule.summary}. Fix: {rule.fix}.",
-        "source_url": f"{SOURCE}#{rule.anchor}",
+        "source_url": SOURCE,
     })
     return sibling()
 
