@@ -1,15 +1,17 @@
 """``deepgram-scaling status STACK_NAME [--region R]``: after an update, does every endpoint
 run what the stack says?
 
-For each ``AWS::SageMaker::Endpoint`` in the stack's template it prints the endpoint config
-the stack expects beside the one the endpoint runs, the endpoint's status and its last
-deployment, and for each variant the current and desired instance counts and whether
-scaling is suspended. A guarded update that SageMaker rolled back leaves the endpoint on
-the old config while the stack names the new one; a scaling activity or deployment still
-under way shows as counts or stages that have not settled.
+It prints the stack's status (``DescribeStacks``), then for each ``AWS::SageMaker::Endpoint``
+in the stack's template the endpoint config the stack expects beside the one the endpoint
+runs, the endpoint's status and its last deployment, and for each variant the current and
+desired instance counts and whether scaling is suspended. A guarded update that SageMaker
+rolled back leaves the endpoint on the old config while the stack names the new one; a
+scaling activity or deployment still under way shows as counts or stages that have not
+settled.
 
-Exit status: 0 when every endpoint agrees with the stack, 1 when one does not (each
-disagreement is a line starting with ``DISAGREES``), 2 when the stack cannot be read (no
+Exit status: 0 when every endpoint agrees with the stack, 1 when one does not or the stack
+itself is mid-operation or failed (each disagreement is a line starting with
+``DISAGREES``), 2 when the stack cannot be read (no
 such stack, no endpoint in it, no credentials, boto3 missing). Needs boto3, imported only
 when the command runs; never imports the CDK.
 """
@@ -262,21 +264,37 @@ def _error_code(error: Exception) -> tuple[str, str]:
     return str(details.get("Code", "")), str(details.get("Message", ""))
 
 
-def read_template(clients: Clients, stack_name: str) -> dict[str, Any]:
-    """The stack's template after transforms (``GetTemplate``'s default stage)."""
+def _stack_call(clients: Clients, action: str, stack_name: str,
+                function: Callable[..., Any]) -> dict[str, Any]:
+    """A CloudFormation call on the stack; a stack that does not exist is one line."""
     from botocore.exceptions import ClientError
 
-    from .checks.template import TemplateReadError, parse_template
-
     try:
-        answer = _call("cloudformation:GetTemplate", stack_name,
-                       clients.cloudformation.get_template, StackName=stack_name)
+        answer: dict[str, Any] = _call(f"cloudformation:{action}", stack_name, function,
+                                       StackName=stack_name)
     except ClientError as error:
         code, message = _error_code(error)
         if "does not exist" in message:
             raise StatusError(f"no stack named {stack_name} in {clients.region}: check the "
                               "name and --region") from None
-        raise StatusError(f"cloudformation:GetTemplate failed: {code}: {message}") from None
+        raise StatusError(f"cloudformation:{action} failed: {code}: {message}") from None
+    return answer
+
+
+def read_stack(clients: Clients, stack_name: str) -> tuple[str, str | None]:
+    """The stack's status and its reason (``DescribeStacks``)."""
+    answer = _stack_call(clients, "DescribeStacks", stack_name,
+                         clients.cloudformation.describe_stacks)
+    stacks = answer.get("Stacks") or [{}]
+    return str(stacks[0].get("StackStatus", "unknown")), stacks[0].get("StackStatusReason")
+
+
+def read_template(clients: Clients, stack_name: str) -> dict[str, Any]:
+    """The stack's template after transforms (``GetTemplate``'s default stage)."""
+    from .checks.template import TemplateReadError, parse_template
+
+    answer = _stack_call(clients, "GetTemplate", stack_name,
+                         clients.cloudformation.get_template)
     body = answer.get("TemplateBody")
     # botocore hands a JSON body over already parsed; YAML stays text
     # (docs/aws-behaviour.md#status-physical-ids).
@@ -289,9 +307,19 @@ def read_template(clients: Clients, stack_name: str) -> dict[str, Any]:
 
 
 def _stack_resource(clients: Clients, stack_name: str, logical_id: str) -> dict[str, Any]:
-    answer = _call("cloudformation:DescribeStackResources", stack_name,
-                   clients.cloudformation.describe_stack_resources,
-                   StackName=stack_name, LogicalResourceId=logical_id)
+    """The stack's resource of that logical id; ``{}`` when CloudFormation has none (yet)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        answer = _call("cloudformation:DescribeStackResources", stack_name,
+                       clients.cloudformation.describe_stack_resources,
+                       StackName=stack_name, LogicalResourceId=logical_id)
+    except ClientError as error:
+        code, message = _error_code(error)
+        if "does not exist" in message:
+            return {}
+        raise StatusError(f"cloudformation:DescribeStackResources failed: {code}: "
+                          f"{message}") from None
     resources = answer.get("StackResources") or []
     return dict(resources[0]) if resources else {}
 
@@ -374,19 +402,51 @@ def _replace(report: EndpointReport, **changes: Any) -> EndpointReport:
     return dataclasses.replace(report, **changes)
 
 
-def status(clients: Clients, stack_name: str) -> list[EndpointReport]:
-    """A report for every endpoint the stack's template declares."""
+@dataclass(frozen=True, kw_only=True)
+class StackReport:
+    """The stack's own status, and a report for each endpoint its template declares."""
+
+    name: str
+    status: str
+    reason: str | None = None
+    endpoints: tuple[EndpointReport, ...] = ()
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """A stack operation under way or failed: nothing is settled yet."""
+        if self.status.endswith("_IN_PROGRESS"):
+            return (f"the stack is {self.status}: run status again when it has settled",)
+        if self.status.endswith("_FAILED"):
+            reason = f" ({' '.join(self.reason.split())})" if self.reason else ""
+            return (f"the stack is {self.status}{reason}",)
+        return ()
+
+    @property
+    def agrees(self) -> bool:
+        return not self.problems and all(e.agrees for e in self.endpoints)
+
+
+def status(clients: Clients, stack_name: str) -> StackReport:
+    """The stack's status, and a report for every endpoint its template declares."""
+    stack_status, reason = read_stack(clients, stack_name)
     declared = declared_endpoints(read_template(clients, stack_name))
     if not declared:
         raise StatusError(f"stack {stack_name} declares no {ENDPOINT_TYPE}")
-    return [endpoint_report(clients, stack_name, endpoint) for endpoint in declared]
+    return StackReport(name=stack_name, status=stack_status, reason=reason,
+                       endpoints=tuple(endpoint_report(clients, stack_name, endpoint)
+                                       for endpoint in declared))
 
 
 # --- output ----------------------------------------------------------------------------------
 
 
-def render(reports: Sequence[EndpointReport]) -> str:
-    lines = []
+def render(stack: StackReport) -> str:
+    lines = [f"stack {stack.name}: {stack.status}"]
+    if stack.status.endswith("ROLLBACK_COMPLETE"):
+        lines.append("  note: the last stack operation was rolled back, so the stack (and what "
+                     "follows) describes the release before it")
+    lines.extend(f"  DISAGREES: {problem}" for problem in stack.problems)
+    reports = stack.endpoints
     for report in reports:
         lines.append(f"{report.logical_id}: endpoint {report.endpoint_name}, "
                      f"{report.status or 'not found'}")
@@ -410,8 +470,12 @@ def render(reports: Sequence[EndpointReport]) -> str:
         lines.extend(f"  DISAGREES: {problem}" for problem in report.problems)
     bad = sum(not r.agrees for r in reports)
     count = f"{len(reports)} endpoint" + ("s" if len(reports) != 1 else "")
-    lines.append(f"{bad} of {count} disagree with the stack" if bad
-                 else f"{count}: all agree with the stack")
+    if bad:
+        lines.append(f"{bad} of {count} disagree with the stack")
+    elif stack.problems:
+        lines.append(f"{count} agree with the stack, which has not settled")
+    else:
+        lines.append(f"{count}: all agree with the stack")
     return "\n".join(lines)
 
 
@@ -452,12 +516,12 @@ def main(argv: Sequence[str] | None = None, *,
             return 2
         make_clients = boto3_clients
     try:
-        reports = status(make_clients(args.region), args.stack)
+        report = status(make_clients(args.region), args.stack)
     except StatusError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(render(reports))
-    return 0 if all(r.agrees for r in reports) else 1
+    print(render(report))
+    return 0 if report.agrees else 1
 
 
 if __name__ == "__main__":

@@ -71,8 +71,16 @@ class Stubbed:
     sagemaker: Stubber
     autoscaling: Stubber
 
-    def stack(self, body: dict[str, Any] | str, *, endpoint_physical: str | None = None
-              ) -> None:
+    def stack_status(self, status: str = "UPDATE_COMPLETE", **extra: Any) -> None:
+        self.cloudformation.add_response(
+            "describe_stacks", {"Stacks": [{"StackName": STACK, "StackStatus": status,
+                                            "CreationTime": "2026-12-01T10:00:00Z",
+                                            **extra}]},
+            {"StackName": STACK})
+
+    def stack(self, body: dict[str, Any] | str, *, endpoint_physical: str | None = None,
+              status: str = "UPDATE_COMPLETE") -> None:
+        self.stack_status(status)
         text = body if isinstance(body, str) else json.dumps(body)
         self.cloudformation.add_response("get_template", {"TemplateBody": text},
                                          {"StackName": STACK})
@@ -171,6 +179,7 @@ def test_an_endpoint_on_the_expected_config_agrees(aws, capsys):
     # then it prints both configs, the deployment, the counts and the scaling, and exits 0
     assert status == 0
     assert out.splitlines() == [
+        f"stack {STACK}: UPDATE_COMPLETE",
         f"RealtimeEndpoint1C2D: endpoint {ENDPOINT}, InService",
         f"  endpoint config: runs {NEW_CONFIG}, the stack expects {NEW_CONFIG.lower()}",
         "  last deployment: blue/green, canary of 25%, rolls back on 1 alarm "
@@ -201,7 +210,7 @@ def test_the_name_comes_from_the_physical_id_when_the_template_has_none(aws, cap
     status, out, _ = run(aws, capsys)
 
     assert status == 0
-    assert out.startswith("RealtimeEndpoint1C2D: endpoint generated-1, InService")
+    assert out.splitlines()[1] == "RealtimeEndpoint1C2D: endpoint generated-1, InService"
 
 
 def test_a_yaml_template_is_read(aws, capsys):
@@ -299,7 +308,7 @@ def test_an_endpoint_sagemaker_does_not_know_disagrees(aws, capsys):
     status, out, _ = run(aws, capsys)
 
     assert status == 1
-    assert out.startswith(f"RealtimeEndpoint1C2D: endpoint {ENDPOINT}, not found")
+    assert out.splitlines()[1] == f"RealtimeEndpoint1C2D: endpoint {ENDPOINT}, not found"
     assert disagreements(out) == [
         f"the stack declares endpoint {ENDPOINT}, but SageMaker has no endpoint of that name"]
 
@@ -307,9 +316,55 @@ def test_an_endpoint_sagemaker_does_not_know_disagrees(aws, capsys):
 # --- cannot tell --------------------------------------------------------------------------
 
 
+def test_a_stack_still_updating_disagrees(aws, capsys):
+    # given a stack update still running, its endpoint on the config the template names
+    aws.stack(template(), status="UPDATE_IN_PROGRESS")
+    aws.endpoint()
+    aws.target()
+
+    status, out, _ = run(aws, capsys)
+
+    assert status == 1
+    assert disagreements(out) == [
+        "the stack is UPDATE_IN_PROGRESS: run status again when it has settled"]
+    assert out.splitlines()[-1] == "1 endpoint agree with the stack, which has not settled"
+
+
+def test_a_rolled_back_stack_is_noted(aws, capsys):
+    # given a stack update CloudFormation rolled back: the stack describes the old release,
+    # and the endpoint runs it
+    aws.stack(template(), status="UPDATE_ROLLBACK_COMPLETE")
+    aws.endpoint()
+    aws.target()
+
+    status, out, _ = run(aws, capsys)
+
+    assert status == 0
+    assert out.splitlines()[:2] == [
+        f"stack {STACK}: UPDATE_ROLLBACK_COMPLETE",
+        "  note: the last stack operation was rolled back, so the stack (and what follows) "
+        "describes the release before it"]
+
+
+def test_an_endpoint_not_created_yet_is_exit_2(aws, capsys):
+    # given a template that lets CloudFormation name the endpoint, and no endpoint yet
+    aws.stack_status("CREATE_COMPLETE")
+    aws.cloudformation.add_response("get_template", {"TemplateBody": json.dumps(
+        template(literal_name=False))})
+    aws.cloudformation.add_client_error(
+        "describe_stack_resources", "ValidationError",
+        f"Resource RealtimeEndpoint1C2D does not exist for stack {STACK}", 400)
+
+    status, _, err = run(aws, capsys)
+
+    assert status == 2
+    assert err.startswith(f"error: stack {STACK} has no physical endpoint for "
+                          "RealtimeEndpoint1C2D yet")
+
+
 def test_no_such_stack_is_one_line_and_exit_2(aws, capsys):
     aws.cloudformation.add_client_error(
-        "get_template", "ValidationError", f"Stack with id {STACK} does not exist", 400)
+        "describe_stacks", "ValidationError", f"Stack with id {STACK} does not exist", 400)
 
     status, out, err = run(aws, capsys)
 
@@ -319,6 +374,7 @@ def test_no_such_stack_is_one_line_and_exit_2(aws, capsys):
 
 
 def test_a_stack_without_endpoints_is_exit_2(aws, capsys):
+    aws.stack_status()
     aws.cloudformation.add_response(
         "get_template", {"TemplateBody": json.dumps({"Resources": {
             "Topic": {"Type": "AWS::SNS::Topic"}}})})
@@ -330,13 +386,15 @@ def test_a_stack_without_endpoints_is_exit_2(aws, capsys):
 
 
 def test_access_denied_names_the_action(aws, capsys):
-    aws.cloudformation.add_client_error("get_template", "AccessDenied", "not authorized", 403)
+    aws.cloudformation.add_client_error("describe_stacks", "AccessDenied", "not authorized",
+                                        403)
 
     status, _, err = run(aws, capsys)
 
     assert status == 2
-    assert err == (f"error: access denied: cloudformation:GetTemplate on {STACK} "
-                   "(not authorized); allow cloudformation:GetTemplate for the caller's role\n")
+    assert err == (f"error: access denied: cloudformation:DescribeStacks on {STACK} "
+                   "(not authorized); allow cloudformation:DescribeStacks for the caller's "
+                   "role\n")
 
 
 # --- the pure parts -----------------------------------------------------------------------
