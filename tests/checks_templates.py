@@ -312,6 +312,28 @@ def _inference_component(*, managed: dict[str, Any] | None = None, wake_up: bool
     return mutate
 
 
+def _copy_tracking(predefined: str) -> Mutation:
+    """Target tracking on the inference component's copies."""
+    def mutate(t: Template) -> None:
+        t["Resources"]["IcScaling"] = {"Type": "AWS::ApplicationAutoScaling::ScalingPolicy",
+                                       "Properties": {
+            "PolicyName": "copies", "PolicyType": "TargetTrackingScaling",
+            "ScalingTargetId": {"Ref": "IcTarget"},
+            "TargetTrackingScalingPolicyConfiguration": {
+                "TargetValue": 5, "PredefinedMetricSpecification": {
+                    "PredefinedMetricType": predefined}}}}
+    return mutate
+
+
+def _copy_target(resource_id: str, *, depends: bool) -> Mutation:
+    def mutate(t: Template) -> None:
+        target = t["Resources"]["IcTarget"]
+        target["Properties"]["ResourceId"] = resource_id
+        if not depends:
+            target.pop("DependsOn", None)
+    return mutate
+
+
 def _schedules(*expressions: str) -> Mutation:
     return _set("RtTarget", ["ScheduledActions"], [
         {"ScheduledActionName": f"s{n}", "Schedule": expression,
@@ -459,6 +481,13 @@ NON_COMPLIANT: dict[str, list[tuple[str, Mutation, set[str]]]] = {
          _alarm("RtUploadAlarm", "ResponseUploadFailures",
                 [_endpoint_dimension("RtEndpoint"), _VARIANT], []),
          {"RtUploadAlarm"}),
+        ("variant-type-on-copies",
+         _compose(_inference_component(),
+                  _copy_tracking("SageMakerVariantInvocationsPerInstance")), {"IcScaling"}),
+        ("copy-type-on-a-variant",
+         _set("RtScaling", [_TT, "PredefinedMetricSpecification"], {"PredefinedMetricType":
+              "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"}),
+         {"RtScaling"}),
     ],
     "RealtimeMinCapacity": [
         ("realtime-at-zero", _set("RtTarget", ["MinCapacity"], 0), {"RtTarget"}),
@@ -507,6 +536,12 @@ NON_COMPLIANT: dict[str, list[tuple[str, Mutation, set[str]]]] = {
         ("ref-gives-the-arn",
          _set("RtTarget", ["ResourceId"],
               {"Fn::Sub": "endpoint/${RtEndpoint}/variant/AllTraffic"}), {"RtTarget"}),
+        ("copies-named-without-dependency",
+         _compose(_inference_component(),
+                  _copy_target("inference-component/ic-model", depends=False)), {"IcTarget"}),
+        ("copies-of-no-component",
+         _compose(_inference_component(),
+                  _copy_target("inference-component/elsewhere", depends=True)), {"IcTarget"}),
     ],
     "ScalableTargetVariantExists": [
         ("unknown-variant", _set("RtTarget", ["ResourceId"], _resource_id("RtEndpoint", "v1")),
@@ -599,6 +634,9 @@ COMPLIANT: dict[str, list[tuple[str, Mutation]]] = {
          _alarm("AsyncCpuAlarm", "CPUUtilization",
                 [_endpoint_dimension("AsyncEndpoint"), _VARIANT], [])),
         ("copy-metrics-on-a-component", _inference_component()),
+        ("copy-type-on-copies",
+         _compose(_inference_component(), _copy_tracking(
+             "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"))),
     ],
     "RealtimeMinCapacity": [
         ("async-at-zero-is-fine", _set("AsyncTarget", ["MinCapacity"], 0)),
@@ -644,6 +682,7 @@ COMPLIANT: dict[str, list[tuple[str, Mutation]]] = {
     ],
     "ScalableTargetResolvesToEndpoint": [
         ("literal-with-depends-on", _literal_target(depends=True)),
+        ("copies-named-with-depends-on", _inference_component()),
         ("sub-with-attribute",
          _set("RtTarget", ["ResourceId"],
               {"Fn::Sub": "endpoint/${RtEndpoint.EndpointName}/variant/AllTraffic"})),

@@ -56,6 +56,13 @@ NOT_PUBLISHED_BY_ASYNC_PREDEFINED = frozenset({
     "SageMakerVariantInvocationsPerInstance",
     "SageMakerVariantConcurrentRequestsPerModelHighResolution",
 })
+#: Predefined target-tracking types of an inference component's copies
+#: (docs/aws-behaviour.md#inference-component-metrics); a variant's types do not apply to
+#: copies, nor these to a variant.
+COPY_PREDEFINED = frozenset({
+    "SageMakerInferenceComponentInvocationsPerCopy",
+    "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution",
+})
 #: The signals a backlog scale-in step reads (docs/aws-behaviour.md#step-bounds).
 BACKLOG_SIGNALS = frozenset({"ApproximateBacklogSize", "ApproximateBacklogSizePerInstance"})
 #: Deepgram's scale-in cooldown for streaming (docs/aws-behaviour.md#deepgram-cooldowns);
@@ -333,6 +340,9 @@ class ComponentTarget:
     min_capacity: float | None
     max_capacity: float | None
     scheduled_minimums: dict[str, float] = field(default_factory=dict)
+    #: whether ResourceId names the component by a literal (or parameter) name rather than
+    #: through a reference to it
+    by_literal_name: bool = False
 
     @property
     def may_reach_zero(self) -> bool:
@@ -408,7 +418,8 @@ class _Scaling:
         match = _COMPONENT_RESOURCE_ID.match(resource_id)
         component = self._component_named(match.group(1)) if match else None
         return ComponentTarget(lid, resource_id, component, number(props.get("MinCapacity")),
-                               number(props.get("MaxCapacity")), _scheduled_minimums(props))
+                               number(props.get("MaxCapacity")), _scheduled_minimums(props),
+                               by_literal_name=match is not None and "{{" not in match.group(1))
 
     def _copy_policy_target(self, props: Mapping[str, Any], by_resource_id: Mapping[str, str]
                             ) -> str | None:
@@ -648,6 +659,8 @@ def metric_published_by_endpoint_type(template: Mapping[str, Any]) -> list[Findi
             f"{described}, so this {use.owner_type} never sees data"
             + (" (scale async endpoints on ApproximateBacklogSizePerInstance)"
                if kinds == {"async"} else "")))
+    copy_policies = {p for t in scaling.component_targets
+                     for p in scaling.policies_of.get(t, [])}
     for policy in graph.policies.values():
         config = policy.properties.get("TargetTrackingScalingPolicyConfiguration")
         spec = config.get("PredefinedMetricSpecification") if isinstance(config, Mapping) else None
@@ -659,6 +672,20 @@ def metric_published_by_endpoint_type(template: Mapping[str, Any]) -> list[Findi
                 "MetricPublishedByEndpointType", "error", policy.id,
                 f"the predefined metric {predefined} is not published by asynchronous "
                 f"endpoints; {endpoint.id} is asynchronous, so this policy never scales"))
+        on_copies = policy.id in copy_policies
+        if on_copies and predefined in NOT_PUBLISHED_BY_ASYNC_PREDEFINED:
+            findings.append(_finding(
+                "MetricPublishedByEndpointType", "error", policy.id,
+                f"the predefined metric {predefined} measures a variant's instances; this "
+                "policy scales an inference component's copies, which are measured by "
+                "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution or "
+                "SageMakerInferenceComponentInvocationsPerCopy"))
+        if policy.target is not None and predefined in COPY_PREDEFINED:
+            findings.append(_finding(
+                "MetricPublishedByEndpointType", "error", policy.id,
+                f"the predefined metric {predefined} measures an inference component's "
+                "copies; this policy scales a variant's instances, which are measured by "
+                "the SageMakerVariant... types"))
     return findings
 
 
@@ -964,6 +991,18 @@ def scalable_target_resolves_to_endpoint(template: Mapping[str, Any]) -> list[Fi
             continue
         findings.append(_finding("ScalableTargetResolvesToEndpoint", "warning", target.id,
                                  message))
+    for copies in _context(template).scaling.component_targets.values():
+        if copies.component is None:
+            message = (f"ResourceId {copies.resource_id!r} names no inference component in "
+                       "this template; the inference-component checks were skipped for it")
+        elif copies.by_literal_name and not graph.depends_on(copies.id, copies.component):
+            message = (f"ResourceId names {copies.component} by its name without depending on "
+                       "it, so CloudFormation may register the target before the component "
+                       f"exists; add DependsOn {copies.component}")
+        else:
+            continue
+        findings.append(_finding("ScalableTargetResolvesToEndpoint", "warning", copies.id,
+                                 message))
     return findings
 
 
@@ -1141,7 +1180,8 @@ RULES: tuple[Rule, ...] = (
          "a policy or alarm reads a catalogued metric the endpoint's kind never publishes "
          "(Invocations, InvocationsPerInstance, ConcurrentRequestsPerModel, OverheadLatency "
          "or their predefined types on an async endpoint; a backlog metric on a real-time "
-         "one; an inference-component metric on an endpoint without components)",
+         "one; an inference-component metric on an endpoint without components; a variant's "
+         "predefined type on a component's copies, or a copy type on a variant)",
          "scale async endpoints on ApproximateBacklogSizePerInstance and real-time ones on "
          "ConcurrentRequestsPerModel or InvocationsPerInstance",
          "metric-catalogue", _judged(metric_published_by_endpoint_type)),
@@ -1184,8 +1224,9 @@ RULES: tuple[Rule, ...] = (
          "sns:Publish, scoped with aws:SourceAccount and aws:SourceArn on your alarms",
          "alarm-topic-policy", _judged(alarm_topic_allows_cloudwatch)),
     Rule("ScalableTargetResolvesToEndpoint", "warning",
-         "a SageMaker scalable target's ResourceId names no endpoint of the template, names "
-         "one by Ref (an ARN), or by a literal name without depending on it",
+         "a SageMaker scalable target's ResourceId names no endpoint (or inference "
+         "component) of the template, names an endpoint by Ref (an ARN), or names either by "
+         "a literal name without depending on it",
          "build ResourceId from Fn::GetAtt <Endpoint>.EndpointName, or add DependsOn",
          "variant-scalable-target", _judged(scalable_target_resolves_to_endpoint)),
     Rule("ScalableTargetVariantExists", "error",
