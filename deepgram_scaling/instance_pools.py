@@ -28,10 +28,10 @@ PROVISION_TIMEOUT_RANGE_S = (300, 3600)
 _ALL_SIZES = ("xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge")
 #: The NVIDIA GPU instance types, by family, that SageMaker endpoints accept for a
 #: ``ProductionVariant.InstanceType`` or an ``InstancePool.InstanceType``: the enum of
-#: CloudFormation's ``AWS::SageMaker::EndpointConfig`` schema (docs/aws-behaviour.md#endpoint-
-#: instance-types), for the families Deepgram's models run on. The one list in the package;
-#: ``tests/test_instance_pools.py`` compares it with the schema cfn-lint ships. ``ml.p3dn`` is
-#: not a hosting type, and g7 and g7e start at ``2xlarge``.
+#: CloudFormation's ``AWS::SageMaker::EndpointConfig`` schema, for the families Deepgram's
+#: models run on (docs/aws-behaviour.md#endpoint-instance-types). The one list in the
+#: package; ``tests/test_instance_pools.py`` compares it with the schema cfn-lint ships.
+#: ``ml.p3dn`` is not a hosting type, and g7 and g7e start at ``2xlarge``.
 ENDPOINT_GPU_INSTANCE_TYPES: dict[str, tuple[str, ...]] = {
     "g4dn": _ALL_SIZES,
     "g5": (*_ALL_SIZES, "24xlarge", "48xlarge"),
