@@ -11,6 +11,8 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk.assertions import Annotations, Match, Template
+from hypothesis import given
+from hypothesis import strategies as st
 
 from deepgram_scaling import (
     AsyncDeepgramEndpoint,
@@ -488,3 +490,24 @@ def test_rollback_options_are_refused_on_a_marketplace_package(new_stack):
                  model=DeepgramModel.from_model_package(PACKAGE_ARN),
                  deployment=DeploymentStrategy.all_at_once(),
                  rollback_alarm_options=RealtimeRollbackAlarmOptions())
+
+
+@given(requests=st.integers(min_value=0, max_value=10_000),
+       errors=st.floats(min_value=0, max_value=1), floor=st.integers(min_value=1, max_value=500))
+def test_below_the_floor_nothing_is_judged_and_above_it_the_rate_is(requests, errors, floor):
+    from deepgram_scaling.alarms import rollback_queries
+    from deepgram_scaling.metric_math import evaluate
+
+    value = evaluate(rollback_queries(floor), {"requests": requests, "judged": errors})
+    assert value == (errors if requests >= floor else 0)
+
+
+def test_an_async_endpoint_checks_its_rollback_options_type(new_stack):
+    with pytest.raises(DeepgramScalingConfigError, match=(
+            r"rollback_alarm_options must be an instance of AsyncRollbackAlarmOptions")):
+        AsyncDeepgramEndpoint(new_stack("AsyncOptions", nag=False), "Jobs",
+                              model=DeepgramModel.from_image(IMAGE_URI),
+                              instance_pools=["ml.g6.2xlarge"], max_capacity=4,
+                              deployment=DeploymentStrategy.all_at_once(),
+                              rollback_alarm_options=__import__(
+                                  "deepgram_scaling").RealtimeRollbackAlarmOptions())
