@@ -17,13 +17,6 @@ from deepgram_scaling import cli
 
 from .conftest import ROOT
 
-PARSERS = {
-    "check": "deepgram_scaling.checks.cli",
-    "smoke": "deepgram_scaling.smoke",
-    "status": "deepgram_scaling.status",
-    "simulator": "deepgram_scaling.simulator.cli",
-}
-
 
 def command() -> list[str]:
     return [sys.executable, "-m", "deepgram_scaling.cli"]
@@ -76,23 +69,37 @@ def test_an_unknown_command_is_one_line(capsys):
 
 
 def _options(parser: argparse.ArgumentParser, where: str) -> list[tuple[str, str | None]]:
+    """Every option (a flag, not a positional) of a parser and its subparsers, with its help."""
     found = []
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
                 found += _options(sub, f"{where} {name}")
-        elif not isinstance(action, argparse._HelpAction):
-            found.append((f"{where} {'/'.join(action.option_strings) or action.dest}",
-                          action.help))
+        elif action.option_strings and not isinstance(action, argparse._HelpAction):
+            found.append((f"{where} {'/'.join(action.option_strings)}", action.help))
     return found
 
 
-@pytest.mark.parametrize("name", sorted(PARSERS))
-def test_every_option_has_help_text(name):
-    parser = importlib.import_module(PARSERS[name]).build_parser()
+class _Parsed(Exception):
+    """Raised in place of parsing, once the command's parser is built."""
 
-    missing = [option for option, text in _options(parser, name) if not text]
 
+@pytest.mark.parametrize("entry", cli.COMMANDS, ids=lambda c: c.name)
+def test_every_option_has_help_text(entry, monkeypatch):
+    # given the parser a command builds (caught where it would parse its arguments)
+    built: list[argparse.ArgumentParser] = []
+
+    def caught(self: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        built.append(self)
+        raise _Parsed
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", caught)
+    module, _, function = entry.module.partition(":")
+    with pytest.raises(_Parsed):
+        getattr(importlib.import_module(module), function or "main")(["--help"])
+
+    # then each of its options, and its subcommands' options, says what it does
+    missing = [option for option, text in _options(built[0], entry.name) if not text]
     assert missing == []
 
 
