@@ -518,6 +518,12 @@ NON_COMPLIANT: dict[str, list[tuple[str, Mutation, set[str]]]] = {
         ("no-managed-scaling", _inference_component(managed={}), {"IcTarget"}),
         ("managed-scaling-disabled",
          _inference_component(managed={"Status": "DISABLED"}), {"IcTarget"}),
+        ("instances-kept-at-one",
+         _inference_component(managed={"Status": "ENABLED", "MinInstanceCount": 1,
+                                       "MaxInstanceCount": 2}), {"IcTarget"}),
+        ("bounds-out-of-order",
+         _inference_component(minimum=1, managed={"Status": "ENABLED", "MinInstanceCount": 3,
+                                                  "MaxInstanceCount": 2}), {"IcTarget"}),
     ],
     "AlarmTopicAllowsCloudWatch": [
         ("ssl-only-policy",
@@ -669,6 +675,8 @@ COMPLIANT: dict[str, list[tuple[str, Mutation]]] = {
     ],
     "InferenceComponentManagedScaling": [
         ("enabled", _inference_component()),
+        ("copies-stay-at-one-on-a-fixed-fleet",
+         _inference_component(managed={}, minimum=1, wake_up=False)),
     ],
     "AlarmTopicAllowsCloudWatch": [
         ("no-topic-policy-keeps-snss-default", _delete("RtTopicPolicy")),

@@ -825,9 +825,37 @@ def inference_component_wake_up_needs_two_failures(template: Mapping[str, Any]
     return findings
 
 
+def _managed_scaling_problem(managed: Any, target: ComponentTarget) -> str | None:
+    """What in a variant's ``ManagedInstanceScaling`` refuses what the copies ask for, or
+    None (docs/aws-behaviour.md#inference-component-wake-up)."""
+    if not isinstance(managed, Mapping):
+        managed = {}
+    status = render(managed.get("Status", "")) or "absent"
+    minimum = number(managed.get("MinInstanceCount"))
+    maximum = number(managed.get("MaxInstanceCount"))
+    if "{{" in status:
+        return None
+    if status == "ENABLED" and minimum is not None and maximum is not None and (
+            maximum < minimum):
+        return (f"its MaxInstanceCount {render(maximum)} is below its MinInstanceCount "
+                f"{render(minimum)}")
+    if not target.may_reach_zero:
+        return None
+    if status != "ENABLED":
+        return (f"{target.zero_minimum_source} and ManagedInstanceScaling is "
+                f"{status.lower()} on the variant: AWS lets an endpoint scale to and from "
+                "zero only with ManagedInstanceScaling enabled and MinInstanceCount 0")
+    if minimum is None or minimum > 0:
+        return (f"{target.zero_minimum_source} but MinInstanceCount is "
+                f"{'absent' if minimum is None else render(minimum)}: AWS lets an endpoint "
+                "scale to and from zero only with MinInstanceCount 0")
+    return None
+
+
 def inference_component_managed_scaling(template: Mapping[str, Any]) -> list[Finding]:
-    """Autoscaled copies need the hosting variant's ``ManagedInstanceScaling`` enabled:
-    otherwise the instance count stays put and copies beyond its room are never placed."""
+    """The hosting variant's ``ManagedInstanceScaling`` must allow what the copies ask for:
+    copies that scale to zero need it enabled with ``MinInstanceCount`` 0, and its bounds
+    must be in order."""
     scaling = _context(template).scaling
     graph = scaling.graph
     findings = []
@@ -845,19 +873,13 @@ def inference_component_managed_scaling(template: Mapping[str, Any]) -> list[Fin
                         if render(v.get("VariantName")) == render(variant_name)]
         if len(variants) != 1:
             continue
-        managed = variants[0].get("ManagedInstanceScaling")
-        status = render(managed.get("Status")) if isinstance(managed, Mapping) else "absent"
-        problem = None
-        if status not in ("ENABLED",) and "{{" not in status:
-            problem = (f"ManagedInstanceScaling is {status.lower() if status else 'absent'} "
-                       "on the variant, so SageMaker never adds an instance for a copy and "
-                       "copies beyond the running instances' room are not placed")
+        problem = _managed_scaling_problem(variants[0].get("ManagedInstanceScaling"), target)
         if problem is not None:
             findings.append(_finding(
                 "InferenceComponentManagedScaling", "error", target.id,
                 f"the copies of {component} scale between {render(target.min_capacity)} and "
                 f"{render(target.max_capacity)} on endpoint {endpoint.id}, but {problem}; "
-                "set ManagedInstanceScaling {Status: ENABLED, MinInstanceCount, "
+                "set ManagedInstanceScaling {Status: ENABLED, MinInstanceCount: 0, "
                 "MaxInstanceCount} on the endpoint config's variant"))
     return findings
 
@@ -1212,8 +1234,9 @@ RULES: tuple[Rule, ...] = (
          "inference-component-wake-up",
          _judged(inference_component_wake_up_needs_two_failures)),
     Rule("InferenceComponentManagedScaling", "error",
-         "an inference component's copies are autoscaled but the hosting variant's "
-         "ManagedInstanceScaling is absent or not ENABLED",
+         "an inference component's copies may scale to zero but the hosting variant's "
+         "ManagedInstanceScaling is absent, not ENABLED, or keeps MinInstanceCount above 0; "
+         "or its MaxInstanceCount is below its MinInstanceCount",
          "set ManagedInstanceScaling (Status ENABLED, MinInstanceCount, MaxInstanceCount) on "
          "the endpoint config's variant",
          "inference-component-wake-up", _judged(inference_component_managed_scaling)),
