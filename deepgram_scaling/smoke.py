@@ -181,7 +181,7 @@ def invoke_realtime(clients: Clients, endpoint_name: str, audio: bytes, *,
                 f"endpoint {endpoint_name} answered 400 to InvokeEndpoint "
                 f"({_first_line(str(detail), 120)}): its listing may be streaming-only "
                 "(e.g. Flux), which takes InvokeEndpointWithBidirectionalStream only; test "
-                "it by streaming (README, 'Calling the endpoints')") from None
+                "it by streaming (docs/calling.md)") from None
         raise SmokeError(f"sagemaker:InvokeEndpoint failed: {code}: "
                          f"{_first_line(message)}") from None
     latency = clock() - start

@@ -33,7 +33,7 @@ RETIRED = {
     "scale_out_from_desired": (
         "the endpoint refuses capacity changes while it is Updating, so whenever a "
         "scale-out applies the desired and in-service counts agree and the basis cannot "
-        "differ (see the README's simulator section)"),
+        "differ (see docs/simulator.md)"),
 }
 
 
