@@ -129,6 +129,18 @@ integ-snapshot: $(DEPS)
 integ-snapshot-update: $(DEPS)
 	DEEPGRAM_SCALING_UPDATE_INTEG_SNAPSHOTS=1 $(PY) -m pytest tests/test_integ.py
 
+## Branch coverage of deepgram_scaling/ over the test suite, CLIs the tests start as
+## subprocesses included ([tool.coverage] in pyproject.toml): one line per module, then the
+## total. Not part of `make test`. COVERAGE_TESTS narrows the run (default: every test).
+.PHONY: coverage
+COVERAGE_TESTS ?=
+coverage: $(DEPS) $(CLI)
+	rm -f .coverage .coverage.*
+	status=0; $(PY) -m coverage run -m pytest $(COVERAGE_TESTS) || status=$$?; \
+		$(PY) -m coverage combine --quiet; \
+		$(PY) -m coverage report --sort=cover; \
+		exit $$status
+
 ## Mutation testing of the pure modules against their fast tests ([tool.mutmut] in
 ## pyproject.toml); prints the killed and surviving counts. Survivors: mutmut results.
 ## One child at a time: forked workers share the parent's jsii kernel process.
