@@ -391,6 +391,23 @@ def test_recommend_prints_measured_capacities_without_the_label(tmp_path, capsys
         PACKAGE_ARN)) == []
 
 
+def test_recommend_for_async_prints_settings_the_library_does_not_warn_about(
+        tmp_path, capsys, new_stack):
+    trace = tmp_path / "batch.csv"
+    assert main(["traces", "generate", "batch-uploads", "--days", "0.25",
+                 "-o", str(trace)]) == 0
+    capsys.readouterr()
+
+    assert main(["recommend", "--trace", str(trace), "--kind", "async", "--pools",
+                 "ml.g6.2xlarge,ml.g6e.2xlarge", "--slo", "p95=600", "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+
+    # the call asks for a self-hosted image, and with one it synthesizes without a warning
+    assert "# model: a self-hosted image (DeepgramModel.from_image)" in out
+    assert _warnings_of(_printed_construct(out), new_stack("RecommendedAsync"),
+                        DeepgramModel.from_image(IMAGE_URI)) == []
+
+
 def test_recommend_rejects_an_unknown_slo_key(tmp_path, capsys):
     trace = tmp_path / "t.csv"
     trace.write_text("start,duration_s\n0,30\n")

@@ -287,6 +287,10 @@ def cmd_recommend(args: argparse.Namespace) -> int:
               "default, not a measurement,\n# and so are max_concurrency and the targets "
               "below. Load-test one instance, put its\n# capacity in --params "
               "(types.<instance type>.capacity) and run recommend again.")
+    if args.kind == "async":
+        # docs/aws-behaviour.md#async-marketplace: the construct warns on a Marketplace package
+        print("# model: a self-hosted image (DeepgramModel.from_image); Deepgram does not "
+              "support\n# asynchronous endpoints on Marketplace packages for now")
     print(f"{construct}(scope, \"Endpoint\", model=model,")
     for key, value in kwargs.items():
         note = "  # illustrative, not measured" if key == "instance_pools" and illustrative \
