@@ -274,3 +274,27 @@ def test_the_generated_template_is_checked_for_real():
     found = check_template(template)
     assert sorted(f.resource for f in found if f.rule == WAKE) == sorted(
         lid.replace("Backlogged", "Target") for lid in removed)
+
+
+# --- names read from another resource -----------------------------------------------------
+
+
+@pytest.mark.parametrize(("config_name", "tied"), [("jobs", True), ("jobs-config", False)])
+def test_a_target_named_through_the_configs_name_is_tied_when_the_names_match(
+        config_name, tied):
+    from deepgram_scaling.checks.resolve import Graph
+
+    # given an endpoint and its config with literal names, and a target whose ResourceId
+    # reads the config's name (AWS's fraud-detection sample gives both the same name)
+    template = build()
+    resources = template["Resources"]
+    resources["AsyncEndpoint"]["Properties"]["EndpointName"] = "jobs"
+    resources["AsyncConfig"]["Properties"]["EndpointConfigName"] = config_name
+    resources["AsyncTarget"]["Properties"]["ResourceId"] = {"Fn::Join": ["", [
+        "endpoint/", {"Fn::GetAtt": ["AsyncConfig", "EndpointConfigName"]},
+        "/variant/AllTraffic"]]}
+    # when the graph ties the target
+    target = Graph(template).targets["AsyncTarget"]
+    # then it names the endpoint only when the two names are the same
+    assert (target.endpoint == "AsyncEndpoint") is tied
+    assert (target.tie == "name") is tied

@@ -30,6 +30,16 @@ TOPIC_INLINE_POLICY = "AWS::SNS::TopicInlinePolicy"
 VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
 
+#: The attribute of each SageMaker resource that returns the name its property sets
+#: (docs/aws-behaviour.md#name-attributes).
+NAME_ATTRIBUTES = {
+    ENDPOINT: "EndpointName",
+    ENDPOINT_CONFIG: "EndpointConfigName",
+    "AWS::SageMaker::Model": "ModelName",
+    "AWS::SageMaker::InferenceComponent": "InferenceComponentName",
+}
+_GETATT_PLACEHOLDER = re.compile(r"\{\{GetAtt:([^}.]+)\.([^}]+)\}\}")
+
 #: A value :func:`render` could not follow (an unknown function, a condition).
 UNKNOWN = "{{?}}"
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
@@ -284,7 +294,28 @@ class Graph:
             for endpoint in self.endpoints.values():
                 if endpoint.name == text:
                     return endpoint.id, "name"
+            # a name read from another resource that sets it (the endpoint config's name,
+            # given the same value as the endpoint's) names what that value names
+            named = self.with_set_names(text)
+            if named != text:
+                for endpoint in self.endpoints.values():
+                    if endpoint.name == named:
+                        return endpoint.id, "name"
         return None, None
+
+    def with_set_names(self, text: str) -> str:
+        """``text`` with each ``{{GetAtt:R.<Name>}}`` of a SageMaker resource that sets that
+        name property replaced by the value it sets: ``Fn::GetAtt`` on such a name returns
+        the name (docs/aws-behaviour.md#name-attributes)."""
+
+        def one(match: re.Match[str]) -> str:
+            resource, attribute = match.group(1), match.group(2)
+            if NAME_ATTRIBUTES.get(self.type_of(resource) or "") != attribute:
+                return match.group(0)
+            value = self.properties(resource).get(attribute)
+            return match.group(0) if value is None else render(value)
+
+        return _GETATT_PLACEHOLDER.sub(one, text)
 
     def _endpoint(self, lid: str) -> Endpoint:
         props = self.properties(lid)
