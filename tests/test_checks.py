@@ -253,3 +253,67 @@ def test_the_docs_explain_every_rule():
     for rule in RULES:
         assert f"| `{rule.name}` | {rule.level} |" in page, rule.name
         assert f"aws-behaviour.md#{rule.anchor})" in page, rule.name
+
+
+# --- the catalogue and the step semantics ----------------------------------------------------
+
+
+def test_every_catalogued_metric_cites_a_behaviour_and_has_sets_kinds_and_statistics():
+    from deepgram_scaling.checks.catalogue import CATALOGUE, NAMESPACES
+    doc = (ROOT / "docs" / "aws-behaviour.md").read_text()
+    for (namespace, name), spec in CATALOGUE.items():
+        assert namespace in NAMESPACES, name
+        assert spec.dimension_sets and spec.kinds and spec.statistics, name
+        assert f'<a id="{spec.anchor}"></a>' in doc, (name, spec.anchor)
+
+
+@pytest.mark.parametrize(("namespace", "name", "dimensions", "published"), [
+    ("AWS/SageMaker", "ApproximateBacklogSize", {"EndpointName"}, True),
+    ("AWS/SageMaker", "ApproximateBacklogSize", {"EndpointName", "VariantName"}, False),
+    ("/aws/sagemaker/Endpoints", "GPUUtilization", {"VariantName"}, False),
+    ("/aws/sagemaker/Endpoints", "GPUUtilization", {"EndpointName", "VariantName"}, True),
+    ("/aws/sagemaker/Endpoints", "CPUUtilization",
+     {"EndpointName", "VariantName", "InstanceId", "AcceleratorId"}, False),
+    ("AWS/SageMaker", "ConcurrentRequestsPerModel",
+     {"EndpointName", "VariantName", "InstanceType"}, True),
+    ("AWS/SageMaker", "Invocation5XXErrors",
+     {"EndpointName", "VariantName", "EndpointConfigName"}, True),
+    ("AWS/SageMaker", "NoCapacityInvocationFailures", {"InferenceComponentName"}, True),
+    ("/aws/sagemaker/InferenceComponents", "GPUUtilizationNormalized",
+     {"EndpointName", "VariantName"}, False),
+])
+def test_catalogue_dimension_sets(namespace, name, dimensions, published):
+    from deepgram_scaling.checks.catalogue import lookup
+    spec = lookup(namespace, name)
+    assert spec is not None
+    assert spec.matches(dimensions) is published
+
+
+def test_uncatalogued_metrics_are_not_looked_up():
+    from deepgram_scaling.checks.catalogue import lookup
+    assert lookup("Custom/Namespace", "ApproximateBacklogSize") is None
+    assert lookup("AWS/SageMaker", "ModelCacheHit") is None
+
+
+@pytest.mark.parametrize(("operator", "value", "acts"), [
+    # AWS's example: bounds [0, 10) on a threshold of 50 act for 50 <= metric < 60
+    ("GreaterThanOrEqualToThreshold", 50, True),
+    ("GreaterThanOrEqualToThreshold", 59.9, True),
+    ("GreaterThanOrEqualToThreshold", 60, False),
+    ("GreaterThanOrEqualToThreshold", 49.9, False),
+    # below the threshold: (-10, 0] acts for 40 < metric <= 50
+    ("LessThanOrEqualToThreshold", 50, True),
+    ("LessThanOrEqualToThreshold", 40, False),
+    ("LessThanOrEqualToThreshold", 40.1, True),
+    # the alarm must be in ALARM: LessThanThreshold 50 is OK at exactly 50
+    ("LessThanThreshold", 50, False),
+])
+def test_a_step_acts_where_its_alarm_is_in_alarm_and_its_interval_holds(operator, value, acts):
+    from deepgram_scaling.checks.rules import _step_at
+    above = operator.startswith("Greater")
+    step = ({"MetricIntervalLowerBound": 0, "MetricIntervalUpperBound": 10,
+             "ScalingAdjustment": 1} if above else
+            {"MetricIntervalLowerBound": -10, "MetricIntervalUpperBound": 0,
+             "ScalingAdjustment": -1})
+    alarm = {"ComparisonOperator": operator, "Threshold": 50}
+    assert (_step_at({"StepAdjustments": [step]}, alarm, value) is step) is acts

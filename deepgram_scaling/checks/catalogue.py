@@ -47,7 +47,8 @@ _POOL = _dims("EndpointName", "VariantName", "InstanceType")
 #: During a guarded update the new fleet's metrics also carry its endpoint config
 #: (docs/aws-behaviour.md#metric-catalogue).
 _NEW_FLEET = _dims("EndpointName", "VariantName", "EndpointConfigName")
-#: Multi-container endpoints with direct invocation, per container.
+#: Multi-container endpoints with direct invocation, per container (invocation metrics in
+#: AWS/SageMaker, CPU and memory in /aws/sagemaker/Endpoints).
 _CONTAINER = _dims("EndpointName", "VariantName", "ContainerName")
 #: Enhanced metrics (docs/aws-behaviour.md#enhanced-metrics).
 _INSTANCE = _dims("EndpointName", "VariantName", "InstanceId")
@@ -147,7 +148,7 @@ def _specs() -> Iterable[MetricSpec]:
     for name, gpu in (("CPUUtilization", False), ("MemoryUtilization", False),
                       ("DiskUtilization", False), ("GPUUtilization", True),
                       ("GPUMemoryUtilization", True)):
-        sets = {_VARIANT, _POOL, _INSTANCE} | ({_ACCELERATOR} if gpu else set())
+        sets = {_VARIANT, _POOL, _CONTAINER, _INSTANCE} | ({_ACCELERATOR} if gpu else set())
         yield MetricSpec(ENDPOINT_INSTANCES, name, frozenset(sets), _INSTANCES, _ALL,
                          catalogue)
 
