@@ -69,8 +69,8 @@ BACKLOG_SIGNALS = frozenset({"ApproximateBacklogSize", "ApproximateBacklogSizePe
 #: Application Auto Scaling's default for SageMaker variants is the same 300 s
 #: (docs/aws-behaviour.md#default-cooldown).
 STREAMING_SCALE_IN_COOLDOWN = 300.0
-#: Where the schedule grammar is cited (docs/aws-behaviour.md#scheduled-actions).
-SCHEDULE_ANCHOR = "scheduled-actions"
+#: Where the schedule grammar is cited (docs/aws-behaviour.md#schedule-expressions).
+SCHEDULE_ANCHOR = "schedule-expressions"
 
 INFERENCE_COMPONENT = "AWS::SageMaker::InferenceComponent"
 MODEL = "AWS::SageMaker::Model"
