@@ -110,6 +110,21 @@ def test_a_transformed_resource_is_skipped_by_every_rule():
         ("SageMakerScaling-TransformNotExpanded", "RtScaling", "warning")}
 
 
+def test_a_wake_up_inside_a_transform_is_not_reported_missing():
+    # given the async wake-up alarm filled in by a macro
+    template = build(_transform_whole("AsyncWakeUpAlarm"))
+    # then the target is not said to lack a wake-up: only the transform is reported
+    assert {(f.rule, f.resource) for f in check_template(template)} == {
+        ("SageMakerScaling-TransformNotExpanded", "AsyncWakeUpAlarm")}
+
+
+def _transform_whole(logical_id: str):
+    def mutate(t):
+        t["Resources"][logical_id]["Properties"] = {
+            "Fn::Transform": {"Name": "AWS::Include", "Parameters": {"Location": "s3://b/k"}}}
+    return mutate
+
+
 def test_five_hundred_resources_are_checked_in_under_a_second():
     # given 50 copies of the base template's resources, with its async and IC scaling
     base = build(COMPLIANT["RealtimeMinCapacity"][3][1])

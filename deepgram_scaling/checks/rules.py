@@ -32,6 +32,7 @@ from .resolve import (
     ALARM,
     SAGEMAKER_NAMESPACE,
     SCALABLE_TARGET,
+    SCALING_POLICY,
     TOPIC,
     TOPIC_INLINE_POLICY,
     TOPIC_POLICY,
@@ -188,6 +189,12 @@ class _Context:
             plain = {**template, "Resources": resources}
         self.graph = Graph(plain)
         self._scaling: _Scaling | None = None
+        #: whether a transformed alarm or policy could be the wake-up the rules look for
+        resources = template.get("Resources") or {}
+        self.wake_up_unknown = any(
+            isinstance(resources.get(lid), Mapping)
+            and resources[lid].get("Type") in (ALARM, SCALING_POLICY)
+            for lid in self.transformed)
 
     @property
     def scaling(self) -> _Scaling:
@@ -581,6 +588,8 @@ def async_wake_up_from_zero(template: Mapping[str, Any]) -> list[Finding]:
     graph, scaling = context.graph, context.scaling
     findings = []
     for target in graph.targets.values():
+        if context.wake_up_unknown:
+            break  # the wake-up may be inside an Fn::Transform
         if (target.may_reach_zero and graph.endpoint_kind(target.endpoint) == "async"
                 and not _async_wake_ups(scaling, target.id)):
             findings.append(_finding(
@@ -790,9 +799,12 @@ def _copy_wake_ups(scaling: _Scaling, target: str) -> list[_CopyWake]:
 def inference_component_wake_up_from_zero(template: Mapping[str, Any]) -> list[Finding]:
     """Copies that may scale to zero need a step policy driven by an alarm on
     ``NoCapacityInvocationFailures``: nothing else has data while no copy runs."""
-    scaling = _context(template).scaling
+    context = _context(template)
+    scaling = context.scaling
     findings = []
     for target in scaling.component_targets.values():
+        if context.wake_up_unknown:
+            break  # the wake-up may be inside an Fn::Transform
         if target.may_reach_zero and not _copy_wake_ups(scaling, target.id):
             findings.append(_finding(
                 "InferenceComponentWakeUpFromZero", "error", target.id,
