@@ -175,3 +175,22 @@ def test_the_top_level_command_runs_describe(example_path, capsys):
 def test_an_unreadable_path_exits_2(capsys, tmp_path):
     assert main([str(tmp_path / "missing.json")]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_inference_component_copies_are_described_under_their_endpoint():
+    # given the corpus's scale-to-zero inference component app (AWS sample, CDK): the copies'
+    # target and policies in one stack, the component and the endpoint in others
+    from .conftest import ROOT
+
+    found = describe_path(ROOT / "tests" / "corpus" / "kr-scale-to-zero-ic")
+    # when it is described, then the endpoint hosts components with managed instance scaling
+    (endpoint,) = found
+    assert endpoint["kind"] == "real-time, with inference components"
+    assert endpoint["pools"][0]["managed_instance_scaling"] == {
+        "status": "ENABLED", "floor": 0, "ceiling": 2}
+    # and the copies scale from 0 to 2, woken by a +1 step on NoCapacityInvocationFailures
+    (target,) = endpoint["targets"]
+    assert target["variant"].startswith("inference component ")
+    assert (target["floor"], target["ceiling"]) == (0, 2)
+    assert "NoCapacityInvocationFailures >= 1" in target["wake_up"]
+    assert {p["type"] for p in target["policies"]} == {"step", "target tracking"}

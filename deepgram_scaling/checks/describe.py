@@ -22,10 +22,12 @@ from typing import Any
 
 from .assembly import load_assembly
 from .resolve import (
+    SCALABLE_TARGET,
     TOPIC,
     Graph,
     Policy,
     Target,
+    _scheduled_minimums,
     number,
     references,
     render,
@@ -42,6 +44,10 @@ OPERATORS = {
     "LessThanLowerOrGreaterThanUpperThreshold": "outside the band",
     "LessThanLowerThreshold": "below the band", "GreaterThanUpperThreshold": "above the band",
 }
+INFERENCE_COMPONENT = "AWS::SageMaker::InferenceComponent"
+#: A scalable target on an inference component's copies: ``inference-component/<name>``
+#: (docs/aws-behaviour.md#inference-component-wake-up).
+COPY_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
 #: Metrics an alarm may wake an endpoint at zero on (docs/aws-behaviour.md#wake-up-from-zero).
 WAKE_SIGNALS = frozenset({"HasBacklogWithoutCapacity", "ApproximateBacklogSize",
                           "ApproximateBacklogSizePerInstance", "ApproximateAgeOfOldestRequest",
@@ -81,21 +87,56 @@ class _Describer:
 
     def endpoints(self) -> list[dict[str, Any]]:
         scaled: dict[str, list[Target]] = {}
-        for target in self.graph.targets.values():
+        targets = [*self.graph.targets.values(), *self._copy_targets()]
+        for target in targets:
             if target.endpoint is not None:
                 scaled.setdefault(target.endpoint, []).append(target)
-        orphans = [t for t in self.graph.targets.values() if t.endpoint is None]
+        orphans = [t for t in targets if t.endpoint is None]
         found = [self._endpoint(lid, targets) for lid, targets in sorted(scaled.items())]
         found += [self._endpoint(None, [t]) for t in orphans]
         return found
 
+    def _copy_targets(self) -> list[Target]:
+        """Scalable targets on inference components' copies, tied to the component's
+        endpoint (its ``EndpointName``); ``variant`` names the component."""
+        components = {lid: self.graph.properties(lid) for lid in
+                      self.graph.of_type(INFERENCE_COMPONENT)}
+        found = []
+        for lid in self.graph.of_type(SCALABLE_TARGET):
+            props = self.graph.properties(lid)
+            resource_id = render(props.get("ResourceId"))
+            if (props.get("ScalableDimension") != COPY_DIMENSION
+                    or not resource_id.startswith("inference-component/")):
+                continue
+            name = resource_id.removeprefix("inference-component/")
+            component = next((c for c, p in components.items()
+                              if render(p.get("InferenceComponentName")) == name
+                              or name == f"{{{{GetAtt:{c}.InferenceComponentName}}}}"), None)
+            endpoint, tie = (self.graph.endpoint_named(components[component].get(
+                "EndpointName")) if component is not None else (None, None))
+            shown = self.show(component) if component is not None else name
+            found.append(Target(lid, resource_id, endpoint, tie, f"inference component {shown}",
+                                number(props.get("MinCapacity")), _scheduled_minimums(props)))
+        return found
+
+    def _policies_of(self, target: str) -> list[Policy]:
+        mine = []
+        for policy in self.graph.policies.values():
+            if policy.target == target or (policy.target is None and render(
+                    policy.properties.get("ScalingTargetId")) == f"{{{{Ref:{target}}}}}"):
+                mine.append(policy)
+        return sorted(mine, key=lambda p: p.id)
+
     def _endpoint(self, lid: str | None, targets: list[Target]) -> dict[str, Any]:
         endpoint = self.graph.endpoints.get(lid or "")
         kind = endpoint.kind if endpoint is not None else None
+        words = KIND_WORDS.get(kind or "", "unknown (not in the template)")
+        if any(t.variant and t.variant.startswith("inference component ") for t in targets):
+            words += ", with inference components"
         return {
             "endpoint": self.show(lid) if lid else None,
             "name": _pretty(endpoint.name) if endpoint is not None else None,
-            "kind": KIND_WORDS.get(kind or "", "unknown (not in the template)"),
+            "kind": words,
             "pools": self._pools(endpoint.config) if endpoint and endpoint.config else [],
             "targets": [self._target(t) for t in targets],
             "alarms": self._notifying_alarms(lid, targets),
@@ -117,15 +158,21 @@ class _Describer:
                 types = [render(variant["InstanceType"])]
             elif "ServerlessConfig" in variant:
                 types = ["serverless"]
-            pools.append({"variant": render(variant.get("VariantName")),
-                          "instance_types": types,
-                          "initial_instance_count": number(variant.get("InitialInstanceCount"))})
+            pool: dict[str, Any] = {
+                "variant": render(variant.get("VariantName")), "instance_types": types,
+                "initial_instance_count": number(variant.get("InitialInstanceCount"))}
+            managed = variant.get("ManagedInstanceScaling")
+            if isinstance(managed, Mapping):
+                pool["managed_instance_scaling"] = {
+                    "status": render(managed.get("Status")),
+                    "floor": number(managed.get("MinInstanceCount")),
+                    "ceiling": number(managed.get("MaxInstanceCount"))}
+            pools.append(pool)
         return pools
 
     def _target(self, target: Target) -> dict[str, Any]:
         props = self.graph.properties(target.id)
-        policies = [p for p in self.graph.policies.values() if p.target == target.id]
-        described = [self._policy(p) for p in sorted(policies, key=lambda p: p.id)]
+        described = [self._policy(p) for p in self._policies_of(target.id)]
         return {
             "target": self.show(target.id),
             "variant": target.variant,
@@ -270,8 +317,7 @@ class _Describer:
 
     def _notifying_alarms(self, endpoint: str | None, targets: list[Target]
                           ) -> list[dict[str, Any]]:
-        policies = {p.id for p in self.graph.policies.values()
-                    if p.target in {t.id for t in targets}}
+        policies = {p.id for t in targets for p in self._policies_of(t.id)}
         mine = {use.owner for use in self.graph.metric_uses
                 if use.owner_type == "alarm" and endpoint and use.endpoint == endpoint}
         mine |= {a for p in policies for a in self.graph.alarms_driving(p)}
@@ -390,10 +436,16 @@ def as_text(endpoints: Sequence[Mapping[str, Any]]) -> str:
         title = endpoint["endpoint"] or "an endpoint outside these templates"
         lines.append(f"{title} ({endpoint['kind']}) in {endpoint['template']}")
         for pool in endpoint["pools"]:
+            managed = pool.get("managed_instance_scaling")
+            scaling = (f"; managed instance scaling {managed['status']}, "
+                       f"{_num(managed['floor'])}..{_num(managed['ceiling'])} instances"
+                       if managed else "")
             lines.append(f"  pool {pool['variant']}: {', then '.join(pool['instance_types'])}"
-                         f", {_num(pool['initial_instance_count'])} initial")
+                         f", {_num(pool['initial_instance_count'])} initial{scaling}")
         for target in endpoint["targets"]:
-            lines.append(f"  {target['target']} on variant {target['variant']}: floor "
+            scaled = (target["variant"] if str(target["variant"]).startswith("inference")
+                      else f"variant {target['variant']}")
+            lines.append(f"  {target['target']} on {scaled}: floor "
                          f"{_num(target['floor'])}, ceiling {_num(target['ceiling'])}")
             for action in target["scheduled_actions"]:
                 bounds = ", ".join(f"{key} {_num(action[key])}" for key in ("floor", "ceiling")
