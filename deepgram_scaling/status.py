@@ -97,8 +97,9 @@ def _names_endpoint(resource_id: Any, logical_id: str, name: str | None) -> bool
     """Whether a scalable target's ``ResourceId`` points at this endpoint: a reference to
     its logical id, or its literal name between ``endpoint/`` and ``/variant/``."""
     text = json.dumps(resource_id)
-    if f'"Ref": "{logical_id}"' in text or f'["{logical_id}", "EndpointName"]' in text \
-            or f'"{logical_id}.EndpointName"' in text:
+    references = (f'"Ref": "{logical_id}"', f'["{logical_id}", "EndpointName"]',
+                  f'"{logical_id}.EndpointName"', f"${{{logical_id}.EndpointName}}")
+    if any(reference in text for reference in references):
         return True
     return name is not None and f"endpoint/{name}/variant/" in text
 

@@ -413,6 +413,22 @@ def test_declared_endpoints_of_the_example_app(example_template):
         assert endpoint.name is not None and endpoint.suspended == frozenset()
 
 
+@pytest.mark.parametrize("resource_id", [
+    {"Fn::Sub": "endpoint/${RealtimeEndpoint1C2D.EndpointName}/variant/AllTraffic"},
+    {"Fn::Join": ["/", ["endpoint", {"Fn::GetAtt": "RealtimeEndpoint1C2D.EndpointName"},
+                        "variant", "AllTraffic"]]},
+    f"endpoint/{ENDPOINT}/variant/AllTraffic",
+])
+def test_a_target_is_matched_however_its_resource_id_is_written(resource_id):
+    body = template(suspended=True)
+    body["Resources"]["RealtimeScalingTarget9E"]["Properties"]["ResourceId"] = resource_id
+
+    (declared,) = declared_endpoints(body)
+
+    assert declared.scaled
+    assert len(declared.suspended) == 3
+
+
 def test_a_target_of_another_endpoint_is_not_counted():
     body = template()
     body["Resources"]["RealtimeScalingTarget9E"]["Properties"]["ResourceId"] = \
