@@ -85,6 +85,7 @@ class Assemblies:
     weak: Path  # @aws-cdk/core:defaultCrossStackReferences = weak
     both: Path  # a folder holding both apps: logical ids repeat across apps
     cross_region: Path  # strong references across regions (SSM through custom resources)
+    staged: Path  # the stacks inside a Stage: a nested cloud assembly
 
 
 def _strong(outdir: Path) -> Path:
@@ -149,7 +150,19 @@ def _cross_region(outdir: Path) -> Path:
     return outdir
 
 
+def _staged(outdir: Path) -> Path:
+    app = cdk.App(outdir=str(outdir))
+    stage = cdk.Stage(app, "Prod", env=ENV)
+    endpoints = cdk.Stack(stage, "Endpoints")
+    jobs = endpoint(endpoints, "Jobs", asynchronous=True)
+    scaling = cdk.Stack(stage, "Scaling")
+    target(scaling, "Target", jobs.attr_endpoint_name, minimum=0)
+    app.synth()
+    return outdir
+
+
 def build_all(root: Path) -> Assemblies:
     both = root / "both"
     return Assemblies(strong=_strong(both / "strong"), weak=_weak(both / "weak"), both=both,
-                      cross_region=_cross_region(root / "cross-region"))
+                      cross_region=_cross_region(root / "cross-region"),
+                      staged=_staged(root / "staged"))

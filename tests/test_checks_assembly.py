@@ -105,6 +105,58 @@ def test_a_literal_name_needs_the_endpoints_stack_first(assemblies, capsys):
     assert "before the endpoint exists" in message
 
 
+def test_the_stacks_of_a_stage_are_read_from_its_nested_assembly(assemblies, capsys):
+    # given an app whose two stacks live in a Stage (cdk.out/assembly-Prod/)
+    # when the top folder is checked
+    _, findings = findings_of(capsys, str(assemblies.staged))
+    # then the stage's stacks are found, and the cross-stack reference resolves
+    assert [(Path(f["template"]).parent.name, f["resource"], f["rule"]) for f in findings] == [
+        ("assembly-Prod", "Target", WAKE)]
+
+
+def test_a_stack_name_in_a_name_is_the_stacks_own(tmp_path, capsys):
+    # given two loose templates that name their endpoint "${AWS::StackName}-jobs", the second
+    # with a target on the same expression but no endpoint of its own
+    template = build()
+    template["Resources"]["AsyncEndpoint"]["Properties"]["EndpointName"] = {
+        "Fn::Sub": "${AWS::StackName}-jobs"}
+    (tmp_path / "a.template.json").write_text(json.dumps(template))
+    other = build()
+    target = other["Resources"]["AsyncTarget"]
+    other["Resources"] = {"AsyncTarget": target}
+    target["Properties"]["ResourceId"] = {
+        "Fn::Sub": "endpoint/${AWS::StackName}-jobs/variant/AllTraffic"}
+    (tmp_path / "b.template.json").write_text(json.dumps(other))
+    # when the folder is checked
+    _, findings = findings_of(capsys, str(tmp_path))
+    # then b's target is not tied to a's endpoint: each stack has its own name
+    assert ("b.template.json", "AsyncTarget", RESOLVES) in by_file(findings)
+
+
+def test_a_manifest_gives_each_stack_its_name(tmp_path, capsys):
+    # given a hand-written manifest: stack Endpoints names its async endpoint
+    # "${AWS::StackName}-jobs", stack Scaling (deployed after it) targets "Endpoints-jobs"
+    endpoints = build()
+    endpoints["Resources"]["AsyncEndpoint"]["Properties"]["EndpointName"] = {
+        "Fn::Sub": "${AWS::StackName}-jobs"}
+    target = endpoints["Resources"].pop("AsyncTarget")
+    target["Properties"]["ResourceId"] = "endpoint/Endpoints-jobs/variant/AllTraffic"
+    (tmp_path / "Endpoints.template.json").write_text(json.dumps(endpoints))
+    (tmp_path / "Scaling.template.json").write_text(json.dumps(
+        {"Resources": {"Target": target}}))
+    stack = {"type": "aws:cloudformation:stack"}
+    (tmp_path / "manifest.json").write_text(json.dumps({"version": "48.0.0", "artifacts": {
+        "Endpoints": {**stack, "properties": {"templateFile": "Endpoints.template.json"}},
+        "Scaling": {**stack, "properties": {"templateFile": "Scaling.template.json"},
+                    "dependencies": ["Endpoints"]}}}))
+    # when the assembly is checked
+    _, findings = findings_of(capsys, str(tmp_path))
+    # then the literal name is the endpoint's, so its missing wake-up is reported, and the
+    # stack order means no "registered before the endpoint" warning
+    assert ("Scaling.template.json", "Target", WAKE) in by_file(findings)
+    assert ("Scaling.template.json", "Target", RESOLVES) not in by_file(findings)
+
+
 # --- nested stacks ----------------------------------------------------------------------
 
 
