@@ -761,9 +761,11 @@ class _CopyWake:
 def _failures_to_alarm(props: Mapping[str, Any]) -> int | None:
     """How many NoCapacityInvocationFailures in one period put the alarm in ALARM (each
     failed request counts 1), or None when no count does."""
-    statistic = render(props.get("Statistic"))
-    if statistic not in ("Sum", "SampleCount"):
-        return 1 if _in_alarm(props, 1.0) else None  # Average, Maximum ... of 1s read 1
+    if _in_alarm(props, 1.0):
+        return 1
+    # Above 1: the Sum counts failed requests; whether another statistic can exceed 1
+    # depends on how SageMaker aggregates its datapoints (unconfirmed), so it is read the
+    # same way rather than as never.
     operator = render(props.get("ComparisonOperator"))
     threshold = number(props.get("Threshold"))
     if threshold is None or "{{" in operator:
