@@ -573,6 +573,9 @@ def _async_wake_ups(scaling: _Scaling, target: str) -> list[_Wake]:
         value = {**_DIRECT_WAKE, **_INDIRECT_WAKE}.get(name)
         if namespace != SAGEMAKER_NAMESPACE or value is None:
             continue  # latency, invocations ...: no data at zero instances
+        if render(props.get("Statistic")) == "Sum":
+            # one datapoint a minute: a longer period sums several while requests wait
+            value *= max(1.0, (number(props.get("Period")) or 60.0) / 60.0)
         step = _step_at(config, props, value)
         if _adds_from_zero(config, step):
             wakes.append(_Wake(policy, alarm, name, _adds_while_running(config, step)))
