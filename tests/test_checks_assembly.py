@@ -350,3 +350,17 @@ def test_a_target_named_through_the_configs_name_is_tied_when_the_names_match(
     # then it names the endpoint only when the two names are the same
     assert (target.endpoint == "AsyncEndpoint") is tied
     assert (target.tie == "name") is tied
+
+
+def test_sarif_for_an_assembly_points_at_each_template_and_line(assemblies, capsys):
+    # given the strong assembly, when it is reported as SARIF (for code scanning)
+    main([str(assemblies.strong), "--format", "sarif"])
+    results = json.loads(capsys.readouterr().out)["runs"][0]["results"]
+    # then each result is located in its own template, on the line of its logical id
+    assert len(results) == 4
+    for result in results:
+        location = result["locations"][0]
+        path = Path(location["physicalLocation"]["artifactLocation"]["uri"])
+        resource = location["logicalLocations"][0]["name"]
+        line = location["physicalLocation"]["region"]["startLine"]
+        assert f'"{resource}":' in path.read_text().splitlines()[line - 1]
