@@ -183,7 +183,7 @@ def unknown_settings(
     """One sentence per key of the two setting maps that Deepgram does not document (likely
     a typo), with the nearest documented key when there is one.
 
-    >>> unknown_settings(api={}, engine={"max_active_request": 120})[0][-32:]
+    >>> unknown_settings(api={}, engine={"max_active_request": 120})[0].split("; ")[1]
     "did you mean 'max_active_requests'?"
     """
     found = []
