@@ -364,3 +364,21 @@ def test_sarif_for_an_assembly_points_at_each_template_and_line(assemblies, caps
         resource = location["logicalLocations"][0]["name"]
         line = location["physicalLocation"]["region"]["startLine"]
         assert f'"{resource}":' in path.read_text().splitlines()[line - 1]
+
+
+def test_the_checking_page_documents_apps_cfn_lint_hooks_scanning_describe_and_timing():
+    # docs/checking.md is shared; these sections describe this module's commands
+    from deepgram_scaling.checks.cfnlint_rules._numbering import NUMBERS
+
+    from .conftest import ROOT
+
+    page = (ROOT / "docs" / "checking.md").read_text()
+    for heading in ("## A whole app: cloud assemblies and folders", "### Nested stacks",
+                    "### Transforms", "## Inside cfn-lint", "## pre-commit",
+                    "## GitHub code scanning", "## `describe`: the scaling in words",
+                    "## Timing"):
+        assert f"\n{heading}\n" in page, heading
+    assert "make bench-check" in page and "github/codeql-action/upload-sarif" in page
+    # and the cfn-lint table gives every rule its number
+    for name, number in NUMBERS.items():
+        assert f"| {number} | `{name}` |" in page, name
