@@ -182,3 +182,28 @@ def test_the_readme_is_a_front_page_that_links_every_guide_page():
     for command in ("check", "describe", "status", "smoke", "calibrate", "simulate",
                     "recommend", "traces", "compare", "strategies"):
         assert re.search(rf"^\| `{command}\b", readme, re.MULTILINE), command
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lowercase, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[^\w\- ]", "", heading.replace("`", "").strip().lower())
+    return text.replace(" ", "-")
+
+
+def test_every_link_between_the_pages_resolves():
+    # the README and the guide link each other by path and heading; a renamed page or
+    # section must not leave a dead link behind
+    broken = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = re.sub(r"^```.*?^```", "", page.read_text(), flags=re.MULTILINE | re.DOTALL)
+        for target, anchor in re.findall(r"\]\(((?:[\w./-]+)?\.md|)(?:#([\w-]+))?\)", text):
+            linked = (page.parent / target).resolve() if target else page
+            if not linked.is_file():
+                broken.append(f"{page.relative_to(ROOT)} -> {target}")
+            elif anchor and linked.name != "aws-behaviour.md":
+                raw = re.sub(r"^```.*?^```", "", linked.read_text(),
+                             flags=re.MULTILINE | re.DOTALL)
+                found = {slug(h) for h in re.findall(r"^#{1,6}\s+(.+?)\s*$", raw, re.MULTILINE)}
+                if anchor not in found:
+                    broken.append(f"{page.relative_to(ROOT)} -> {target}#{anchor}")
+    assert broken == []
