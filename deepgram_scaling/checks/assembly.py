@@ -52,6 +52,8 @@ _PER_STACK = frozenset({"AWS::StackName", "AWS::StackId"})
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
 _TEMPLATE_GLOBS = ("*.template.json", "*.template.yaml", "*.template.yml",
                    "template.json", "template.yaml", "template.yml")
+#: Folders of a project that hold no app of its own (dependencies, environments).
+_NOT_APPS = frozenset({"node_modules", "venv", "site-packages", "dist", "build"})
 #: How deep imports and nested parameters may chain before a value is left as written.
 _MAX_DEPTH = 32
 #: Between a stack's prefix and a logical id in the virtual template. Not "/" (a scalable
@@ -172,7 +174,7 @@ def _loose(folder: Path, prefix: str) -> list[Stack]:
         manifest = _read_manifest(sub)
         if manifest is not None:
             stacks += _from_manifest(sub, manifest, f"{prefix}{_safe(sub.name)}{SEP}")
-        elif not sub.name.startswith((".", "asset.", "__")):
+        elif not sub.name.startswith((".", "asset.", "__")) and sub.name not in _NOT_APPS:
             stacks += _loose(sub, f"{prefix}{_safe(sub.name)}{SEP}")
     return stacks
 
