@@ -52,8 +52,8 @@ _PER_STACK = frozenset({"AWS::StackName", "AWS::StackId"})
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
 _TEMPLATE_GLOBS = ("*.template.json", "*.template.yaml", "*.template.yml",
                    "template.json", "template.yaml", "template.yml")
-#: Folders of a project that hold no app of its own (dependencies, environments).
-_NOT_APPS = frozenset({"node_modules", "venv", "site-packages", "dist", "build"})
+#: Folders of a project that hold no app of its own (installed dependencies).
+_NOT_APPS = frozenset({"node_modules", "venv", "site-packages"})
 #: How deep imports and nested parameters may chain before a value is left as written.
 _MAX_DEPTH = 32
 #: Between a stack's prefix and a logical id in the virtual template. Not "/" (a scalable
