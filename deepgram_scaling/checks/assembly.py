@@ -131,7 +131,11 @@ def _safe(text: str) -> str:
     return text.replace(".", "_").replace("/", "_")
 
 
-def _from_manifest(folder: Path, manifest: Mapping[str, Any], prefix: str) -> list[Stack]:
+def _from_manifest(folder: Path, manifest: Mapping[str, Any], prefix: str,
+                   keys: str = "") -> list[Stack]:
+    """The stacks of a cloud assembly. ``prefix`` goes before each stack's shown name (the
+    folder of an app among several); ``keys`` keeps the artifact ids of nested assemblies
+    (stages) apart."""
     stacks: list[Stack] = []
     artifacts = manifest.get("artifacts")
     for artifact_id, artifact in (artifacts if isinstance(artifacts, Mapping) else {}).items():
@@ -144,18 +148,20 @@ def _from_manifest(folder: Path, manifest: Mapping[str, Any], prefix: str) -> li
             inner = folder / properties["directoryName"]
             inner_manifest = _read_manifest(inner)
             if inner_manifest is not None:
-                stacks += _from_manifest(inner, inner_manifest,
-                                         f"{prefix}{_safe(artifact_id)}{SEP}")
+                stacks += _from_manifest(inner, inner_manifest, prefix,
+                                         f"{keys}{artifact_id}{SEP}")
         elif kind == "aws:cloudformation:stack" and isinstance(properties.get("templateFile"),
                                                                 str):
             path = folder / properties["templateFile"]
             depends = artifact.get("dependencies")
+            # the construct path (Stage/Stack) reads better than the artifact id
+            shown = str(artifact.get("displayName") or artifact_id)
             stacks.append(Stack(
-                prefix=f"{prefix}{_safe(artifact_id)}", path=path, template=load_template(path),
-                stack_name=str(properties.get("stackName") or artifact.get("displayName")
-                               or artifact_id).split("/")[-1],
-                depends_on=[f"{prefix}{_safe(d)}" for d in depends or [] if isinstance(d, str)],
-                artifact=f"{prefix}{_safe(artifact_id)}"))
+                prefix=prefix + SEP.join(_safe(part) for part in shown.split("/")),
+                path=path, template=load_template(path),
+                stack_name=str(properties.get("stackName") or artifact_id),
+                depends_on=[f"{keys}{d}" for d in depends or [] if isinstance(d, str)],
+                artifact=f"{keys}{artifact_id}"))
     return stacks
 
 
