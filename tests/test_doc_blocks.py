@@ -38,6 +38,11 @@ FENCE = re.compile(r"^([ \t]*)```([\w+-]*)[^\n]*\n(.*?)^\1```[ \t]*$", re.MULTIL
 MARKER = re.compile(r"<!--\s*(block|run-after|not-run|snippet):\s*(.*?)\s*-->")
 
 
+HINT = ("Make the block complete (a visible prelude, or <!-- run-after: NAME -->), or mark "
+        "it <!-- not-run: REASON --> on the line above it: see docs/contributing.md, "
+        "'Blocks in the docs'")
+
+
 @dataclass(frozen=True)
 class Block:
     page: str
@@ -100,7 +105,10 @@ def test_python_block_runs(block: Block, tmp_path: Path, monkeypatch: pytest.Mon
 
     # when the block runs after its preludes, then it raises nothing
     for each in chain(block):
-        exec(compile(each.code, each.id, "exec"), namespace)
+        try:
+            exec(compile(each.code, each.id, "exec"), namespace)
+        except Exception as err:
+            raise AssertionError(f"{each.id}: {type(err).__name__}: {err}. {HINT}") from err
 
 
 @pytest.mark.parametrize("block", SHELL_BLOCKS, ids=lambda b: b.id)
@@ -109,7 +117,7 @@ def test_shell_block_runs(block: Block, tmp_path: Path):
            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
     result = subprocess.run(["bash", "-euo", "pipefail", "-c", block.code], cwd=tmp_path,
                             env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, f"{block.id}\n{result.stdout}\n{result.stderr}"
+    assert result.returncode == 0, f"{block.id}: {result.stderr.strip()}. {HINT}"
 
 
 def test_every_left_out_block_says_why():
