@@ -194,7 +194,8 @@ def test_an_imported_bucket_needs_its_key(new_stack):
 
 
 def test_the_readmes_test_notification_filter_builds(new_stack):
-    # The README's subscription filter for SageMaker's test notifications, as written there.
+    # The subscription filter for SageMaker's test notifications, as docs/getting-started.md
+    # writes it (the docs' block test runs the block itself; this asserts what it renders).
     from aws_cdk import aws_sns as sns
     from aws_cdk import aws_sns_subscriptions as subscriptions
     from aws_cdk import aws_sqs as sqs
