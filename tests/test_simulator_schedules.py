@@ -119,3 +119,35 @@ def test_an_expression_application_auto_scaling_refuses_is_refused():
     # when its firings are asked for, then the error is raised before any firing
     with pytest.raises(ScheduleError):
         fired("cron(0 9 1 * MON *)", utc(2026, 3, 2), utc(2026, 3, 3))
+
+
+@pytest.mark.parametrize(("day_of_month", "month", "expected_day"), [
+    ("L", 2, 28),  # the last day of a 28-day February
+    ("LW", 1, 30),  # January 2026 ends on a Saturday: its last weekday is Friday the 30th
+    ("31W", 5, 29),  # May 31st 2026 is a Sunday at the month's end: the Friday before
+    ("1W", 2, 2),  # February 1st 2026 is a Sunday: the Monday after
+])
+def test_last_day_and_nearest_weekday_stay_within_the_month(day_of_month, month, expected_day):
+    # given one of the day-of-month wildcards, over one month
+    start, end = utc(2026, month, 1), utc(2026, month + 1, 1)
+
+    # when the firings are listed, then there is one, on the expected day
+    assert fired(f"cron(0 9 {day_of_month} * ? *)", start, end) == [
+        utc(2026, month, expected_day, 9)]
+
+
+@pytest.mark.parametrize(("day_of_week", "expected_day"), [
+    ("6L", 27),  # the last Friday of March 2026
+    ("3#2", 10),  # its second Tuesday
+    ("TUE#2", 10),  # the same, by name
+])
+def test_last_and_nth_weekday_of_the_month(day_of_week, expected_day):
+    assert fired(f"cron(0 9 ? * {day_of_week} *)", utc(2026, 3, 1), utc(2026, 4, 1)) == [
+        utc(2026, 3, expected_day, 9)]
+
+
+def test_a_rate_without_an_anchor_counts_from_the_start_of_the_run():
+    # given a 30-minute rate over two hours, counted from the run's start
+    # then it first fires one interval in, and not at the (excluded) end
+    assert fired("rate(30 minutes)", utc(2026, 3, 2), utc(2026, 3, 2, 2)) == [
+        utc(2026, 3, 2, 0, 30), utc(2026, 3, 2, 1), utc(2026, 3, 2, 1, 30)]
