@@ -288,7 +288,7 @@ def call_wav(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> bytes:
 
 def run_snippet(name: str) -> dict[str, Any]:
     namespace: dict[str, Any] = {"__name__": f"readme_{name.replace('-', '_')}"}
-    exec(compile(readme_snippet(name), f"README.md:{name}", "exec"), namespace)
+    exec(compile(readme_snippet(name), f"docs/calling.md:{name}", "exec"), namespace)
     return namespace
 
 
