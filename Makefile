@@ -141,11 +141,13 @@ coverage: $(DEPS) $(CLI)
 		$(PY) -m coverage report --sort=cover; \
 		exit $$status
 
-## Mutation testing of the pure modules against their fast tests ([tool.mutmut] in
-## pyproject.toml); prints the killed and surviving counts. Survivors: mutmut results.
-## One child at a time: forked workers share the parent's jsii kernel process.
+## Mutation testing ([tool.mutmut] in pyproject.toml): prints, per module, the mutants
+## killed out of those the tests reach (bench/mutation_score.py). Survivors: mutmut results.
+## MUTANTS='<glob> ...' runs the matching mutants only. One child at a time: forked workers
+## share the parent's jsii kernel process.
 .PHONY: mutants
+MUTANTS ?=
 mutants: $(DEPS)
 	rm -rf mutants
-	$(PY) -m mutmut run --max-children 1
-	$(PY) -m mutmut results --all true | awk '{print $$NF}' | sort | uniq -c
+	$(PY) -m mutmut run --max-children 1 $(MUTANTS)
+	$(PY) -m mutmut results --all true | $(PY) -m bench.mutation_score

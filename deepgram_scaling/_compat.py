@@ -25,6 +25,8 @@ import re
 from collections.abc import Sequence
 
 from aws_cdk import CfnResource, Stack
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from constructs import IConstruct
 
 _HIDDEN_ID = "Default"
@@ -56,11 +58,16 @@ def cdk_logical_id(components: list[str]) -> str:
 
 
 def path_below_stack(scope: IConstruct) -> list[str]:
-    """The construct path of ``scope`` below its stack, as components."""
-    stack_path = Stack.of(scope).node.path
-    path = scope.node.path
-    relative = path[len(stack_path):].lstrip("/") if stack_path else path
-    return [c for c in relative.split("/") if c]
+    """The construct path of ``scope`` below its stack, as components. The nearest stack is
+    found among ``node.scopes`` on this side of the kernel: three kernel calls, where asking
+    the stack for its path costs five (``make bench-synth``)."""
+    node = scope.node
+    scopes = node.scopes  # the root first, then each scope down to ``scope`` itself
+    # how many scopes lie below the nearest stack
+    below = next((i for i, s in enumerate(reversed(scopes)) if isinstance(s, Stack)), None)
+    if below is None:
+        raise ValueError(f"{node.path} is not inside a stack")
+    return node.path.split("/")[-below:] if below else []
 
 
 def keep_logical_id(resource: CfnResource, owner_path: Sequence[str], *legacy: str) -> None:
@@ -68,3 +75,24 @@ def keep_logical_id(resource: CfnResource, owner_path: Sequence[str], *legacy: s
     endpoint construct whose path below its stack is ``owner_path``
     (:func:`path_below_stack`, computed once per endpoint)."""
     resource.override_logical_id(cdk_logical_id([*owner_path, *legacy]))
+
+
+#: The L1 types that are an L2's resource policy, at ``<L2>/Policy/Resource``.
+_RESOURCE_POLICIES = (s3.CfnBucketPolicy, sns.CfnTopicPolicy)
+
+
+def keep_logical_ids(construct: IConstruct, owner_path: Sequence[str], *legacy: str) -> None:
+    """Give the L1 resources of the L2 ``construct`` (a key, bucket or topic) the logical ids
+    they had in 0.1, when the L2 lived at ``legacy`` below the endpoint: its resource
+    (``<legacy>/Resource``) and its resource policy, when it has one
+    (``<legacy>/Policy/Resource``). One ``find_all`` lists both, where looking up the default
+    child and the policy's costs eight kernel calls (``make bench-synth``)."""
+    resources = [c for c in construct.node.find_all() if isinstance(c, CfnResource)]
+    policies = [c for c in resources if isinstance(c, _RESOURCE_POLICIES)]
+    own = [c for c in resources if not isinstance(c, _RESOURCE_POLICIES)]
+    if len(own) != 1 or len(policies) > 1:
+        raise ValueError(f"expected one resource and at most one resource policy below "
+                         f"{'/'.join(legacy)}, got {[type(c).__name__ for c in resources]}")
+    keep_logical_id(own[0], owner_path, *legacy, "Resource")
+    for policy in policies:
+        keep_logical_id(policy, owner_path, *legacy, "Policy", "Resource")

@@ -15,7 +15,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
-from ._compat import keep_logical_id
+from ._compat import keep_logical_ids
 from .errors import DeepgramScalingConfigError
 
 IMPORTED_TOPIC_KEY_WARNING_ID = "deepgram-scaling:alarmTopicKeyImported"
@@ -118,10 +118,5 @@ class AlarmTopic(Construct):
     def keep_legacy_ids(self, owner_path: Sequence[str]) -> None:
         """Keep the 0.1 logical ids (``<owner>/AlarmTopic``, ``<owner>/AlarmTopicKey``), so
         that upgrading keeps the topic, its subscriptions and its policy."""
-        for child, legacy in ((self.key, ("AlarmTopicKey", "Resource")),
-                              (self.topic, ("AlarmTopic", "Resource"))):
-            resource = child.node.default_child
-            assert resource is not None
-            keep_logical_id(resource, owner_path, *legacy)  # type: ignore[arg-type]
-        policy = self.topic.node.find_child("Policy").node.default_child
-        keep_logical_id(policy, owner_path, "AlarmTopic", "Policy", "Resource")  # type: ignore[arg-type]
+        keep_logical_ids(self.key, owner_path, "AlarmTopicKey")
+        keep_logical_ids(self.topic, owner_path, "AlarmTopic")

@@ -8,10 +8,31 @@ an acknowledgement covers exactly that one resource, and survives renames of the
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct
+
+# One kernel object per construct, asked for once: a policy gets several acknowledgements,
+# and each ``Stack.of`` or ``Validations.of`` is a round trip to the jsii kernel
+# (``make bench-synth``). Weak keys: a construct's entry goes with the construct.
+_stacks: weakref.WeakKeyDictionary[IConstruct, Stack] = weakref.WeakKeyDictionary()
+_validations: weakref.WeakKeyDictionary[IConstruct, Validations] = weakref.WeakKeyDictionary()
+
+
+def _stack_of(scope: IConstruct) -> Stack:
+    stack = _stacks.get(scope)
+    if stack is None:
+        stack = _stacks[scope] = Stack.of(scope)
+    return stack
+
+
+def _validations_of(scope: IConstruct) -> Validations:
+    validations = _validations.get(scope)
+    if validations is None:
+        validations = _validations[scope] = Validations.of(scope)
+    return validations
 
 
 def _flatten(value: Any) -> str:
@@ -33,7 +54,7 @@ def nag_resource(scope: IConstruct, value: str) -> str:
     """The flattened form cdk-nag uses for a policy resource (``value`` may be a token)."""
     if "Token[" not in value:  # a plain string is its own form: no resolution needed
         return value
-    return _flatten(Stack.of(scope).resolve(value))
+    return _flatten(_stack_of(scope).resolve(value))
 
 
 def acknowledge_wildcard(scope: IConstruct, resource: str, reason: str) -> None:
@@ -43,7 +64,7 @@ def acknowledge_wildcard(scope: IConstruct, resource: str, reason: str) -> None:
     :param resource: The resource ARN exactly as the statement uses it (token or string).
     :param reason: Why the wildcard cannot be narrowed: shown in cdk-nag's report.
     """
-    Validations.of(scope).acknowledge(
+    _validations_of(scope).acknowledge(
         Acknowledgment(id=f"AwsSolutions-IAM5[Resource::{nag_resource(scope, resource)}]",
                        reason=reason)
     )
@@ -52,7 +73,7 @@ def acknowledge_wildcard(scope: IConstruct, resource: str, reason: str) -> None:
 def acknowledge_rules(scope: IConstruct, reason: str, *rule_ids: str) -> None:
     """Acknowledge whole rules (e.g. ``HIPAA.Security-S3BucketReplicationEnabled``) on one
     resource only, all with the same specific reason."""
-    Validations.of(scope).acknowledge(
+    _validations_of(scope).acknowledge(
         *(Acknowledgment(id=rule_id, reason=reason) for rule_id in rule_ids)
     )
 

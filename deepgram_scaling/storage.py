@@ -15,7 +15,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
-from ._compat import keep_logical_id
+from ._compat import keep_logical_ids
 from ._validation import Problems, fmt, is_token
 from .nag import acknowledge_rules, acknowledge_wildcard, hipaa_and_nist
 
@@ -311,11 +311,5 @@ class AsyncStorage(Construct):
         subscriptions and the policies (see ``_compat``)."""
         for name in ("Key", "Bucket", "AccessLogsBucket", "SuccessTopic", "ErrorTopic"):
             child = self.node.try_find_child(name)
-            if child is None:
-                continue
-            resource = child.node.default_child
-            keep_logical_id(resource, owner_path, name, "Resource")  # type: ignore[arg-type]
-            policy = child.node.try_find_child("Policy")
-            if policy is not None:
-                keep_logical_id(policy.node.default_child,  # type: ignore[arg-type]
-                                owner_path, name, "Policy", "Resource")
+            if child is not None:
+                keep_logical_ids(child, owner_path, name)
