@@ -1,5 +1,5 @@
-"""``deepgram-scaling status STACK_NAME [--region R]``: after an update, does every endpoint
-run what the stack says?
+"""``deepgram-scaling status STACK_NAME [--region R] [--strict]``: after an update, does every
+endpoint run what the stack says?
 
 It prints the stack's status (``DescribeStacks``), then for each ``AWS::SageMaker::Endpoint``
 in the stack's template the endpoint config the stack expects beside the one the endpoint
@@ -10,8 +10,8 @@ scaling activity or deployment still under way shows as counts or stages that ha
 settled.
 
 Exit status: 0 when every endpoint agrees with the stack, 1 when one does not or the stack
-itself is mid-operation or failed (each disagreement is a line starting with
-``DISAGREES``), 2 when the stack cannot be read (no
+itself is mid-operation or failed, or, with ``--strict``, rolled back (each disagreement is
+a line starting with ``DISAGREES``), 2 when the stack cannot be read (no
 such stack, no endpoint in it, no credentials, boto3 missing). Needs boto3, imported only
 when the command runs; never imports the CDK.
 """
@@ -373,6 +373,11 @@ def endpoint_report(clients: Clients, stack_name: str,
     endpoint = _describe_endpoint(clients, name)
     if endpoint is None:
         return _replace(base, problems=judge(base, declared))
+    # The scalable target's ResourceId holds the endpoint's name as SageMaker spells it; a
+    # name read from the endpoint's ARN may be lower-cased
+    # (docs/aws-behaviour.md#status-scalable-target).
+    name = str(endpoint.get("EndpointName") or name)
+    base = _replace(base, endpoint_name=name)
     variants = endpoint.get("ProductionVariants") or []
     targets = _scalable_targets(clients, name, [str(v["VariantName"]) for v in variants])
     reports = []
@@ -411,10 +416,16 @@ class StackReport:
     status: str
     reason: str | None = None
     endpoints: tuple[EndpointReport, ...] = ()
+    #: Whether a rolled-back stack disagrees too (``--strict``).
+    strict: bool = False
 
     @property
     def problems(self) -> tuple[str, ...]:
-        """A stack operation under way or failed: nothing is settled yet."""
+        """A stack operation under way or failed: nothing is settled yet; under ``strict``,
+        also a stack whose last operation was rolled back: the release did not take."""
+        if self.strict and self.status.endswith("ROLLBACK_COMPLETE"):
+            return (f"the stack is {self.status}: the last stack operation was rolled back, "
+                    "so the release it carried did not take (--strict)",)
         if self.status.endswith("_IN_PROGRESS"):
             return (f"the stack is {self.status}: run status again when it has settled",)
         if self.status.endswith("_FAILED"):
@@ -427,13 +438,16 @@ class StackReport:
         return not self.problems and all(e.agrees for e in self.endpoints)
 
 
-def status(clients: Clients, stack_name: str) -> StackReport:
-    """The stack's status, and a report for every endpoint its template declares."""
+def status(clients: Clients, stack_name: str, *, strict: bool = False) -> StackReport:
+    """The stack's status, and a report for every endpoint its template declares.
+
+    :param strict: Count a rolled-back stack as a disagreement. Default: False.
+    """
     stack_status, reason = read_stack(clients, stack_name)
     declared = declared_endpoints(read_template(clients, stack_name))
     if not declared:
         raise StatusError(f"stack {stack_name} declares no {ENDPOINT_TYPE}")
-    return StackReport(name=stack_name, status=stack_status, reason=reason,
+    return StackReport(name=stack_name, status=stack_status, reason=reason, strict=strict,
                        endpoints=tuple(endpoint_report(clients, stack_name, endpoint)
                                        for endpoint in declared))
 
@@ -502,6 +516,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("stack", metavar="STACK_NAME",
                         help="the CloudFormation stack's name (or its ID)")
     parser.add_argument("--region", help="AWS region (default: boto3's, e.g. AWS_REGION)")
+    parser.add_argument("--strict", action="store_true",
+                        help="also exit 1 when the stack's last operation was rolled back "
+                             "(UPDATE_ROLLBACK_COMPLETE): for a pipeline that runs status "
+                             "right after a release, which then did not take")
     return parser
 
 
@@ -517,7 +535,7 @@ def main(argv: Sequence[str] | None = None, *,
             return 2
         make_clients = boto3_clients
     try:
-        report = status(make_clients(args.region), args.stack)
+        report = status(make_clients(args.region), args.stack, strict=args.strict)
     except StatusError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -153,8 +153,8 @@ def aws() -> Iterator[Stubbed]:
         stubber.deactivate()
 
 
-def run(aws: Stubbed, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    status = main([STACK], make_clients=lambda region: aws.clients)
+def run(aws: Stubbed, capsys: pytest.CaptureFixture[str], *flags: str) -> tuple[int, str, str]:
+    status = main([STACK, *flags], make_clients=lambda region: aws.clients)
     out, err = capsys.readouterr()
     return status, out, err
 
@@ -211,6 +211,33 @@ def test_the_name_comes_from_the_physical_id_when_the_template_has_none(aws, cap
 
     assert status == 0
     assert out.splitlines()[1] == "RealtimeEndpoint1C2D: endpoint generated-1, InService"
+
+
+def test_the_scalable_target_is_looked_up_by_the_name_sagemaker_gives(aws, capsys):
+    # given a template without a literal name, whose endpoint's ARN lower-cases the name
+    # SageMaker spells with capitals (the target is registered under the latter)
+    real = "Generated-Speech-1"
+    aws.stack(template(literal_name=False),
+              endpoint_physical=f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{real.lower()}")
+    aws.sagemaker.add_response(
+        "describe_endpoint",
+        {"EndpointName": real, "EndpointArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:"
+         f"endpoint/{real.lower()}", "EndpointConfigName": NEW_CONFIG,
+         "EndpointStatus": "InService", "CreationTime": "2026-12-01T10:00:00Z",
+         "LastModifiedTime": "2026-12-05T10:00:00Z",
+         "ProductionVariants": [{"VariantName": "AllTraffic", "CurrentInstanceCount": 2,
+                                 "DesiredInstanceCount": 2}]},
+        {"EndpointName": real.lower()})
+    aws.target(name=real)
+
+    # when status runs
+    status, out, _ = run(aws, capsys)
+
+    # then DescribeScalableTargets is asked for the real casing (the stub checks it), the
+    # target is found and the endpoint agrees
+    assert status == 0
+    assert out.splitlines()[1] == f"RealtimeEndpoint1C2D: endpoint {real}, InService"
+    assert "scales 2-6, suspended: nothing" in out
 
 
 def test_a_yaml_template_is_read(aws, capsys):
@@ -344,6 +371,30 @@ def test_a_rolled_back_stack_is_noted(aws, capsys):
         f"stack {STACK}: UPDATE_ROLLBACK_COMPLETE",
         "  note: the last stack operation was rolled back, so the stack (and what follows) "
         "describes the release before it"]
+
+
+def test_a_rolled_back_stack_disagrees_under_strict(aws, capsys):
+    # given a stack update CloudFormation rolled back, its endpoint back on the old release
+    aws.stack(template(), status="UPDATE_ROLLBACK_COMPLETE")
+    aws.endpoint()
+    aws.target()
+
+    # when a pipeline runs status --strict right after the release
+    status, out, _ = run(aws, capsys, "--strict")
+
+    # then the release that did not take is a disagreement: exit 1
+    assert status == 1
+    assert disagreements(out) == [
+        "the stack is UPDATE_ROLLBACK_COMPLETE: the last stack operation was rolled back, so "
+        "the release it carried did not take (--strict)"]
+
+
+def test_strict_passes_a_stack_whose_update_completed(aws, capsys):
+    aws.stack(template())
+    aws.endpoint()
+    aws.target()
+
+    assert run(aws, capsys, "--strict")[0] == 0
 
 
 def test_an_endpoint_not_created_yet_is_exit_2(aws, capsys):
