@@ -133,3 +133,17 @@ def test_a_metric_stat_without_an_instance_type_is_keyed_by_its_metric_name():
         MetricQuery(id="rate", expression="invocations / 60", return_data=True),
     ]
     assert evaluate(queries_from_template(template), {"Invocations": 120.0}) == 2.0
+
+
+@pytest.mark.parametrize("return_data", [{}, {"ReturnData": True}])
+def test_a_single_metric_stat_returns_data_unless_the_template_says_otherwise(return_data):
+    # given a one-metric specification: a MetricStat with ReturnData left out or true
+    template = [{"Id": "m1", "MetricStat": {"Metric": {
+        "Namespace": "AWS/SageMaker", "MetricName": "ConcurrentRequestsPerModel",
+        "Dimensions": [{"Name": "InstanceType", "Value": "ml.g6.2xlarge"}]},
+        "Stat": "Maximum"}, **return_data}]
+
+    # then it is the query that returns data
+    assert queries_from_template(template) == [
+        MetricQuery(id="m1", instance_type="ml.g6.2xlarge", return_data=True)]
+    assert evaluate(queries_from_template(template), {"ml.g6.2xlarge": 7.0}) == 7.0
