@@ -67,6 +67,7 @@ class Session:
     closing: bool = False
     finalize: bool = False
     done: bool = False
+    released: bool = False
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property
@@ -158,6 +159,14 @@ class Emulator:
 
     def _release(self) -> None:
         self.active -= 1
+
+    def release_session(self, session: Session) -> None:
+        """Free the session's slot once: when the server finishes the stream (before its
+        close frame, so a client that reconnects at once finds the slot free) or when the
+        connection ends, whichever comes first."""
+        if not session.released:
+            session.released = True
+            self._release()
 
     def open_session(self, query: dict[str, str]) -> Session:
         width = WIDTHS[query.get("encoding", "linear16")]
@@ -271,12 +280,13 @@ class Emulator:
         finally:
             writer.cancel()
             self.end_session(session)
-            self._release()
+            self.release_session(session)
 
     async def _write(self, ws: ServerConnection, session: Session) -> None:
         while True:
             message = await session.outbox.get()
             if message is None:
+                self.release_session(session)
                 await ws.close(1000)
                 return
             await ws.send(message)
@@ -391,6 +401,6 @@ class Transport:
             if not self.session.done:
                 self.emulator.closed_by_client += 1
             self.emulator.end_session(self.session)
-            self.emulator._release()
+            self.emulator.release_session(self.session)
             self.session = None
         self.closed = True

@@ -3,9 +3,10 @@ emulated server in tests/deepgram_emulator.py, on a clock 20 times faster than t
 (the emulator runs at the same factor), so a whole search takes seconds.
 
 The emulator's true knee is its ``stream_capacity``: at or below it every stream keeps up
-with real time; one stream more and each falls behind by ``1 / (capacity + 1)`` of every
-second, so with audio of at least ``2.2 x (capacity + 1)`` seconds the finalization lag
-passes 2 s before a stream ends. The search must land within one step (one stream) of it.
+with real time (finals about 0.6 s after their audio); one stream more and each falls
+behind by ``1 / (capacity + 1)`` of every second, so with audio of at least ``1.3 x bound x
+(capacity + 1)`` seconds the finalization lag passes its bound before a stream ends. The
+search must land within one step (one stream) of it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ from deepgram_scaling.calibrate.slo import BATCH_METRICS, STREAM_METRICS
 from .deepgram_emulator import Emulator
 
 SCALE = 20.0
+#: SLOs of the knee tests. A wall-clock stall of the test process (a loaded machine) reads
+#: as 20 times longer; bounds of 3-4 s leave 120-170 ms of wall-clock margin over the
+#: emulator's 0.6 s at its knee, and long enough audio still overloads one stream more.
+LOOSE = "first_result_p95<=3,finalization_p95<=4,failures<=0.5%"
+TIGHTER = "first_result_p95<=3,finalization_p95<=3,failures<=1%"
 
 
 def silence(seconds: float, rate: int = 8000) -> Audio:
@@ -36,19 +42,19 @@ def silence(seconds: float, rate: int = 8000) -> Audio:
                  source=f"{seconds:g}s")
 
 
-def options(hold_s: float, **kwargs: Any) -> RunOptions:
-    return RunOptions(hold_s=hold_s, time_scale=SCALE, chunk_s=0.5, **kwargs)
+def options(hold_s: float, scale: float = SCALE, **kwargs: Any) -> RunOptions:
+    return RunOptions(hold_s=hold_s, time_scale=scale, chunk_s=0.5, **kwargs)
 
 
-def emulator(**kwargs: Any) -> Emulator:
-    return Emulator(time_scale=SCALE, final_s=1.0, **kwargs)
+def emulator(scale: float = SCALE, **kwargs: Any) -> Emulator:
+    return Emulator(time_scale=scale, final_s=1.0, **kwargs)
 
 
 async def stream_search(capacity: float, audio_s: float, slo: str | None = None,
                         **kwargs: Any) -> tuple[CalibrationResult, Emulator]:
     async with emulator(stream_capacity=capacity) as emu:
         result = await calibrate_stream(
-            audio=silence(audio_s), url=emu.ws_url, plan=SearchPlan(max_streams=32),
+            audio=silence(audio_s), url=emu.ws_url, plan=SearchPlan(max_streams=8),
             options=options(audio_s),
             slo=parse_slo(slo, metrics=STREAM_METRICS) if slo else None, **kwargs)
         return result, emu
@@ -56,8 +62,7 @@ async def stream_search(capacity: float, audio_s: float, slo: str | None = None,
 
 def test_the_stream_search_finds_the_knee_for_several_capacities_slos_and_audio():
     # given three servers of different capacity, audio lengths and SLOs, searched at once
-    cases = [(3, 9.0, None), (5, 14.0, None),
-             (4, 6.0, "first_result_p95<=1,finalization_p95<=1,failures<=1%")]
+    cases = [(2, 16.0, LOOSE), (3, 21.0, LOOSE), (2, 12.0, TIGHTER)]
 
     async def all_cases() -> list[tuple[CalibrationResult, Emulator]]:
         return await asyncio.gather(*(stream_search(c, a, s) for c, a, s in cases))
@@ -78,10 +83,11 @@ def test_the_stream_search_finds_the_knee_for_several_capacities_slos_and_audio(
 def test_the_endpoint_path_drives_the_sdk_through_a_transport_factory():
     # given the emulator's sessions behind an SDK transport, without a socket
     async def run() -> tuple[CalibrationResult, Emulator]:
-        async with emulator(stream_capacity=3) as emu:
+        async with emulator(stream_capacity=2) as emu:
             result = await calibrate_stream(
-                audio=silence(9.0), transport_factory=emu.transport_factory,
-                plan=SearchPlan(max_streams=8), options=options(9.0),
+                audio=silence(12.0), transport_factory=emu.transport_factory,
+                plan=SearchPlan(max_streams=4), options=options(12.0),
+                slo=parse_slo(TIGHTER, metrics=STREAM_METRICS),
                 target={"kind": "endpoint", "endpoint_name": "Streaming-1",
                         "instance_type": "ml.g6.2xlarge", "instance_count": 1})
             return result, emu
@@ -89,7 +95,7 @@ def test_the_endpoint_path_drives_the_sdk_through_a_transport_factory():
     # when
     result, emu = asyncio.run(run())
     # then
-    assert result.capacity is not None and abs(result.capacity - 3) <= 1
+    assert result.capacity is not None and abs(result.capacity - 2) <= 1
     assert result.instance_type == "ml.g6.2xlarge"
     assert emu.connections > 10 and emu.control.count("CloseStream") >= emu.connections - 2
 
@@ -155,19 +161,19 @@ def test_cancelling_closes_every_stream_and_still_reports():
 
 
 def test_the_batch_search_finds_the_latency_knee():
-    # given 20 s requests on a server transcribing 20 audio seconds per second: n concurrent
-    # requests take n s (+0.1 s), so latency p95 <= 4.6 s holds up to 4
+    # given 10 s requests on a server transcribing 5 audio seconds per second: n concurrent
+    # requests take 2 n s (+0.1 s), so latency p95 <= 5 s holds up to 2
     async def run() -> CalibrationResult:
-        async with emulator(batch_capacity=20) as emu:
+        async with emulator(batch_capacity=5) as emu:
             return await calibrate_batch(
-                audio=silence(20.0), url=emu.http_url, plan=SearchPlan(max_streams=16),
-                options=options(12.0),
-                slo=parse_slo("latency_p95<=4.6,failures<=0.5%", metrics=BATCH_METRICS))
+                audio=silence(10.0), url=emu.http_url, plan=SearchPlan(max_streams=4),
+                options=options(6.0),
+                slo=parse_slo("latency_p95<=5,failures<=0.5%", metrics=BATCH_METRICS))
 
     # when
     result = asyncio.run(run())
     # then
-    assert result.capacity is not None and abs(result.capacity - 4) <= 1
+    assert result.capacity is not None and abs(result.capacity - 2) <= 1
     passing = [lv for lv in result.levels if lv.passed]
     assert all(lv.stats["throughput_audio_s_per_s"] > 0 for lv in passing)
     assert result.mode == "batch" and result.target == {"kind": "url",

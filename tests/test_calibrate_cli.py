@@ -39,20 +39,22 @@ def audio_file(tmp_path: Path) -> Path:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(8000)
-        out.writeframes(b"\x00\x00" * 8000 * 9)
+        out.writeframes(b"\x00\x00" * 8000 * 5)
     return path
 
 
 @pytest.fixture
 def server() -> Iterator[Emulator]:
-    """An emulator of capacity 3 on its own event loop thread, for a CLI in this process
-    or another."""
+    """A fast emulator that refuses a third concurrent stream (HTTP 503), on its own event
+    loop thread, for a CLI in this process or another: its knee is 2 however loaded the
+    machine running the tests is."""
     ready = threading.Event()
     holder: dict[str, Any] = {}
 
     def serve() -> None:
         async def run() -> None:
-            async with Emulator(stream_capacity=3, time_scale=float(SCALE), final_s=1.0) as emu:
+            async with Emulator(stream_capacity=100, max_active=2, time_scale=float(SCALE),
+                                final_s=1.0) as emu:
                 holder["emu"], holder["stop"] = emu, asyncio.Event()
                 holder["loop"] = asyncio.get_running_loop()
                 ready.set()
@@ -68,7 +70,9 @@ def server() -> Iterator[Emulator]:
 
 
 def args(audio: Path, *extra: str) -> list[str]:
-    return ["stream", "--audio", str(audio), "--hold", "9", "--max-streams", "8",
+    # Latency bounds loose enough for a loaded machine: here only the refusals decide.
+    return ["stream", "--audio", str(audio), "--hold", "5", "--max-streams", "4",
+            "--slo", "first_result_p95<=4,finalization_p95<=4,failures<=0.5%",
             "--time-scale", SCALE, *extra]
 
 
@@ -80,8 +84,9 @@ def test_the_command_prints_levels_and_the_code_to_paste_and_writes_json_and_plo
     # then
     out = capsys.readouterr().out
     result = load_result(tmp_path / "r.json")
-    assert status == 0 and result.capacity is not None and abs(result.capacity - 3) <= 1
-    assert "first p50/p95 ms" in out and "pass" in out and "FAIL: " in out
+    assert status == 0 and result.capacity == 2
+    assert "first p50/p95 ms" in out and "pass" in out
+    assert "FAIL: failures<=0.5% (got" in out
     assert f'InstancePool("ml.g6.2xlarge", max_concurrency={result.capacity})' in out
     assert f"target_concurrency_per_instance={result.target_concurrency}," in out
     jsonschema.validate(json.loads((tmp_path / "r.json").read_text()), JSON_SCHEMA)
@@ -157,7 +162,7 @@ def test_allow_scaling_lifts_the_one_instance_rule_and_a_declined_confirmation_s
                   transport_factory=lambda url, headers: None)
     captured = capsys.readouterr()
     assert status == 3 and "not confirmed" in captured.err
-    assert "ramp levels: 1, 2, 4, 8" in captured.out and "instance-hours:" in captured.out
+    assert "ramp levels: 1, 2, 4 (then" in captured.out and "instance-hours:" in captured.out
 
 
 def test_a_pinned_endpoint_is_calibrated_through_the_transport_factory(
@@ -170,12 +175,12 @@ def test_a_pinned_endpoint_is_calibrated_through_the_transport_factory(
         return server.transport_factory(url, headers)
 
     status = main(args(audio_file, "--endpoint", ENDPOINT, "--region", REGION, "--yes",
-                       "--json", str(tmp_path / "e.json")),
+                       "--json", str(tmp_path / "e.json"), "--max-streams", "2"),
                   clients=clients, transport_factory=factory)
     # then
     out = capsys.readouterr().out
     result = load_result(tmp_path / "e.json")
-    assert status == 0 and result.instance_type == "ml.g6.2xlarge"
+    assert status == 0 and result.instance_type == "ml.g6.2xlarge" and result.capacity == 2
     assert result.target["instance_count"] == 1
     assert f'InstancePool("ml.g6.2xlarge", max_concurrency={result.capacity})' in out
 
@@ -186,7 +191,7 @@ def test_ctrl_c_closes_the_streams_and_still_reports(server: Emulator, audio_fil
     out = tmp_path / "i.json"
     process = subprocess.Popen(
         [sys.executable, "-m", "deepgram_scaling.calibrate.cli_main",
-         *args(audio_file, "--url", server.ws_url, "--json", str(out), "--hold", "60")],
+         *args(audio_file, "--url", server.ws_url, "--json", str(out), "--hold", "10")],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # when Ctrl-C arrives while level 2 streams
     deadline = time.monotonic() + 20

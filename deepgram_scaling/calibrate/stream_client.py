@@ -110,7 +110,11 @@ async def run_stream(client: Any, *, audio: Audio, chunks: list[tuple[float, byt
                 if not receiver.done():
                     close_sent.set()
                     await socket.send_close_stream()
-                await asyncio.wait_for(asyncio.shield(receiver), clock.wall(close_timeout_s))
+                try:
+                    await asyncio.wait_for(asyncio.shield(receiver),
+                                           clock.wall(close_timeout_s))
+                except TimeoutError:
+                    record.failure = record.failure or "timeout-after-close-stream"
             except asyncio.CancelledError:
                 record.cancelled = True
                 if not receiver.done():
@@ -119,11 +123,13 @@ async def run_stream(client: Any, *, audio: Audio, chunks: list[tuple[float, byt
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(socket.send_close_stream(), 1.0)
                 raise
+            except Exception:
+                # A send failed: the receiver, which reads the close frame, knows why.
+                await asyncio.wait([receiver], timeout=clock.wall(1.0))
+                raise
             finally:
                 if not receiver.done():
                     receiver.cancel()
-                    if record.failure is None and not record.cancelled:
-                        record.failure = "timeout-after-close-stream"
                 else:
                     error = receiver.exception()
                     if error is not None and record.failure is None:
