@@ -449,8 +449,11 @@ class AsyncRollbackAlarmOptions(_RollbackOptionsSet):
         (5 %) in 3 of 3 one-minute datapoints with at least 20 requests each.
 
     ``RequestDownloadFailures`` and ``NotificationFailures`` (the caller's input, SNS) say
-    nothing about the model, and ``InvocationFailures`` and ``ResponseUploadFailures`` are
-    counts with no published request count to divide by: they stay monitoring alarms
+    nothing about the model, nor does ``ResponseUploadFailures`` (an S3 write). AWS publishes
+    a request count, ``InvocationsProcesssed`` (its spelling), so an ``InvocationFailures``
+    rate could be formed, but ``InvocationFailures`` counts an invocation that fails for any
+    reason, a caller's missing or unreadable S3 input and IAM or KMS mistakes included: such
+    a rate would roll a good release back for a bad upload. They stay monitoring alarms
     (docs/aws-behaviour.md#rollback-alarms).
     """
 

@@ -57,21 +57,27 @@ class DeploymentStrategy:
     rollback_batch_percent: float | None = None
 
     @staticmethod
-    def all_at_once(*, termination_wait: Duration = Duration.minutes(10),
+    def all_at_once(*, wait: Duration = Duration.minutes(10),
+                    termination_wait: Duration | None = None,
                     maximum_execution_timeout: Duration | None = None) -> DeploymentStrategy:
-        """Blue/green with all traffic moved in one step. The baking period is the
-        ``termination_wait`` (0-3600 s) after the shift, while the old fleet still runs: as in
-        AWS's all-at-once example, which sets ``TerminationWaitInSeconds`` (600) and no
-        ``WaitIntervalInSeconds``, the rollback alarms watch the new fleet then and, if one
-        fires, traffic goes back to the old fleet (docs/aws-behaviour.md#all-at-once-bake).
-        With a bake shorter than the alarms' evaluation window they could never fire.
+        """Blue/green with all traffic moved in one step, then a baking period of ``wait``
+        (0-3600 s, rendered as ``WaitIntervalInSeconds``) in which the rollback alarms watch
+        the new fleet while the old one still runs; if one fires, traffic goes back to the
+        old fleet. The API reference marks ``WaitIntervalInSeconds`` as required on every
+        ``TrafficRoutingConfig``, and AWS's all-at-once page has SageMaker wait
+        ``TerminationWaitInSeconds`` "after the final baking period", so the termination
+        wait is a separate field that comes after the bake
+        (docs/aws-behaviour.md#all-at-once-bake). With a bake shorter than the alarms'
+        evaluation window they could never fire.
 
-        :param termination_wait: The baking period. Default: ``Duration.minutes(10)`` (AWS's
-            example).
-        :param maximum_execution_timeout: The whole update's limit (600-28800 s). Default:
-            SageMaker's.
+        :param wait: The baking period. Default: ``Duration.minutes(10)`` (the length of
+            AWS's example).
+        :param termination_wait: How long the old fleet stays after the bake (0-3600 s).
+            Default: SageMaker's (0).
+        :param maximum_execution_timeout: The whole update's limit (600-28800 s); it must
+            exceed ``wait`` plus ``termination_wait``. Default: SageMaker's.
         """
-        return DeploymentStrategy(DeploymentKind.ALL_AT_ONCE, None, None, termination_wait,
+        return DeploymentStrategy(DeploymentKind.ALL_AT_ONCE, None, wait, termination_wait,
                                   maximum_execution_timeout)
 
     @staticmethod
@@ -133,8 +139,25 @@ class DeploymentStrategy:
             return None
         return math.ceil(100 / percent)
 
-    def check(self, problems: Problems) -> None:
-        """Add every problem with these settings to ``problems``."""
+    def steps_on(self, max_capacity: object) -> int | None:
+        """:attr:`steps` on a fleet of at most ``max_capacity`` instances: a linear step or
+        a rolling batch holds at least one instance, so a fleet of four is done in at most
+        four, whatever the percentage (docs/aws-behaviour.md#stepped-update-floor; how
+        SageMaker rounds a percentage of a small fleet is unconfirmed). ``max_capacity``
+        that is not a plain whole number leaves :attr:`steps` as it is."""
+        steps = self.steps
+        if steps is None or self.kind not in (DeploymentKind.LINEAR, DeploymentKind.ROLLING) \
+                or not isinstance(max_capacity, int) or isinstance(max_capacity, bool) \
+                or is_token(max_capacity) or max_capacity < 1:
+            return steps
+        return min(steps, max_capacity)
+
+    def check(self, problems: Problems, *, max_capacity: object = None) -> None:
+        """Add every problem with these settings to ``problems``.
+
+        :param max_capacity: The endpoint's most instances, which bounds the number of
+            steps (:meth:`steps_on`). Default: None (steps as the percentage gives them).
+        """
         ranges = {DeploymentKind.CANARY: ("percent", CANARY_PERCENT_RANGE),
                   DeploymentKind.LINEAR: ("step_percent", LINEAR_PERCENT_RANGE),
                   DeploymentKind.ROLLING: ("batch_percent", ROLLING_PERCENT_RANGE)}
@@ -142,9 +165,8 @@ class DeploymentStrategy:
             name, (low, high) = ranges[self.kind]
             problems.number(f"deployment.{name}", self.percent, minimum=low, maximum=high,
                             integer=True, why="(whole percent of the fleet, the API's range)")
-        if self.kind is not DeploymentKind.ALL_AT_ONCE:
-            problems.duration("deployment.wait", self.wait, minimum_s=WAIT_RANGE_S[0],
-                              maximum_s=WAIT_RANGE_S[1])
+        problems.duration("deployment.wait", self.wait, minimum_s=WAIT_RANGE_S[0],
+                          maximum_s=WAIT_RANGE_S[1])
         for name, value, (low, high) in (
                 ("termination_wait", self.termination_wait, TERMINATION_WAIT_RANGE_S),
                 ("maximum_execution_timeout", self.maximum_execution_timeout,
@@ -155,10 +177,10 @@ class DeploymentStrategy:
             low, high = ROLLBACK_PERCENT_RANGE
             problems.number("deployment.rollback_batch_percent", self.rollback_batch_percent,
                             minimum=low, maximum=high, integer=True)
-        self._check_timeout_covers_the_waits(problems)
+        self._check_timeout_covers_the_waits(problems, self.steps_on(max_capacity))
 
-    def _check_timeout_covers_the_waits(self, problems: Problems) -> None:
-        limit, steps = self.maximum_execution_timeout, self.steps
+    def _check_timeout_covers_the_waits(self, problems: Problems, steps: int | None) -> None:
+        limit = self.maximum_execution_timeout
         durations = [d for d in (self.wait, self.termination_wait) if d is not None]
         if not isinstance(limit, Duration) or steps is None \
                 or not all(isinstance(d, Duration) for d in durations):
@@ -166,8 +188,8 @@ class DeploymentStrategy:
         seconds = [d.to_seconds(integral=False) for d in (limit, *durations)]
         if any(is_token(s) for s in seconds):
             return
-        # One bake per step (docs/aws-behaviour.md#deployment-guardrails); the termination
-        # wait comes once, after the last step.
+        # One bake per step (docs/aws-behaviour.md#deployment-guardrails), all-at-once's one
+        # included (#all-at-once-bake); the termination wait comes once, after the last.
         wait_s = seconds_or_zero(self.wait)
         waits = wait_s * steps + seconds_or_zero(self.termination_wait)
         if seconds[0] <= waits:
@@ -176,10 +198,8 @@ class DeploymentStrategy:
 
     @property
     def bake(self) -> Duration | None:
-        """How long rollback alarms watch each step: the wait between steps, or for
-        all-at-once the termination wait (docs/aws-behaviour.md#all-at-once-bake)."""
-        if self.kind is DeploymentKind.ALL_AT_ONCE:
-            return self.termination_wait
+        """How long rollback alarms watch each step: the wait after it, all-at-once's single
+        step included (docs/aws-behaviour.md#all-at-once-bake)."""
         return self.wait
 
     def render(self, alarm_names: Sequence[str]) -> sagemaker.CfnEndpoint.DeploymentConfigProperty:
@@ -201,7 +221,8 @@ class DeploymentStrategy:
                     rollback_maximum_batch_size=_percent(self.rollback_batch_percent)
                     if self.rollback_batch_percent is not None else None))
         size = _percent(self.percent) if self.percent is not None else None
-        # All-at-once has no step to wait after: AWS's example sets no WaitIntervalInSeconds.
+        # All-at-once too: the API marks WaitIntervalInSeconds required; it is the bake
+        # (docs/aws-behaviour.md#all-at-once-bake).
         routing = cfn.TrafficRoutingConfigProperty(
             type=self.kind.value,
             wait_interval_in_seconds=seconds_of(self.wait) if self.wait is not None else None,
@@ -231,18 +252,30 @@ def _percent(value: float) -> sagemaker.CfnEndpoint.CapacitySizeProperty:
     return sagemaker.CfnEndpoint.CapacitySizeProperty(type="CAPACITY_PERCENT", value=value)
 
 
-def describe_alarms_statement(policy: iam.ManagedPolicy,
-                              names: Sequence[str]) -> iam.PolicyStatement:
+def describe_alarms_statement(policy: iam.ManagedPolicy, names: Sequence[str], *,
+                              foreign: bool = False) -> iam.PolicyStatement:
     """Guardrails read their rollback alarms with the execution role, which needs
     ``cloudwatch:DescribeAlarms`` on them (docs/aws-behaviour.md#deployment-guardrails). A
     name CloudFormation generates cannot be written here without a dependency cycle through
-    the role, so such alarms are covered by a pattern, acknowledged on ``policy``."""
+    the role, so such alarms are covered by a pattern, acknowledged on ``policy``.
+
+    :param foreign: Whether an alarm is not a metric alarm of this app (imported, perhaps
+        composite): DescribeAlarms returns a composite alarm only to a permission on ``*``
+        (docs/aws-behaviour.md#describe-composite-alarms), so the statement covers every
+        alarm. Default: False.
+    """
     stack = Stack.of(policy)
 
     def arn(name: str) -> str:
         return stack.format_arn(service="cloudwatch", resource="alarm", resource_name=name,
                                 arn_format=ArnFormat.COLON_RESOURCE_NAME)
 
+    if foreign:
+        acknowledge_wildcard(
+            policy, "*",
+            "A rollback alarm that is not a metric alarm of this app may be a composite alarm, "
+            "which cloudwatch:DescribeAlarms returns only to a permission scoped to *.")
+        return iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=["*"])
     resources = sorted({arn("*") if is_token(name) else arn(name) for name in names})
     if arn("*") in resources:
         resources = [arn("*")]
@@ -264,10 +297,29 @@ def short_bake_warning(strategy: DeploymentStrategy,
     if not windows or is_token(bake_s) or any(is_token(w) for w in windows) \
             or bake_s >= max(windows):
         return None
-    prop = "termination_wait" if strategy.kind is DeploymentKind.ALL_AT_ONCE else "wait"
-    return (f"deployment.{prop} ({bake_s:g} s) is shorter than the rollback alarms need to see "
+    return (f"deployment.wait ({bake_s:g} s) is shorter than the rollback alarms need to see "
             f"their datapoints ({max(windows):g} s): a bad model could take all traffic before "
             "any alarm fires.")
+
+
+def traffic_floor_note(guarding: Mapping[str, Any]) -> str:
+    """The info that the default rollback alarms judge only busy periods (``guarding``:
+    their ``RollbackAlarmOptions``, by name): a period with fewer than ``minimum_requests``
+    requests counts as healthy, so on a quiet endpoint a bad release is never rolled back
+    (docs/aws-behaviour.md#rollback-alarms)."""
+    floors = []
+    for name, options in sorted(guarding.items()):
+        period = options.period.to_seconds(integral=False)
+        floor = options.minimum_requests
+        if is_token(period) or is_token(floor):
+            floors.append(f"{name}: a floor set at deploy time")
+        else:
+            floors.append(f"{name}: {floor:g} requests per {period:g} s")
+    return ("The rollback alarms judge only periods with at least their minimum_requests "
+            f"({'; '.join(floors) or 'none created'}); quieter periods count as healthy, so "
+            "an endpoint below that traffic during an update gets no error guardrail and a "
+            "bad release is not rolled back. Lower minimum_requests in rollback_alarm_options "
+            "or send test traffic while the update bakes.")
 
 
 #: Why each stepped strategy cannot be formed on a fleet below MIN_STEPPED_CAPACITY.
@@ -278,21 +330,26 @@ _STEP_LIMITS = {
 }
 
 
-def stepped_update_floor_problem(strategy: DeploymentStrategy, min_capacity: object) -> str | None:
+def stepped_update_floor_problem(strategy: DeploymentStrategy, min_capacity: object, *,
+                                 prop: str = "min_capacity") -> str | None:
     """The problem with a canary, linear or rolling update on a fleet that may be smaller
     than :data:`MIN_STEPPED_CAPACITY`, else None (docs/aws-behaviour.md#stepped-update-floor).
 
-    The fleet an update meets is at least ``min_capacity``; below two instances no step of
-    the allowed sizes can be formed (at zero there is nothing to shift), so the update could
-    only fail or fall back in ways no source documents."""
+    The fleet an update meets is at least ``min_capacity`` (the endpoint's, or a scheduled
+    action's floor while it holds); below two instances no step of the allowed sizes can be
+    formed (at zero there is nothing to shift), so the update could only fail or fall back
+    in ways no source documents.
+
+    :param prop: The floor's name in the message. Default: ``min_capacity``.
+    """
     limit = _STEP_LIMITS.get(strategy.kind)
     if limit is None or not isinstance(min_capacity, int) or isinstance(min_capacity, bool) \
             or is_token(min_capacity) or min_capacity >= MIN_STEPPED_CAPACITY:
         return None
     kind = strategy.kind.value.lower()
-    return (f"min_capacity must be >= {MIN_STEPPED_CAPACITY} for a {kind} update "
+    return (f"{prop} must be >= {MIN_STEPPED_CAPACITY} for a {kind} update "
             f"(deployment=DeploymentStrategy.{kind}(...)): {limit}, so a fleet of "
-            f"{min_capacity} instance(s) cannot be split; raise min_capacity to "
+            f"{min_capacity} instance(s) cannot be split; raise {prop} to "
             f"{MIN_STEPPED_CAPACITY} or more, or use DeploymentStrategy.all_at_once(), got "
             f"{min_capacity}")
 

@@ -29,7 +29,12 @@ from ._validation import is_token, seconds_of
 from .access import EndpointAccess
 from .alarm_topic import AlarmTopic, allow_cloudwatch_to_publish
 from .alarms import RollbackSpec, create_rollback_alarms
-from .deployment import describe_alarms_statement, diluted_canary_warning, short_bake_warning
+from .deployment import (
+    describe_alarms_statement,
+    diluted_canary_warning,
+    short_bake_warning,
+    traffic_floor_note,
+)
 from .endpoint_rules import SharedProps
 from .execution import execution_policy, vpc_config, vpc_statements
 from .instance_pools import InstancePool, variant_instance_properties
@@ -147,7 +152,7 @@ class DeepgramEndpointBase(EndpointAccess, Construct):
         self.scaling = EndpointScaling(
             self, "Scaling", endpoint_name=self.endpoint_name, variant_name=VARIANT_NAME,
             min_capacity=props.min_capacity, max_capacity=props.max_capacity,
-            min_capacity_floor=self._min_capacity_floor)
+            min_capacity_floor=self._min_capacity_floor, deployment=props.deployment)
         self.scaling.keep_legacy_id(self._legacy_path)
         if props.suspend_scaling:
             self.scaling.suspend()
@@ -303,7 +308,9 @@ class DeepgramEndpointBase(EndpointAccess, Construct):
             return
         if self._rollback_alarms is not None:
             self._apply_deployment(
-                [self._literal_alarm_name(alarm) for alarm in self._rollback_alarms], {})
+                [self._literal_alarm_name(alarm) for alarm in self._rollback_alarms], {},
+                foreign=any(not isinstance(alarm, cloudwatch.Alarm)
+                            for alarm in self._rollback_alarms))
             return
         # The rollback alarms get fixed names and watch the endpoint by its literal name
         # where it has one, so that the endpoint can depend on them: they then exist before
@@ -340,26 +347,31 @@ class DeepgramEndpointBase(EndpointAccess, Construct):
         diluted = diluted_canary_warning(self._deployment, rates)
         if diluted:
             Annotations.of(self).add_warning_v2(DILUTED_CANARY_WARNING_ID, diluted)
+        Annotations.of(self).add_info(traffic_floor_note(
+            {name: options for name, options in chosen.items() if name in created}))
         self._apply_deployment(names, {k: v for k, v in chosen.items() if k in created})
 
-    def _apply_deployment(self, names: Sequence[str], guarding: Mapping[str, Any]) -> None:
+    def _apply_deployment(self, names: Sequence[str], guarding: Mapping[str, Any], *,
+                          foreign: bool = False) -> None:
         """Render the strategy into the endpoint, rolling back on the alarms ``names``
         (docs/aws-behaviour.md#deployment-guardrails), and keep every replaced endpoint
-        config: after a rollback the endpoint runs on the old one
-        (docs/aws-behaviour.md#keep-replaced-configs). Our own alarms are named by the
-        literal names they were given: ``alarm.alarm_name`` is a ``Ref``, which would make
-        the endpoint depend on an alarm that depends on it."""
+        config and model: after a rollback the endpoint runs on the old config, which names
+        the old model (docs/aws-behaviour.md#keep-replaced-configs). Our own alarms are named
+        by the literal names they were given: ``alarm.alarm_name`` is a ``Ref``, which would
+        make the endpoint depend on an alarm that depends on it. ``foreign``: some alarm is
+        not a metric alarm of this app (see :func:`describe_alarms_statement`)."""
         assert self._deployment is not None
         #: The rollback alarms' names, as the endpoint's deployment config lists them.
         self.rollback_alarm_names: list[str] = list(names)
         self.cfn_endpoint.deployment_config = self._deployment.render(self.rollback_alarm_names)
         if self.rollback_alarm_names:
             self.execution_policy.add_statements(describe_alarms_statement(
-                self.execution_policy, self.rollback_alarm_names))
-            options = self.cfn_endpoint_config.cfn_options
-            options.update_replace_policy = CfnDeletionPolicy.RETAIN
-            # cfn-lint W3011: say what a stack deletion does; the config goes with the stack.
-            options.deletion_policy = CfnDeletionPolicy.DELETE
+                self.execution_policy, self.rollback_alarm_names, foreign=foreign))
+            for kept in (self.cfn_endpoint_config, self.cfn_model):
+                options = kept.cfn_options
+                options.update_replace_policy = CfnDeletionPolicy.RETAIN
+                # cfn-lint W3011: say what a stack deletion does; it goes with the stack.
+                options.deletion_policy = CfnDeletionPolicy.DELETE
         warning = short_bake_warning(self._deployment, guarding)
         if warning:
             Annotations.of(self).add_warning_v2(SHORT_BAKE_WARNING_ID, warning)

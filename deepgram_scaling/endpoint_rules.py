@@ -188,7 +188,7 @@ def check_deployment(problems: Problems, props: SharedProps) -> None:
     if not isinstance(strategy, DeploymentStrategy):
         problems.add(f"deployment must be a DeploymentStrategy, got {fmt(strategy)}")
         return
-    strategy.check(problems)
+    strategy.check(problems, max_capacity=props.max_capacity)
     floor = stepped_update_floor_problem(strategy, props.min_capacity)
     if floor is not None:
         problems.add(floor)

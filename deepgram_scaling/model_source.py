@@ -38,6 +38,7 @@ LICENSE_SERVER_SETTING = "license.server_url"
 API_KEY_VARIABLE = "DEEPGRAM_API_KEY"
 #: Warning id of a setting key Deepgram does not document (likely a typo).
 UNKNOWN_SETTING_WARNING_ID = "deepgram-scaling:unknownDeepgramSetting"
+DISCOURAGED_SETTING_WARNING_ID = "deepgram-scaling:discouragedDeepgramSetting"
 
 
 @dataclass(frozen=True)
@@ -109,10 +110,19 @@ _SETTING_KEY = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
 _MODEL_PACKAGE_ARN = re.compile(
     r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[A-Za-z0-9][A-Za-z0-9./_-]*$"
 )
+#: An image in a private ECR registry: ``registry/repository[:tag]`` or ``@digest``, the tag
+#: optional (latest); the registry host IPv4 (``dkr.ecr``), FIPS (``dkr.ecr-fips``) or
+#: dual-stack (``dkr-ecr[-fips].<region>.on.aws``) (docs/aws-behaviour.md#ecr-image-uri).
 _ECR_IMAGE = re.compile(
-    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
-    r"(?P<repo>[a-z0-9][a-z0-9._/-]*)(:[\w.-]+|@sha256:[0-9a-f]{64})$"
+    r"^(?P<account>\d{12})\."
+    r"(?:dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?"
+    r"|dkr-ecr(?:-fips)?\.(?P<dual_stack_region>[a-z0-9-]+)\.on\.aws)/"
+    r"(?P<repo>[a-z0-9][a-z0-9._/-]*)(?::[\w.-]+|@sha256:[0-9a-f]{64})?$"
 )
+
+
+def _ecr_region(match: re.Match[str]) -> str:
+    return match.group("region") or match.group("dual_stack_region")
 
 
 def toml_literal(value: SettingValue | list[str]) -> str:
@@ -202,6 +212,21 @@ def unknown_settings(
 _KNOWN = {"API": API_SETTINGS, "ENGINE": ENGINE_SETTINGS}
 
 
+def discouraged_settings(*, engine: Mapping[str, object]) -> tuple[str, ...]:
+    """One sentence per documented setting given a value Deepgram's SageMaker page advises
+    against: ``health.gpu_required`` is a boolean it gives as never false
+    (docs/aws-behaviour.md#deepgram-setting-keys).
+
+    >>> discouraged_settings(engine={"health.gpu_required": False})[0][:41]
+    "engine_settings['health.gpu_required'] is"
+    """
+    if engine.get("health.gpu_required") is False:
+        return ("engine_settings['health.gpu_required'] is False: Deepgram's SageMaker "
+                "configuration page gives it as a boolean never set to false on SageMaker's "
+                "GPU instances; leave it out or set True.",)
+    return ()
+
+
 @dataclass(frozen=True, kw_only=True)
 class DeepgramModel:
     """The model an endpoint serves. Build it with :meth:`from_model_package` or
@@ -214,6 +239,8 @@ class DeepgramModel:
     network_isolation: bool = True
     #: Setting keys Deepgram does not document, one sentence each; the endpoint warns.
     unknown_settings: tuple[str, ...] = ()
+    #: Documented settings given a value Deepgram advises against; the endpoint warns.
+    discouraged_settings: tuple[str, ...] = ()
 
     @staticmethod
     def from_model_package(
@@ -249,6 +276,7 @@ class DeepgramModel:
             network_isolation=True,
             unknown_settings=unknown_settings(api=api_settings or {},
                                               engine=engine_settings or {}),
+            discouraged_settings=discouraged_settings(engine=engine_settings or {}),
         )
 
     @staticmethod
@@ -270,8 +298,9 @@ class DeepgramModel:
         License Proxy you run (docs/aws-behaviour.md#self-hosted-licence), so it needs
         network access unless the image carries its own offline licence configuration.
 
-        :param image_uri: ``<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>``
-            (or ``@sha256:<digest>``).
+        :param image_uri: ``<account>.dkr.ecr.<region>.amazonaws.com/<repo>[:<tag>]`` (or
+            ``@sha256:<digest>``; a FIPS ``dkr.ecr-fips`` or dual-stack
+            ``dkr-ecr.<region>.on.aws`` host is accepted too).
         :param network_isolation: Cut the container off the network. The licence check then
             fails unless the image needs no network for it; the endpoint warns at synthesis.
             Default: False.
@@ -294,7 +323,8 @@ class DeepgramModel:
         ):
             problems.add(
                 "image_uri must be an Amazon ECR image such as "
-                "'123456789012.dkr.ecr.us-east-1.amazonaws.com/deepgram:tag', "
+                "'123456789012.dkr.ecr.us-east-1.amazonaws.com/deepgram:tag' (tag or "
+                "@sha256 digest optional; dkr.ecr-fips and dkr-ecr.<region>.on.aws hosts too), "
                 f"got {fmt(image_uri)}"
             )
         api = dict(api_settings or {})
@@ -323,6 +353,7 @@ class DeepgramModel:
             environment=environment,
             network_isolation=network_isolation,
             unknown_settings=unknown_settings(api=api, engine=engine),
+            discouraged_settings=discouraged_settings(engine=engine),
         )
 
     @property
@@ -334,7 +365,7 @@ class DeepgramModel:
         """The region of the image or package, or None when it is a token."""
         if self.image_uri is not None and not is_token(self.image_uri):
             match = _ECR_IMAGE.match(self.image_uri)
-            return match.group("region") if match else None
+            return _ecr_region(match) if match else None
         if self.model_package_arn is not None and not is_token(self.model_package_arn):
             return self.model_package_arn.split(":")[3]
         return None
@@ -370,6 +401,8 @@ class DeepgramModel:
                 UNKNOWN_SETTING_WARNING_ID,
                 f"{sentence} It is passed on as given: Deepgram's containers may ignore it "
                 "or fail to start (docs/aws-behaviour.md#deepgram-setting-keys).")
+        for sentence in self.discouraged_settings:
+            Annotations.of(scope).add_warning_v2(DISCOURAGED_SETTING_WARNING_ID, sentence)
 
     def execution_statements(self, scope: Construct) -> list[iam.PolicyStatement]:
         """What the execution role needs to pull this model's image (nothing for a package).
@@ -387,7 +420,7 @@ class DeepgramModel:
                     service="ecr",
                     resource="repository",
                     resource_name=match.group("repo"),
-                    region=match.group("region"),
+                    region=_ecr_region(match),
                     account=match.group("account"),
                     arn_format=ArnFormat.SLASH_RESOURCE_NAME,
                 ),

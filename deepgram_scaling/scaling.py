@@ -11,7 +11,7 @@ import datetime
 from collections.abc import Sequence
 
 import jsii
-from aws_cdk import Duration, Names, Stack, TimeZone
+from aws_cdk import Annotations, Duration, Names, Stack, TimeZone
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -20,6 +20,7 @@ from constructs import Construct, IValidation
 
 from ._compat import keep_logical_id
 from ._validation import Problems, is_token
+from .deployment import DeploymentStrategy, stepped_update_floor_problem
 from .metric_math import MetricQuery
 from .metrics import RealtimeMetrics
 from .scaling_options import (
@@ -28,6 +29,7 @@ from .scaling_options import (
     StreamingSafeScaleIn,
     parse_schedule,
 )
+from .schedule_expressions import schedule_warnings
 
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 #: Application Auto Scaling's service-linked role for SageMaker variants
@@ -39,6 +41,7 @@ AUTOSCALING_SERVICE_LINKED_ROLE = (
 #: The wake-up step policy's cooldown in AWS's scale-from-zero recipe
 #: (docs/aws-behaviour.md#wake-up-from-zero).
 WAKE_UP_COOLDOWN = Duration.seconds(300)
+UNCONFIRMED_SCHEDULE_WARNING_ID = "deepgram-scaling:scheduleUnconfirmed"
 
 
 class EndpointScaling(Construct):
@@ -52,6 +55,9 @@ class EndpointScaling(Construct):
     :param max_capacity: Most instances.
     :param min_capacity_floor: Smallest ``min_capacity`` a scheduled action may set. Default:
         1.
+    :param deployment: The endpoint's update strategy: a canary, linear or rolling one
+        needs a scheduled floor of at least two instances too
+        (docs/aws-behaviour.md#stepped-update-floor). Default: None.
     """
 
     def __init__(
@@ -64,8 +70,10 @@ class EndpointScaling(Construct):
         min_capacity: int,
         max_capacity: int,
         min_capacity_floor: int = 1,
+        deployment: DeploymentStrategy | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._deployment = deployment
         self.min_capacity = min_capacity
         self.max_capacity = max_capacity
         self._floor = min_capacity_floor
@@ -282,7 +290,19 @@ class EndpointScaling(Construct):
         problems = Problems(self.node.path)
         parsed = parse_schedule(problems, "schedule", schedule)
         self._check_bounds(problems, min_capacity, max_capacity)
+        if self._deployment is not None:
+            floor = stepped_update_floor_problem(
+                self._deployment, min_capacity,
+                prop=f"min_capacity of scheduled action {construct_id!r}")
+            if floor is not None:
+                problems.add(floor)
         problems.raise_if_any()
+        expression = parsed.expression_string if parsed is not None else ""
+        if not is_token(expression):
+            for warning in schedule_warnings(expression):
+                Annotations.of(self).add_warning_v2(
+                    UNCONFIRMED_SCHEDULE_WARNING_ID,
+                    f"scale_on_schedule {construct_id!r}: schedule {warning}")
         assert parsed is not None
         self.scalable_target.scale_on_schedule(
             construct_id, schedule=parsed, min_capacity=min_capacity,

@@ -18,8 +18,13 @@ year          1970-2199         ``, - * /``
 ============  ================  ==================
 
 Exactly one of day-of-month and day-of-week is ``?``. ``rate(value unit)`` takes a positive
-whole value, a singular unit for 1 and a plural one above. ``at(yyyy-mm-ddThh:mm:ss)`` is
-one instant.
+whole value and a unit of minute(s), hour(s) or day(s). ``at(yyyy-mm-ddThh:mm:ss)`` is one
+instant.
+
+:func:`schedule_problems` refuses what a source says Application Auto Scaling rejects;
+:func:`schedule_warnings` names what only EventBridge's or Quartz's rules question, unconfirmed
+for Application Auto Scaling: a singular unit above 1 or a plural one for 1 in ``rate()``
+(EventBridge's rule), and ``W`` or ``L`` inside a list (Quartz's rule).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import dataclasses
 import datetime as dt
 import re
 
-__all__ = ["CRON_FIELDS", "CronField", "schedule_problems"]
+__all__ = ["CRON_FIELDS", "CronField", "schedule_problems", "schedule_warnings"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,15 +120,51 @@ def _rate_problems(text: str) -> list[str]:
     value, unit = match.groups()
     if not value.isdigit() or int(value) < 1:
         return [f"{text!r} must have a positive whole number of units, got {value!r}"]
-    singular = int(value) == 1
     wanted = unit if unit in _UNITS else unit[:-1] if unit.endswith("s") else unit
     if wanted not in _UNITS:
         return [f"{text!r} must have a unit of minute(s), hour(s) or day(s), got {unit!r}"]
-    right = wanted if singular else f"{wanted}s"
-    if unit != right:
-        return [f"{text!r} must say {right!r} for a value of {value} (singular for 1, plural "
-                f"above): 'rate({value} {right})'"]
     return []
+
+
+def schedule_warnings(expression: str) -> list[str]:
+    """What Application Auto Scaling may refuse in an expression :func:`schedule_problems`
+    accepts: rules of EventBridge or Quartz that no Application Auto Scaling source states
+    (docs/aws-behaviour.md#schedule-expressions).
+
+    :param expression: As for :func:`schedule_problems`.
+    :returns: One lowercase sentence per doubt, each quoting the expression and saying what
+        is certain to be accepted; empty when there is none (or the expression is invalid).
+    """
+    text = expression.strip()
+    if schedule_problems(text):
+        return []
+    if text.startswith("rate("):
+        match = _RATE.fullmatch(text)
+        assert match is not None  # schedule_problems has checked it
+        value, unit = match.groups()
+        base = unit.removesuffix("s")
+        right = base if int(value) == 1 else f"{base}s"
+        if unit != right:
+            return [f"{text!r} says {unit!r} for a value of {value}: EventBridge wants a "
+                    "singular unit for 1 and a plural one above, and Application Auto "
+                    "Scaling's reference does not say whether it does too; write "
+                    f"'rate({value} {right})' to be sure"]
+        return []
+    if not text.startswith("cron("):
+        return []
+    fields = text[len("cron("):-1].split()
+    warnings = []
+    # Day-of-month: 15W, L, LW; day-of-week: L, 6L (no day name ends in L).
+    for field, value, marked in ((CRON_FIELDS[2], fields[2], ("W", "L")),
+                                 (CRON_FIELDS[4], fields[4], ("L",))):
+        parts = value.upper().split(",")
+        if len(parts) > 1 and any(part.endswith(marked) for part in parts):
+            warnings.append(
+                f"{text!r} has 'W' or 'L' inside a list in {field.name} ({value!r}): the "
+                "Quartz cron rules AWS's cron follows allow them only on a single day, and "
+                "no AWS page says whether Application Auto Scaling accepts the list; use a "
+                "separate scheduled action per day to be sure")
+    return warnings
 
 
 def _cron_problems(text: str) -> list[str]:

@@ -364,3 +364,18 @@ def test_create_alarms_applies_the_options_over_the_table(new_stack: Callable[..
             for name, a in alarms.items()} == {
         "CPUUtilization": (9, 60, 5, 5), "InvocationModelErrors": (2, 300, 4, 2)}
     assert all("AlarmActions" not in a and "OKActions" not in a for a in alarms.values())
+
+
+def test_the_async_rollback_options_name_the_published_request_count():
+    # AWS publishes InvocationsProcesssed (its spelling) beside InvocationFailures on async
+    # endpoints; the rate is left out on purpose (InvocationFailures counts a caller's bad S3
+    # input too), and the reason given must not claim the count is missing.
+    from deepgram_scaling.alarms import ASYNC_ROLLBACK_ALARMS, AsyncRollbackAlarmOptions
+    from deepgram_scaling.checks.catalogue import SAGEMAKER, lookup
+
+    doc = " ".join((AsyncRollbackAlarmOptions.__doc__ or "").split())
+    assert "``InvocationsProcesssed``" in doc
+    assert "no published request count" not in doc
+    assert "fails for any reason" in doc
+    assert lookup(SAGEMAKER, "InvocationsProcesssed") is not None
+    assert [spec.metric for spec in ASYNC_ROLLBACK_ALARMS] == ["invocation_5xx_errors"]

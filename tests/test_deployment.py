@@ -4,6 +4,7 @@ exclusion, suspended scaling and the second fleet's quota
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -191,9 +192,15 @@ def test_rollback_options_are_checked(options, message):
          "WaitIntervalInSeconds": 300,
          "RollbackMaximumBatchSize": {"Type": "CAPACITY_PERCENT", "Value": 50}}}),
     (DeploymentStrategy.all_at_once(),
-     # AWS's all-at-once example: the bake is TerminationWaitInSeconds (600), no wait interval.
-     {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE"},
-                                "TerminationWaitInSeconds": 600}}),
+     # The bake is WaitIntervalInSeconds, which the API marks required; no termination wait
+     # unless asked for (it comes after the bake).
+     {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {
+         "Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 600}}}),
+    (DeploymentStrategy.all_at_once(wait=MINUTES(5), termination_wait=MINUTES(10),
+                                    maximum_execution_timeout=MINUTES(20)),
+     {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {
+         "Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 300},
+         "TerminationWaitInSeconds": 600, "MaximumExecutionTimeoutInSeconds": 1200}}),
 ])
 def test_each_strategy_renders(new_stack, strategy, expected):
     stack = new_stack("Strategy", nag=False)
@@ -204,17 +211,18 @@ def test_each_strategy_renders(new_stack, strategy, expected):
     assert config == expected
 
 
-def test_all_at_once_bakes_in_the_termination_wait():
-    # The bake the alarms need is the termination wait: a short one is warned about by name.
+def test_all_at_once_bakes_in_its_wait_not_the_termination_wait():
+    # The bake the alarms need is the wait after the shift; the termination wait comes after
+    # the final bake ("after the final baking period"), so it does not count.
     from deepgram_scaling.alarms import RollbackAlarmOptions
     from deepgram_scaling.deployment import short_bake_warning
 
     window = {"error_rate": RollbackAlarmOptions(evaluation_periods=3)}
     assert short_bake_warning(DeploymentStrategy.all_at_once(), window) is None
     warning = short_bake_warning(
-        DeploymentStrategy.all_at_once(termination_wait=MINUTES(2)), window)
+        DeploymentStrategy.all_at_once(wait=MINUTES(2), termination_wait=MINUTES(30)), window)
     assert warning is not None and warning.startswith(
-        "deployment.termination_wait (120 s) is shorter than the rollback alarms need")
+        "deployment.wait (120 s) is shorter than the rollback alarms need")
 
 
 def test_async_endpoint_rolls_back_on_its_failure_alarms(new_stack):
@@ -266,7 +274,14 @@ def test_user_rollback_alarms_with_fixed_names(new_stack):
      r"deployment.percent must be a whole number, got 12.5"),
     ({"deployment": DeploymentStrategy.linear(step_percent=10, wait=MINUTES(30),
                                               maximum_execution_timeout=MINUTES(60))},
-     r"deployment.maximum_execution_timeout must exceed the waits it contains \(18000 s over 10 step\(s\)\)"),
+     # 10 % steps on a fleet of at most 4 instances are at most 4 steps of one instance.
+     r"deployment.maximum_execution_timeout must exceed the waits it contains \(7200 s over 4 step\(s\)\)"),
+    ({"deployment": DeploymentStrategy.all_at_once(wait=MINUTES(10),
+                                                   termination_wait=MINUTES(10),
+                                                   maximum_execution_timeout=MINUTES(15))},
+     r"deployment.maximum_execution_timeout must exceed the waits it contains \(1200 s over 1 step\(s\)\)"),
+    ({"deployment": DeploymentStrategy.all_at_once(wait=cdk.Duration.hours(2))},
+     r"deployment.wait must be between 0 and 3600 seconds"),
     ({"model": DeepgramModel.from_model_package(PACKAGE_ARN),
       "deployment": DeploymentStrategy.all_at_once(),
       "rollback_alarms": [cloudwatch.Alarm.from_alarm_arn(
@@ -350,6 +365,28 @@ def test_an_async_endpoint_at_floor_zero_refuses_a_canary(new_stack):
                                                                    wait=MINUTES(10)))
 
 
+@pytest.mark.parametrize(("max_capacity", "steps"), [(4, 4), (20, 20), (30, 20), (1, 1)])
+def test_a_small_fleet_bounds_the_steps_of_a_rolling_update(max_capacity, steps):
+    # A batch holds at least one instance: 5 % batches of a fleet of 4 are at most 4 batches.
+    from deepgram_scaling._validation import Problems
+
+    strategy = DeploymentStrategy.rolling(batch_percent=5, wait=MINUTES(10),
+                                          maximum_execution_timeout=cdk.Duration.hours(1))
+    assert strategy.steps_on(max_capacity) == steps
+    problems = Problems()
+    strategy.check(problems, max_capacity=max_capacity)
+    # four bakes of 600 s fit an hour; twenty do not
+    assert bool(problems) == (steps * 600 >= 3600)
+
+
+def test_the_step_bound_leaves_canaries_and_unknown_fleets_alone():
+    canary = DeploymentStrategy.canary(percent=10, wait=MINUTES(1))
+    linear = DeploymentStrategy.linear(step_percent=10, wait=MINUTES(1))
+    assert canary.steps_on(1) == 2
+    assert linear.steps_on(None) == 10
+    assert linear.steps_on(cdk.Token.as_number(cdk.Aws.ACCOUNT_ID)) == 10
+
+
 def test_four_steps_of_thirty_percent():
     assert DeploymentStrategy.linear(step_percent=30, wait=MINUTES(1)).steps == 4
     assert DeploymentStrategy.rolling(batch_percent=25, wait=MINUTES(1)).steps == 4
@@ -421,21 +458,25 @@ def test_guard_alarms_exist_before_the_endpoint_and_sagemaker_may_read_them(cana
     assert all(":alarm:" in str(r) and "*" not in str(r) for r in describe["Resource"])
 
 
-def test_a_guarded_endpoint_keeps_replaced_configs(canary):
-    # After a rollback the endpoint runs on the old config: an update must not delete it.
-    # Deleting the stack still deletes the config (cfn-lint W3011 asks for both).
+@pytest.mark.parametrize("resource_type", ["AWS::SageMaker::EndpointConfig",
+                                           "AWS::SageMaker::Model"])
+def test_a_guarded_endpoint_keeps_replaced_configs_and_models(canary, resource_type):
+    # After a rollback the endpoint runs on the old config, which names the old model: an
+    # update must delete neither. Deleting the stack still deletes them (cfn-lint W3011 asks
+    # for both policies).
     _, template = canary
-    (config,) = template.find_resources("AWS::SageMaker::EndpointConfig").values()
-    assert config["UpdateReplacePolicy"] == "Retain"
-    assert config["DeletionPolicy"] == "Delete"
+    (resource,) = template.find_resources(resource_type).values()
+    assert resource["UpdateReplacePolicy"] == "Retain"
+    assert resource["DeletionPolicy"] == "Delete"
 
 
 def test_an_unguarded_endpoint_lets_cloudformation_delete_replaced_configs(new_stack):
     stack = new_stack("Unguarded", nag=False)
     realtime(stack)
-    (config,) = Template.from_stack(stack).find_resources(
-        "AWS::SageMaker::EndpointConfig").values()
-    assert "UpdateReplacePolicy" not in config and "DeletionPolicy" not in config
+    template = Template.from_stack(stack)
+    for resource_type in ("AWS::SageMaker::EndpointConfig", "AWS::SageMaker::Model"):
+        (resource,) = template.find_resources(resource_type).values()
+        assert "UpdateReplacePolicy" not in resource and "DeletionPolicy" not in resource
 
 
 def test_guarded_templates_pass_cfn_lint(canary, new_stack):
@@ -511,3 +552,114 @@ def test_an_async_endpoint_checks_its_rollback_options_type(new_stack):
                               deployment=DeploymentStrategy.all_at_once(),
                               rollback_alarm_options=__import__(
                                   "deepgram_scaling").RealtimeRollbackAlarmOptions())
+
+
+# --- scheduled floors, quiet endpoints, alarms of other apps ---------------------------------
+
+
+@pytest.mark.parametrize(("strategy", "floor", "kind"), [
+    (DeploymentStrategy.canary(percent=50, wait=MINUTES(5)), 1, "canary"),
+    (DeploymentStrategy.linear(step_percent=50, wait=MINUTES(5)), 1, "linear"),
+    (DeploymentStrategy.rolling(batch_percent=50, wait=MINUTES(5)), 1, "rolling"),
+])
+def test_a_scheduled_floor_below_two_is_refused_under_a_stepped_strategy(new_stack, strategy,
+                                                                        floor, kind):
+    # given an endpoint with a floor of 2 and a stepped update strategy
+    endpoint = realtime(new_stack("ScheduledFloor", nag=False), deployment=strategy)
+    # when a scheduled action would lower the floor to 1 (the example app's evening release)
+    # then it is refused as the endpoint's own floor would be, naming the action
+    with pytest.raises(DeepgramScalingConfigError, match=(
+            rf"min_capacity of scheduled action 'EveningRelease' must be >= 2 for a {kind} "
+            rf"update \(deployment=DeploymentStrategy.{kind}\(\.\.\.\)\): .*raise min_capacity "
+            rf"of scheduled action 'EveningRelease' to 2 or more, or use "
+            rf"DeploymentStrategy.all_at_once\(\), got {floor}")):
+        endpoint.scale_on_schedule("EveningRelease", schedule="cron(0 19 ? * MON-FRI *)",
+                                   min_capacity=floor)
+
+
+def test_an_async_scheduled_floor_of_zero_is_refused_under_a_canary(new_stack):
+    endpoint = AsyncDeepgramEndpoint(
+        new_stack("AsyncScheduledFloor", nag=False), "Jobs",
+        model=DeepgramModel.from_image(IMAGE_URI), instance_pools=["ml.g6.2xlarge"],
+        min_capacity=2, max_capacity=4,
+        deployment=DeploymentStrategy.canary(percent=10, wait=MINUTES(10)))
+    with pytest.raises(DeepgramScalingConfigError,
+                       match=r"min_capacity of scheduled action 'Night' must be >= 2.*got 0"):
+        endpoint.scale_on_schedule("Night", schedule="cron(0 22 * * ? *)", min_capacity=0)
+
+
+@pytest.mark.parametrize(("strategy", "floor"), [
+    (DeploymentStrategy.all_at_once(), 1),
+    (DeploymentStrategy.canary(percent=50, wait=MINUTES(10)), 2),
+    (None, 1),  # the example app: no deployment=, a scheduled floor of 1
+])
+def test_a_scheduled_floor_the_strategy_allows_is_scheduled(new_stack, strategy, floor):
+    stack = new_stack("ScheduledFloorAllowed", nag=False)
+    endpoint = realtime(stack, deployment=strategy)
+    endpoint.scale_on_schedule("EveningRelease", schedule="cron(0 19 ? * MON-FRI *)",
+                               min_capacity=floor)
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalableTarget", {"ScheduledActions": [Match.object_like({
+            "ScheduledActionName": "EveningRelease",
+            "ScalableTargetAction": {"MinCapacity": floor}})]})
+
+
+def test_the_rollback_alarms_traffic_floor_is_announced(canary):
+    # A quiet endpoint gets no error guardrail: the alarms judge only busy minutes.
+    endpoint, _ = canary
+    infos = Annotations.from_stack(cdk.Stack.of(endpoint)).find_info(
+        "*", Match.string_like_regexp(
+            r"The rollback alarms judge only periods with at least their minimum_requests "
+            r"\(error_rate: 20 requests per 60 s; model_error_rate: 20 requests per 60 s; "
+            r"new_fleet_latency: 20 requests per 60 s\); quieter periods count as healthy"))
+    assert len(infos) == 1
+
+
+def test_no_traffic_floor_is_announced_for_the_users_own_alarms(new_stack):
+    stack = new_stack("OwnAlarmsFloor", nag=False)
+    mine = cloudwatch.Alarm(stack, "Mine", alarm_name="speech-canary-errors", threshold=1,
+                            evaluation_periods=1,
+                            metric=cloudwatch.Metric(namespace="Team", metric_name="Errors"))
+    realtime(stack, deployment=DeploymentStrategy.canary(percent=20, wait=MINUTES(5)),
+             rollback_alarms=[mine])
+    assert not Annotations.from_stack(stack).find_info(
+        "*", Match.string_like_regexp("The rollback alarms judge only periods"))
+
+
+def describe_alarms_resources(template: Template) -> list[Any]:
+    """What the execution role may call ``cloudwatch:DescribeAlarms`` on (statements with
+    the same resource may be merged, so actions and resources may be lists)."""
+    (policy,) = template.find_resources("AWS::IAM::ManagedPolicy").values()
+    found = []
+    for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) \
+            else [statement["Action"]]
+        if "cloudwatch:DescribeAlarms" in actions:
+            resource = statement["Resource"]
+            found.extend(resource if isinstance(resource, list) else [resource])
+    return found
+
+
+def test_an_imported_rollback_alarm_is_described_with_a_wildcard(new_stack):
+    # given a rollback alarm of another app, perhaps composite: DescribeAlarms returns a
+    # composite alarm only to a permission scoped to *
+    stack = new_stack("ImportedAlarm")
+    imported = cloudwatch.Alarm.from_alarm_arn(
+        stack, "Composite", "arn:aws:cloudwatch:us-east-1:123456789012:alarm:team-release")
+    realtime(stack, deployment=DeploymentStrategy.canary(percent=20, wait=MINUTES(5)),
+             rollback_alarms=[imported])
+    # when synthesized (with cdk-nag, which must accept the acknowledged wildcard)
+    template = Template.from_stack(stack)
+    # then the execution role may describe every alarm
+    assert describe_alarms_resources(template) == ["*"]
+
+
+def test_an_alarm_of_this_app_is_described_by_its_arn(new_stack):
+    stack = new_stack("OwnAlarm", nag=False)
+    mine = cloudwatch.Alarm(stack, "Mine", alarm_name="speech-canary-errors", threshold=1,
+                            evaluation_periods=1,
+                            metric=cloudwatch.Metric(namespace="Team", metric_name="Errors"))
+    realtime(stack, deployment=DeploymentStrategy.canary(percent=20, wait=MINUTES(5)),
+             rollback_alarms=[mine])
+    (resource,) = describe_alarms_resources(Template.from_stack(stack))
+    assert "alarm:speech-canary-errors" in json.dumps(resource)

@@ -4,6 +4,7 @@ to validate its licence (docs/aws-behaviour.md#self-hosted-licence,
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import aws_cdk as cdk
@@ -20,7 +21,11 @@ from deepgram_scaling import (
     deepgram_environment,
 )
 from deepgram_scaling.endpoint_base import ISOLATED_IMAGE_WARNING_ID
-from deepgram_scaling.model_source import UNKNOWN_SETTING_WARNING_ID, toml_literal
+from deepgram_scaling.model_source import (
+    DISCOURAGED_SETTING_WARNING_ID,
+    UNKNOWN_SETTING_WARNING_ID,
+    toml_literal,
+)
 
 from .conftest import IMAGE_URI, PACKAGE_ARN
 
@@ -284,3 +289,68 @@ def test_documented_setting_keys_do_not_warn(new_stack: Callable[..., cdk.Stack]
     endpoint_with(stack, DeepgramModel.from_image(
         IMAGE_URI, engine_settings={"max_active_requests": 120, "flux.max_streams": 8}))
     assert Annotations.from_stack(stack).find_warning("*", Match.any_value()) == []
+
+
+# --- ECR image URIs (docs/aws-behaviour.md#ecr-image-uri) -----------------------------------
+
+
+@pytest.mark.parametrize(("uri", "region"), [
+    # registry/repository[:tag]: the tag is optional
+    ("123456789012.dkr.ecr.us-east-1.amazonaws.com/deepgram/engine", "us-east-1"),
+    ("123456789012.dkr.ecr.us-east-1.amazonaws.com/deepgram:release-260105", "us-east-1"),
+    ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/dg@sha256:" + "a" * 64, "eu-west-1"),
+    # FIPS and dual-stack registry hosts
+    ("123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com/deepgram:1", "us-gov-west-1"),
+    ("123456789012.dkr-ecr.us-east-2.on.aws/deepgram:1", "us-east-2"),
+    ("123456789012.dkr-ecr-fips.us-east-2.on.aws/deepgram", "us-east-2"),
+    ("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/deepgram:1", "cn-north-1"),
+])
+def test_ecr_image_uris_are_accepted_with_their_region(uri, region):
+    # given an image URI of a private ECR registry / when the model is made
+    model = DeepgramModel.from_image(uri)
+    # then it is kept as given, and its region is read from the host
+    assert model.image_uri == uri
+    assert model.region == region
+    assert model.region_problems(region) == []
+
+
+@pytest.mark.parametrize("uri", [
+    "public.ecr.aws/deepgram/engine:1",                               # ECR Public
+    "123456789012.dkr.ecr.us-east-1.on.aws/deepgram:1",               # no such host
+    "123456789012.dkr-ecr.us-east-1.amazonaws.com/deepgram:1",        # no such host
+    "123456789012.dkr.ecr.us-east-1.amazonaws.com/",                  # no repository
+    "123456789012.dkr.ecr.us-east-1.amazonaws.com/deepgram:",         # empty tag
+])
+def test_other_image_uris_are_refused(uri):
+    with pytest.raises(DeepgramScalingConfigError,
+                       match=r"image_uri must be an Amazon ECR image .*tag or @sha256 digest "
+                             r"optional; dkr.ecr-fips and dkr-ecr.<region>.on.aws hosts too"):
+        DeepgramModel.from_image(uri)
+
+
+def test_an_image_on_a_dual_stack_host_is_pulled_from_its_repository():
+    stack = stack_in("us-east-2", "DualStack")
+    template = endpoint_with(stack, DeepgramModel.from_image(
+        "123456789012.dkr-ecr.us-east-2.on.aws/deepgram:1"))
+    assert ":ecr:us-east-2:123456789012:repository/deepgram" in json.dumps(
+        template.find_resources("AWS::IAM::ManagedPolicy"))
+
+
+# --- health.gpu_required (docs/aws-behaviour.md#deepgram-setting-keys) ----------------------
+
+
+@pytest.mark.parametrize(("value", "warns"), [(False, True), (True, False)])
+def test_gpu_required_false_warns(new_stack: Callable[..., cdk.Stack], value, warns):
+    # given health.gpu_required, which Deepgram's page gives as never false
+    stack = new_stack("GpuRequired", nag=False)
+    template = endpoint_with(stack, DeepgramModel.from_image(
+        IMAGE_URI, engine_settings={"health.gpu_required": value}))
+    # then False warns with its own id, True does not; the value is passed on either way
+    found = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp(
+        r"engine_settings\['health.gpu_required'\] is False: Deepgram's SageMaker "
+        r"configuration page gives it as a boolean never set to false"))
+    assert len(found) == (1 if warns else 0)
+    assert all(DISCOURAGED_SETTING_WARNING_ID in str(w.entry.data) for w in found)
+    template.has_resource_properties("AWS::SageMaker::Model", {
+        "PrimaryContainer": Match.object_like({"Environment": {
+            "DEEPGRAM_ENGINE_01": f"health.gpu_required={str(value).lower()}"}})})

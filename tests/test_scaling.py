@@ -200,7 +200,6 @@ def test_example_has_a_business_hours_floor(example_template: Template):
          r"schedule 'every day at 8' is not a schedule expression: use 'cron\(minutes hours day-of-month month day-of-week year\)'"),
         ({"schedule": "cron(0 8 * * ?)", "min_capacity": 2}, r"schedule 'cron\(0 8 \* \* \?\)' must have six fields"),
         ({"schedule": "cron(0 25 * * ? *)", "min_capacity": 2}, r"schedule 'cron\(0 25 \* \* \? \*\)' has hours '25'.*valid hours: 0-23"),
-        ({"schedule": "rate(1 hours)", "min_capacity": 2}, r"schedule 'rate\(1 hours\)' must say 'hour'"),
         ({"schedule": "rate(2 hours)", "min_capacity": 4, "max_capacity": 3},
          r"min_capacity must be <= max_capacity \(3\) within one scheduled action, got 4"),
         ({"schedule": "rate(2 hours)", "min_capacity": 9},
@@ -216,6 +215,30 @@ def test_invalid_schedules(new_stack, kwargs, message):
     endpoint = realtime(new_stack(nag=False), min_capacity=2)
     with pytest.raises(DeepgramScalingConfigError, match=message):
         endpoint.scale_on_schedule("Action", **kwargs)
+
+
+@pytest.mark.parametrize(("schedule", "warns"), [
+    ("rate(1 hours)", r"scale_on_schedule 'Action': schedule 'rate\(1 hours\)' says 'hours' for "
+                      r"a value of 1: EventBridge wants a singular unit"),
+    ("cron(0 8 1W,15 * ? *)", r"'W' or 'L' inside a list in day-of-month"),
+    ("rate(1 hour)", None),
+])
+def test_a_schedule_only_eventbridge_or_quartz_question_warns(new_stack, schedule, warns):
+    # given an expression no Application Auto Scaling source refuses
+    from aws_cdk.assertions import Annotations, Match
+
+    stack = new_stack(nag=False)
+    endpoint = realtime(stack, min_capacity=2)
+    # when it is scheduled
+    endpoint.scale_on_schedule("Action", schedule=schedule, min_capacity=3)
+    # then it is rendered as given, with a warning when a doubt remains
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalableTarget", {"ScheduledActions": [
+            {"ScheduledActionName": "Action", "Schedule": schedule,
+             "ScalableTargetAction": {"MinCapacity": 3}}]})
+    found = Annotations.from_stack(stack).find_warning(
+        "*", Match.string_like_regexp(warns or "scale_on_schedule 'Action': schedule"))
+    assert len(found) == (1 if warns else 0)
 
 
 def test_schedule_object_and_quota(new_stack):

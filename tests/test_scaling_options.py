@@ -207,7 +207,10 @@ def test_the_0_1_step_type_is_a_deprecated_scaling_interval():
 
 @pytest.mark.parametrize("expression", [
     "cron(0 8 ? * MON-FRI *)", "rate(1 hour)", "rate(2 hours)", "rate(1 day)", "rate(5 minutes)",
-    "at(2026-12-01T08:00:00)", "  rate(1 minute)  "])
+    "at(2026-12-01T08:00:00)", "  rate(1 minute)  ",
+    # EventBridge's singular/plural rule, which no Application Auto Scaling source states:
+    # accepted here, warned about by the construct (docs/aws-behaviour.md#schedule-expressions)
+    "rate(1 hours)", "rate(2 hour)"])
 def test_valid_schedule_expressions_become_schedules(expression):
     problems = Problems()
     schedule = parse_schedule(problems, "schedule", expression)
@@ -216,8 +219,7 @@ def test_valid_schedule_expressions_become_schedules(expression):
 
 
 @pytest.mark.parametrize(("expression", "says"), [
-    ("rate(0 hours)", "positive whole number"), ("rate(1 hours)", "must say 'hour'"),
-    ("rate(2 hour)", "must say 'hours'"), ("rate(1 week)", "unit of minute"),
+    ("rate(0 hours)", "positive whole number"), ("rate(1 week)", "unit of minute"),
     ("cron(0 8 * * ?)", "must have six fields"),
     ("cron(0 8 * * * *)", r"'\?' in exactly one of day-of-month and day-of-week"),
     ("cron(0 25 ? * MON-FRI *)", "has hours '25': 25 is out of range; valid hours: 0-23"),

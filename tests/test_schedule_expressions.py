@@ -11,7 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from deepgram_scaling import schedule_expressions
-from deepgram_scaling.schedule_expressions import CRON_FIELDS, schedule_problems
+from deepgram_scaling.schedule_expressions import (
+    CRON_FIELDS,
+    schedule_problems,
+    schedule_warnings,
+)
 
 
 @pytest.mark.parametrize("expression", [
@@ -37,6 +41,33 @@ from deepgram_scaling.schedule_expressions import CRON_FIELDS, schedule_problems
 def test_valid_expressions_have_no_problems(expression: str) -> None:
     # given an expression AWS's syntax allows / when it is checked / then nothing is wrong
     assert schedule_problems(expression) == []
+
+
+@pytest.mark.parametrize(("expression", "says"), [
+    ("rate(1 hours)", r"says 'hours' for a value of 1: EventBridge wants a singular unit.*"
+                      r"write 'rate\(1 hour\)' to be sure"),
+    ("rate(5 hour)", r"says 'hour' for a value of 5.*'rate\(5 hours\)'"),
+    ("rate(1 minutes)", r"'rate\(1 minute\)'"),
+    ("cron(0 8 1W,15 * ? *)", r"'W' or 'L' inside a list in day-of-month \('1W,15'\): the "
+                              r"Quartz cron rules"),
+    ("cron(0 8 L,15 * ? *)", r"inside a list in day-of-month"),
+    ("cron(0 8 ? * SUN,L *)", r"inside a list in day-of-week \('SUN,L'\)"),
+])
+def test_what_only_eventbridge_or_quartz_refuse_is_a_warning(expression: str, says: str) -> None:
+    # given an expression AWS's Application Auto Scaling reference does not rule on
+    # when it is checked
+    problems, warnings = schedule_problems(expression), schedule_warnings(expression)
+    # then it is not refused, but one warning names the doubt and the sure form
+    assert problems == []
+    assert len(warnings) == 1 and re.search(says, warnings[0]), warnings
+
+
+@pytest.mark.parametrize("expression", [
+    "rate(1 hour)", "rate(5 hours)", "cron(0 8 ? * MON,WED *)", "cron(0 8 15W * ? *)",
+    "cron(0 8 ? * 6L *)", "cron(0 8 1,15 * ? *)", "cron(0 25 ? * * *)", "at(2026-03-01T08:00:00)",
+])
+def test_sure_or_refused_expressions_have_no_warning(expression: str) -> None:
+    assert schedule_warnings(expression) == []
 
 
 @pytest.mark.parametrize(("expression", "says"), [
@@ -66,8 +97,6 @@ def test_valid_expressions_have_no_problems(expression: str) -> None:
     ("cron(0 8 ? * 9L *)", r"'L' follows one day of the week"),
     ("cron(0 8-  * * ? *)", r"has hours '8-'"),
     ("rate(0 minutes)", r"positive whole number of units, got '0'"),
-    ("rate(1 hours)", r"must say 'hour' for a value of 1.*'rate\(1 hour\)'"),
-    ("rate(5 hour)", r"must say 'hours' for a value of 5"),
     ("rate(5 weeks)", r"unit of minute\(s\), hour\(s\) or day\(s\), got 'weeks'"),
     ("rate(5minutes)", r"must be 'rate\(value unit\)'"),
     ("at(2026-02-30T08:00:00)", r"is not a date and time"),
@@ -124,3 +153,22 @@ def test_the_module_does_not_import_the_cdk() -> None:
     imported |= {node.module or "" for node in ast.walk(tree)
                  if isinstance(node, ast.ImportFrom)}
     assert not any(name.startswith("aws_cdk") for name in imported)
+
+
+def test_check_warns_on_a_doubt_and_refuses_a_fault() -> None:
+    # given a template whose scalable target holds one doubtful and one faulty schedule
+    from deepgram_scaling.checks.rules import schedule_expression
+
+    template = {"Resources": {"Target": {
+        "Type": "AWS::ApplicationAutoScaling::ScalableTarget",
+        "Properties": {"ScheduledActions": [
+            {"ScheduledActionName": "Doubt", "Schedule": "rate(1 hours)"},
+            {"ScheduledActionName": "Fault", "Schedule": "cron(0 25 ? * * *)"},
+            {"ScheduledActionName": "Sure", "Schedule": "rate(1 hour)"}]}}}}
+
+    # when deepgram-scaling check's rule judges it
+    findings = schedule_expression(template)
+
+    # then the doubt is a warning and the fault an error, each naming its action
+    assert sorted((f.level, f.message.split(":")[0]) for f in findings) == [
+        ("error", "scheduled action Fault"), ("warning", "scheduled action Doubt")]

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..metric_math import MetricMathError, compile_queries, queries_from_template
-from ..schedule_expressions import schedule_problems
+from ..schedule_expressions import schedule_problems, schedule_warnings
 from . import catalogue
 from .catalogue import EndpointKind
 from .resolve import (
@@ -906,7 +906,7 @@ def inference_component_managed_scaling(template: Mapping[str, Any]) -> list[Fin
 
 def schedule_expression(template: Mapping[str, Any]) -> list[Finding]:
     """A scheduled action whose ``Schedule`` Application Auto Scaling rejects fails the
-    stack."""
+    stack (an error); one only EventBridge's or Quartz's rules question is a warning."""
     graph = _graph(template)
     findings = []
     for target in graph.of_type(SCALABLE_TARGET):
@@ -915,12 +915,19 @@ def schedule_expression(template: Mapping[str, Any]) -> list[Finding]:
             schedule = action.get("Schedule") if isinstance(action, Mapping) else None
             if not isinstance(schedule, str):
                 continue
+            name = render(action.get("ScheduledActionName", f"#{n + 1}"))
             problems = schedule_problems(schedule)
             if problems:
-                name = render(action.get("ScheduledActionName", f"#{n + 1}"))
                 findings.append(_finding(
                     "ScheduleExpression", "error", target,
                     f"scheduled action {name}: " + "; ".join(problems)))
+            # What only EventBridge's or Quartz's rules question is a warning: no source
+            # says Application Auto Scaling rejects it (docs/aws-behaviour.md#schedule-expressions).
+            doubts = schedule_warnings(schedule)
+            if doubts:
+                findings.append(_finding(
+                    "ScheduleExpression", "warning", target,
+                    f"scheduled action {name}: " + "; ".join(doubts)))
     return findings
 
 
