@@ -13,6 +13,7 @@ import datetime
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from importlib import metadata
 from typing import Any, ClassVar
 
 from aws_cdk import Annotations, CfnDeletionPolicy, Names, TimeZone
@@ -26,7 +27,7 @@ from constructs import Construct
 
 from ._compat import path_below_stack
 from ._validation import is_token, seconds_of
-from .access import EndpointAccess
+from .access import AsyncAccess, EndpointAccess
 from .alarm_topic import AlarmTopic, allow_cloudwatch_to_publish
 from .alarms import RollbackSpec, create_rollback_alarms
 from .deployment import (
@@ -54,6 +55,15 @@ ISOLATED_IMAGE_WARNING_ID = "deepgram-scaling:isolatedImageLicence"
 ROLLBACK_ALARM_NAME_WARNING_ID = "deepgram-scaling:rollbackAlarmNameGenerated"
 SHORT_BAKE_WARNING_ID = "deepgram-scaling:bakeShorterThanAlarms"
 DILUTED_CANARY_WARNING_ID = "deepgram-scaling:canaryBelowRollbackRate"
+
+
+def _library_version() -> str:
+    """This package's installed version, for the endpoint's metadata."""
+    try:
+        return metadata.version("deepgram-scaling")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
 
 __all__ = [
     "AUTOSCALING_SERVICE_LINKED_ROLE",
@@ -136,6 +146,11 @@ class DeepgramEndpointBase(EndpointAccess, Construct):
             # (docs/aws-behaviour.md#retain-variant-properties).
             retain_all_variant_properties=True,
         )
+        # This library's mark, which `deepgram-scaling check` reads as Deepgram evidence;
+        # resource metadata changes nothing at deployment (docs/aws-behaviour.md#deepgram-endpoint).
+        self.cfn_endpoint.add_metadata("deepgram-scaling", {
+            "version": _library_version(),
+            "kind": "async" if isinstance(self, AsyncAccess) else "realtime"})
         if props.endpoint_name is not None:
             Annotations.of(self).add_info(
                 "endpoint_name is fixed: a change of instance_pools then needs the scalable "

@@ -403,6 +403,23 @@ def _inline_topic_policy(principal: Any) -> Mutation:
     return mutate
 
 
+def _second_component(name: str = "other-ic") -> Mutation:
+    """A second inference component on the same endpoint, not scaled."""
+    def mutate(t: Template) -> None:
+        component = copy.deepcopy(t["Resources"]["IcComponent"])
+        component["Properties"]["InferenceComponentName"] = name
+        t["Resources"]["IcOtherComponent"] = component
+    return mutate
+
+
+def _library_metadata(endpoint: str, kind: str) -> Mutation:
+    """The metadata the constructs write on their endpoint."""
+    def mutate(t: Template) -> None:
+        t["Resources"][endpoint]["Metadata"] = {
+            "deepgram-scaling": {"version": "0.2.0", "kind": kind}}
+    return mutate
+
+
 def _compose(*mutations: Mutation) -> Mutation:
     def mutate(t: Template) -> None:
         for one in mutations:
@@ -411,6 +428,9 @@ def _compose(*mutations: Mutation) -> Mutation:
 
 
 _TT = "TargetTrackingScalingPolicyConfiguration"
+_NO_WAKE_UP = _delete("AsyncWakeUp", "AsyncWakeUpAlarm")
+#: the async endpoint's backlog tracked with a target below 1, and no step wake-up
+_TRACKING_BELOW_ONE = _compose(_NO_WAKE_UP, _set("AsyncBacklogScaling", [_TT, "TargetValue"], 0.5))
 
 #: rule name -> [(case, mutation, the resources it must flag)]
 NON_COMPLIANT: dict[str, list[tuple[str, Mutation, set[str]]]] = {
@@ -454,10 +474,32 @@ NON_COMPLIANT: dict[str, list[tuple[str, Mutation, set[str]]]] = {
         ("scheduled-minimum-zero",
          _compose(_set("AsyncTarget", ["MinCapacity"], 1), _scheduled_minimum("AsyncTarget", 0),
                   _delete("AsyncWakeUp", "AsyncWakeUpAlarm")), {"AsyncTarget"}),
+        ("target-tracking-at-one-alone",
+         _compose(_NO_WAKE_UP, _set("AsyncBacklogScaling", [_TT, "TargetValue"], 1)),
+         {"AsyncTarget"}),
+        ("wake-alarm-watches-another-endpoint",
+         _set("AsyncWakeUpAlarm", ["Dimensions"], [_endpoint_dimension("RtEndpoint")]),
+         {"AsyncTarget"}),
+        ("tracking-below-one-on-another-endpoint",
+         _compose(_TRACKING_BELOW_ONE,
+                  _set("AsyncBacklogScaling", [_TT, "CustomizedMetricSpecification",
+                                               "Dimensions"], [_endpoint_dimension("RtEndpoint")])),
+         {"AsyncTarget"}),
+        ("wake-alarm-actions-disabled", _set("AsyncWakeUpAlarm", ["ActionsEnabled"], False),
+         {"AsyncTarget"}),
+        ("wake-alarm-actions-disabled-as-string",
+         _set("AsyncWakeUpAlarm", ["ActionsEnabled"], "false"), {"AsyncTarget"}),
+        ("max-capacity-zero", _set("AsyncTarget", ["MaxCapacity"], 0), {"AsyncTarget"}),
     ],
     "WakeUpAddsWhileRunning": [
         ("backlog-size-beside-target-tracking", _wake_on("ApproximateBacklogSize"),
          {"AsyncWakeUp"}),
+        ("backlog-size-step-only",
+         _compose(_wake_on("ApproximateBacklogSize"), _delete("AsyncBacklogScaling")),
+         {"AsyncWakeUp"}),
+        ("backlog-size-above-zero-step-only",
+         _compose(_wake_on("ApproximateBacklogSize", "GreaterThanThreshold", 0),
+                  _delete("AsyncBacklogScaling")), {"AsyncWakeUp"}),
     ],
     "WakeUpOnIndirectSignal": [
         ("per-instance-backlog", _wake_on("ApproximateBacklogSizePerInstance"),
@@ -465,6 +507,18 @@ NON_COMPLIANT: dict[str, list[tuple[str, Mutation, set[str]]]] = {
         ("oldest-request-age",
          _wake_on("ApproximateAgeOfOldestRequest", "GreaterThanThreshold", 300),
          {"AsyncWakeUp"}),
+        ("target-tracking-below-one-alone", _TRACKING_BELOW_ONE, {"AsyncBacklogScaling"}),
+    ],
+    "WakeUpAlarmWatchesTarget": [
+        ("literal-name-of-no-endpoint",
+         _set("AsyncWakeUpAlarm", ["Dimensions"], [{"Name": "EndpointName",
+                                                    "Value": "speech-async"}]),
+         {"AsyncWakeUpAlarm"}),
+        ("component-name-of-no-component",
+         _compose(_inference_component(),
+                  _set("IcWakeUpAlarm", ["Dimensions"],
+                       [{"Name": "InferenceComponentName", "Value": "other-ic"}])),
+         {"IcWakeUpAlarm"}),
     ],
     "MetricPublishedByEndpointType": [
         ("async-on-invocations-per-instance",
@@ -511,6 +565,14 @@ NON_COMPLIANT: dict[str, list[tuple[str, Mutation, set[str]]]] = {
         ("alarm-on-invocations", _inference_component(metric="Invocations"), {"IcTarget"}),
         ("alarm-that-never-fires",
          _inference_component(operator="LessThanThreshold"), {"IcTarget"}),
+        ("alarm-watches-another-component",
+         _compose(_inference_component(), _second_component(),
+                  _set("IcWakeUpAlarm", ["Dimensions"],
+                       [{"Name": "InferenceComponentName", "Value": "other-ic"}])),
+         {"IcTarget"}),
+        ("alarm-actions-disabled",
+         _compose(_inference_component(), _set("IcWakeUpAlarm", ["ActionsEnabled"], False)),
+         {"IcTarget"}),
     ],
     "InferenceComponentWakeUpNeedsTwoFailures": [
         ("aws-example-greater-than-one",
@@ -518,11 +580,8 @@ NON_COMPLIANT: dict[str, list[tuple[str, Mutation, set[str]]]] = {
         ("at-least-three", _inference_component(threshold=3), {"IcWakeUpAlarm"}),
     ],
     "InferenceComponentManagedScaling": [
-        ("no-managed-scaling", _inference_component(managed={}), {"IcTarget"}),
-        ("managed-scaling-disabled",
-         _inference_component(managed={"Status": "DISABLED"}), {"IcTarget"}),
-        ("instances-kept-at-one",
-         _inference_component(managed={"Status": "ENABLED", "MinInstanceCount": 1,
+        ("bounds-out-of-order-copies-at-zero",
+         _inference_component(managed={"Status": "ENABLED", "MinInstanceCount": 3,
                                        "MaxInstanceCount": 2}), {"IcTarget"}),
         ("bounds-out-of-order",
          _inference_component(minimum=1, managed={"Status": "ENABLED", "MinInstanceCount": 3,
@@ -568,6 +627,9 @@ NON_COMPLIANT: dict[str, list[tuple[str, Mutation, set[str]]]] = {
     ],
     "StreamingScaleInCooldown": [
         ("one-minute", _set("RtScaling", [_TT, "ScaleInCooldown"], 60), {"RtScaling"}),
+        ("one-minute-on-this-librarys-endpoint",
+         _compose(_model_image("RtModel", XGBOOST_IMAGE), _library_metadata("RtEndpoint", "realtime"),
+                  _set("RtScaling", [_TT, "ScaleInCooldown"], 60)), {"RtScaling"}),
         ("one-minute-on-a-marketplace-package",
          _compose(_set("RtModel", ["PrimaryContainer"], {"ModelPackageName":
                   "arn:aws:sagemaker:us-east-1:865070037744:model-package/deepgram-nova-3"}),
@@ -607,6 +669,12 @@ COMPLIANT: dict[str, list[tuple[str, Mutation]]] = {
          _utilization_policy("/aws/sagemaker/Endpoints/data-metrics",
                              [{"Name": "Endpoint", "Value": "rt"}], metric="feature_x")),
         ("copy-wake-up-per-component", _inference_component()),
+        # AWS says the new fleet's metrics carry EndpointConfigName without listing them:
+        # accepted for instance metrics as for invocation metrics
+        ("gpu-utilization-of-the-new-fleet",
+         _utilization_policy("/aws/sagemaker/Endpoints",
+                             [_endpoint_dimension("RtEndpoint"), _VARIANT,
+                              {"Name": "EndpointConfigName", "Value": "rt-config-2"}])),
     ],
     "AsyncWakeUpFromZero": [
         ("min-one-needs-no-wake-up", _compose(_set("AsyncTarget", ["MinCapacity"], 1),
@@ -630,17 +698,50 @@ COMPLIANT: dict[str, list[tuple[str, Mutation]]] = {
         ("scheduled-minimum-one",
          _compose(_set("AsyncTarget", ["MinCapacity"], 1), _scheduled_minimum("AsyncTarget", 1),
                   _delete("AsyncWakeUp", "AsyncWakeUpAlarm"))),
+        # one request lifts the backlog above a target below 1 (a warning names the reliance)
+        ("target-tracking-below-one-alone", _TRACKING_BELOW_ONE),
+        # counted, with a warning of its own (WakeUpAlarmWatchesTarget)
+        ("wake-alarm-names-an-unknown-endpoint",
+         _set("AsyncWakeUpAlarm", ["Dimensions"], [{"Name": "EndpointName",
+                                                    "Value": "speech-async"}])),
+        ("wake-alarm-by-literal-name",
+         _compose(_set("AsyncEndpoint", ["EndpointName"], "speech-async"),
+                  _set("AsyncWakeUpAlarm", ["Dimensions"], [{"Name": "EndpointName",
+                                                             "Value": "speech-async"}]))),
+        ("actions-enabled-true", _set("AsyncWakeUpAlarm", ["ActionsEnabled"], True)),
+        ("max-capacity-zero-raised-by-a-schedule",
+         _compose(_set("AsyncTarget", ["MaxCapacity"], 0), _set("AsyncTarget", ["ScheduledActions"], [{
+             "ScheduledActionName": "day", "Schedule": "cron(0 8 * * ? *)",
+             "ScalableTargetAction": {"MinCapacity": 0, "MaxCapacity": 4}}]))),
     ],
     "WakeUpAddsWhileRunning": [
         ("exact-capacity-one-on-backlog-size",
          _compose(_wake_on("ApproximateBacklogSize"), _wake_up_steps("ExactCapacity", 1))),
-        ("backlog-size-without-target-tracking",
-         _compose(_wake_on("ApproximateBacklogSize"), _delete("AsyncBacklogScaling"))),
+        ("aws-recipe-step-only", _delete("AsyncBacklogScaling")),
+        ("backlog-size-with-one-instance-at-most",
+         _compose(_wake_on("ApproximateBacklogSize"), _delete("AsyncBacklogScaling"),
+                  _set("AsyncTarget", ["MaxCapacity"], 1))),
     ],
     "WakeUpOnIndirectSignal": [
         ("backlog-size-is-direct", _wake_on("ApproximateBacklogSize")),
         ("min-one", _compose(_set("AsyncTarget", ["MinCapacity"], 1),
                              _wake_on("ApproximateBacklogSizePerInstance"))),
+        ("target-tracking-below-one-beside-the-aws-recipe",
+         _set("AsyncBacklogScaling", [_TT, "TargetValue"], 0.5)),
+    ],
+    "WakeUpAlarmWatchesTarget": [
+        ("endpoint-by-literal-name",
+         _compose(_set("AsyncEndpoint", ["EndpointName"], "speech-async"),
+                  _set("AsyncWakeUpAlarm", ["Dimensions"], [{"Name": "EndpointName",
+                                                             "Value": "speech-async"}]))),
+        ("component-by-name", _inference_component()),
+        # another endpoint of the template: no wake-up at all (AsyncWakeUpFromZero)
+        ("another-endpoint-is-not-counted",
+         _set("AsyncWakeUpAlarm", ["Dimensions"], [_endpoint_dimension("RtEndpoint")])),
+        ("min-one-is-not-judged",
+         _compose(_set("AsyncTarget", ["MinCapacity"], 1),
+                  _set("AsyncWakeUpAlarm", ["Dimensions"], [{"Name": "EndpointName",
+                                                             "Value": "speech-async"}]))),
     ],
     "MetricPublishedByEndpointType": [
         ("async-alarm-on-host-metrics",
@@ -675,6 +776,8 @@ COMPLIANT: dict[str, list[tuple[str, Mutation]]] = {
         ("aws-example-needs-two-failures-but-wakes",
          _inference_component(operator="GreaterThanThreshold")),
         ("copies-stay-at-one", _inference_component(wake_up=False, minimum=1)),
+        ("alarm-watches-its-component-among-two",
+         _compose(_inference_component(), _second_component())),
     ],
     "InferenceComponentWakeUpNeedsTwoFailures": [
         ("at-least-one", _inference_component()),
@@ -684,6 +787,13 @@ COMPLIANT: dict[str, list[tuple[str, Mutation]]] = {
         ("enabled", _inference_component()),
         ("copies-stay-at-one-on-a-fixed-fleet",
          _inference_component(managed={}, minimum=1, wake_up=False)),
+        # copies may reach 0 on their own; MinInstanceCount 0 is for instances reaching 0
+        ("copies-at-zero-on-kept-instances",
+         _inference_component(managed={"Status": "ENABLED", "MinInstanceCount": 1,
+                                       "MaxInstanceCount": 2})),
+        ("copies-at-zero-without-managed-scaling", _inference_component(managed={})),
+        ("copies-at-zero-with-managed-scaling-disabled",
+         _inference_component(managed={"Status": "DISABLED"})),
     ],
     "AlarmTopicAllowsCloudWatch": [
         ("no-topic-policy-keeps-snss-default", _delete("RtTopicPolicy")),
@@ -715,6 +825,9 @@ COMPLIANT: dict[str, list[tuple[str, Mutation]]] = {
         ("scale-in-disabled", _compose(_set("RtScaling", [_TT, "ScaleInCooldown"], 60),
                                        _set("RtScaling", [_TT, "DisableScaleIn"], True))),
         ("async-may-be-short", _set("AsyncBacklogScaling", [_TT, "ScaleInCooldown"], 60)),
+        ("library-metadata-on-async-may-be-short",
+         _compose(_library_metadata("AsyncEndpoint", "async"),
+                  _set("AsyncBacklogScaling", [_TT, "ScaleInCooldown"], 60))),
         ("xgboost-is-not-deepgram",
          _compose(_model_image("RtModel", XGBOOST_IMAGE),
                   _set("RtScaling", [_TT, "ScaleInCooldown"], 60))),

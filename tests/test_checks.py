@@ -87,6 +87,94 @@ def test_the_deepgram_only_rule_says_why_it_applies():
     assert "deepgram/self-hosted" in finding.message
 
 
+def _cases(rule: str, *, compliant: bool = False) -> dict:
+    if compliant:
+        return dict(COMPLIANT[rule])
+    return {case: mutation for case, mutation, _ in NON_COMPLIANT[rule]}
+
+
+def test_this_librarys_metadata_marks_a_deepgram_endpoint():
+    # given an endpoint whose model runs an image not named Deepgram's, carrying the metadata
+    # the constructs write, with a one-minute scale-in cooldown
+    template = build(_cases("StreamingScaleInCooldown")["one-minute-on-this-librarys-endpoint"])
+    # when the Deepgram-only rule runs
+    (finding,) = RULE_BY_NAME["StreamingScaleInCooldown"].check(template)
+    # then the metadata is the evidence it names
+    assert "deepgram-scaling metadata, kind realtime" in finding.message
+
+
+def test_tracking_alone_is_judged_by_its_target_value():
+    # given an async endpoint at 0 with target tracking on the backlog and no step wake-up
+    below = build(_cases("WakeUpOnIndirectSignal")["target-tracking-below-one-alone"])
+    at_one = build(_cases("AsyncWakeUpFromZero")["target-tracking-at-one-alone"])
+    # when every rule runs
+    below_findings = check_template(below)
+    (error,) = RULE_BY_NAME["AsyncWakeUpFromZero"].check(at_one)
+    # then a target below 1 is no error, only a warning naming the reliance
+    assert [f.level for f in below_findings] == ["warning"]
+    assert "relies on target tracking scaling out from zero" in below_findings[0].message
+    # and at 1 the error quotes the target value that a small backlog never passes
+    assert "a backlog below the target value (1) of AsyncBacklogScaling never wakes it" in (
+        error.message)
+
+
+def test_a_wake_up_on_another_endpoint_is_named_and_not_counted():
+    # given the wake-up alarm watching the real-time endpoint's backlog
+    template = build(_cases("AsyncWakeUpFromZero")["wake-alarm-watches-another-endpoint"])
+    # when the wake-up rule runs
+    (finding,) = RULE_BY_NAME["AsyncWakeUpFromZero"].check(template)
+    # then it says which alarm was passed over and why
+    assert "not counted: AsyncWakeUpAlarm watches RtEndpoint, not AsyncEndpoint" in (
+        finding.message)
+
+
+def test_a_disabled_wake_up_alarm_is_named_and_not_counted():
+    template = build(_cases("AsyncWakeUpFromZero")["wake-alarm-actions-disabled"])
+    (finding,) = RULE_BY_NAME["AsyncWakeUpFromZero"].check(template)
+    assert "AsyncWakeUpAlarm has ActionsEnabled false" in finding.message
+
+
+def test_an_async_target_that_can_never_have_an_instance_is_an_error():
+    template = build(_cases("AsyncWakeUpFromZero")["max-capacity-zero"])
+    (finding,) = RULE_BY_NAME["AsyncWakeUpFromZero"].check(template)
+    assert finding.message.startswith("MaxCapacity is 0 on asynchronous endpoint AsyncEndpoint")
+
+
+def test_an_unresolved_wake_up_is_counted_with_a_warning():
+    # given the wake-up alarm naming an endpoint by a literal name the template does not set
+    template = build(_cases("AsyncWakeUpFromZero", compliant=True)[
+        "wake-alarm-names-an-unknown-endpoint"])
+    # when every rule runs
+    findings = check_template(template)
+    # then the wake-up counts and a warning says what could not be told
+    assert [(f.rule, f.level, f.resource) for f in findings] == [
+        ("SageMakerScaling-WakeUpAlarmWatchesTarget", "warning", "AsyncWakeUpAlarm")]
+    assert "'speech-async', which names no endpoint of the template" in findings[0].message
+
+
+def test_a_step_only_wake_up_on_the_backlog_warns_that_it_keeps_adding():
+    template = build(_cases("WakeUpAddsWhileRunning")["backlog-size-step-only"])
+    (finding,) = RULE_BY_NAME["WakeUpAddsWhileRunning"].check(template)
+    assert "up to MaxCapacity (4) while a single long request runs" in finding.message
+
+
+def test_copies_at_zero_on_kept_instances_are_not_an_error():
+    # given the auditor's case: copies 0-4 on a variant that keeps one instance (or has no
+    # managed scaling), woken by AWS's step on NoCapacityInvocationFailures
+    for case in ("copies-at-zero-on-kept-instances", "copies-at-zero-without-managed-scaling"):
+        template = build(_cases("InferenceComponentManagedScaling", compliant=True)[case])
+        # when every rule runs, then nothing is an error
+        assert [f for f in check_template(template) if f.level == "error"] == [], case
+
+
+def test_realtime_min_capacity_says_what_sagemaker_requires():
+    (finding,) = RULE_BY_NAME["RealtimeMinCapacity"].check(
+        build(_cases("RealtimeMinCapacity")["realtime-at-zero"]))
+    assert "SageMaker requires a MinCapacity of at least 1 for a real-time variant" in (
+        finding.message)
+    assert "fails" not in finding.message
+
+
 def test_the_backlog_dimension_rule_keeps_its_old_id_as_an_alias():
     from deepgram_scaling.checks.rules import RULES_BY_NAME, covered_rule_ids
     assert RULES_BY_NAME["BacklogMetricDimensions"] is RULE_BY_NAME["MetricDimensions"]
@@ -292,6 +380,8 @@ def test_every_catalogued_metric_cites_a_behaviour_and_has_sets_kinds_and_statis
     ("AWS/SageMaker", "ConcurrentRequestsPerModel",
      {"EndpointName", "VariantName", "InstanceType"}, True),
     ("AWS/SageMaker", "Invocation5XXErrors",
+     {"EndpointName", "VariantName", "EndpointConfigName"}, True),
+    ("/aws/sagemaker/Endpoints", "GPUUtilization",
      {"EndpointName", "VariantName", "EndpointConfigName"}, True),
     ("AWS/SageMaker", "NoCapacityInvocationFailures", {"InferenceComponentName"}, True),
     ("/aws/sagemaker/InferenceComponents", "GPUUtilizationNormalized",

@@ -155,6 +155,26 @@ def test_the_constructs_templates_pass_every_rule(
     assert findings == {name: [] for name in templates}
 
 
+def test_the_constructs_mark_their_endpoints_for_the_deepgram_rules(
+        two_endpoints: Template, async_own_storage: AsyncOwnStorageScenario):
+    # given the constructs' templates: each endpoint carries this library's metadata
+    from aws_cdk.assertions import Match
+    for template, kind in ((two_endpoints, "realtime"), (async_own_storage.template, "async")):
+        template.has_resource("AWS::SageMaker::Endpoint", {"Metadata": Match.object_like({
+            "deepgram-scaling": {"version": Match.any_value(), "kind": kind}})})
+    # when a real-time policy's scale-in cooldown is shortened and the rules run
+    realtime = json.loads(json.dumps(two_endpoints.to_json()))
+    for resource in realtime["Resources"].values():
+        config = resource.get("Properties", {}).get("TargetTrackingScalingPolicyConfiguration")
+        if config is not None:
+            config["ScaleInCooldown"] = 60
+    findings = [f for f in check_template(realtime)
+                if f.rule == "SageMakerScaling-StreamingScaleInCooldown"]
+    # then the Deepgram-only rule judges them, naming the metadata as its evidence
+    assert findings and all("deepgram-scaling metadata, kind realtime" in f.message
+                            for f in findings)
+
+
 def test_the_example_app_fails_when_its_scaling_goes_wrong(tmp_path: Path):
     # given the example app (app.py attaches the pack) with one endpoint no longer retaining
     # its variant properties

@@ -144,11 +144,14 @@ def _specs() -> Iterable[MetricSpec]:
         yield MetricSpec(SAGEMAKER, name, frozenset({_VARIANT}), _ASYNC, statistics,
                          "async-failure-metrics")
     # /aws/sagemaker/Endpoints, per instance: per variant, per pool, and with enhanced
-    # metrics per instance (GPU metrics also per accelerator).
+    # metrics per instance (GPU metrics also per accelerator). The new fleet of a guarded
+    # update: AWS says "the metrics" carry EndpointConfigName without listing them, so the
+    # set is accepted here as well (unconfirmed either way; no valid template is refused).
     for name, gpu in (("CPUUtilization", False), ("MemoryUtilization", False),
                       ("DiskUtilization", False), ("GPUUtilization", True),
                       ("GPUMemoryUtilization", True)):
-        sets = {_VARIANT, _POOL, _CONTAINER, _INSTANCE} | ({_ACCELERATOR} if gpu else set())
+        sets = {_VARIANT, _POOL, _NEW_FLEET, _CONTAINER, _INSTANCE} | (
+            {_ACCELERATOR} if gpu else set())
         yield MetricSpec(ENDPOINT_INSTANCES, name, frozenset(sets), _INSTANCES, _ALL,
                          catalogue)
 

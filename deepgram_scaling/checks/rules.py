@@ -18,6 +18,7 @@ judged by no rule: its contents are known only once CloudFormation runs the macr
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -89,6 +90,10 @@ _INDIRECT_WAKE = {"ApproximateBacklogSizePerInstance": 1.0,
                   "ApproximateAgeOfOldestRequest": math.inf}
 #: The inference-component wake-up signal (docs/aws-behaviour.md#inference-component-wake-up)
 NO_CAPACITY = "NoCapacityInvocationFailures"
+
+#: The resource-level metadata key the constructs write on their endpoint
+#: (docs/aws-behaviour.md#deepgram-endpoint).
+LIBRARY_METADATA = "deepgram-scaling"
 
 _GREATER = ("GreaterThanThreshold", "GreaterThanOrEqualToThreshold")
 _LESS = ("LessThanThreshold", "LessThanOrEqualToThreshold")
@@ -237,6 +242,10 @@ def _judged(check: Check) -> Check:
 # --- alarms and steps, the way Application Auto Scaling reads them ---------------------------
 
 
+def _is_false(value: Any) -> bool:
+    return value is False or (isinstance(value, str) and value.lower() == "false")
+
+
 def _in_alarm(props: Mapping[str, Any], value: float) -> bool:
     """Whether the alarm is in ALARM while its metric reads ``value``. A threshold or
     operator that is not a literal is trusted."""
@@ -382,7 +391,13 @@ class _Scaling:
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
         self.driving: dict[str, list[str]] = {}
+        #: alarms with ActionsEnabled false: they change state but invoke no policy
+        #: (docs/aws-behaviour.md#wake-up-from-zero)
+        self.disabled = {alarm for alarm in graph.alarms
+                         if _is_false(graph.properties(alarm).get("ActionsEnabled"))}
         for alarm in graph.alarms:
+            if alarm in self.disabled:
+                continue
             for policy in references(graph.properties(alarm).get("AlarmActions", [])):
                 if policy in graph.policies:
                     self.driving.setdefault(policy, []).append(alarm)
@@ -466,18 +481,24 @@ class _Scaling:
 
     def _deepgram_endpoints(self) -> dict[str, str]:
         """Endpoint -> why it serves a Deepgram model (docs/aws-behaviour.md#deepgram-endpoint):
-        a model package or container image whose name says Deepgram, or the
-        ``DEEPGRAM_API_nn`` / ``DEEPGRAM_ENGINE_nn`` settings and ``DEEPGRAM_API_KEY`` the
-        constructs write."""
+        this library's ``deepgram-scaling`` metadata on the endpoint, a model package or
+        container image whose name says Deepgram, or the ``DEEPGRAM_API_nn`` /
+        ``DEEPGRAM_ENGINE_nn`` settings and ``DEEPGRAM_API_KEY`` the constructs write."""
         graph = self.graph
+        found: dict[str, str] = {}
+        for endpoint in graph.endpoints.values():
+            metadata = graph.resources[endpoint.id].get("Metadata")
+            ours = metadata.get(LIBRARY_METADATA) if isinstance(metadata, Mapping) else None
+            if isinstance(ours, Mapping):
+                found[endpoint.id] = (f"{LIBRARY_METADATA} metadata, kind "
+                                      f"{render(ours.get('kind', 'unknown'))}")
         models = graph.of_type(MODEL)
         evidence = {lid: why for lid in models
                     if (why := _deepgram_evidence(graph.properties(lid))) is not None}
         if not evidence and not self.components:
-            return {}
+            return found
         named = {render(graph.properties(lid).get("ModelName")): lid for lid in models
                  if graph.properties(lid).get("ModelName") is not None}
-        found: dict[str, str] = {}
 
         def model_of(value: Any) -> str | None:
             refs = references(value) & set(models)
@@ -491,7 +512,7 @@ class _Scaling:
                     continue
                 model = model_of(variant.get("ModelName"))
                 if model in evidence:
-                    found[endpoint.id] = f"model {model}: {evidence[model]}"
+                    found.setdefault(endpoint.id, f"model {model}: {evidence[model]}")
         for lid, props in self.components.items():
             endpoint_id = self.component_endpoint.get(lid)
             spec = props.get("Specification")
@@ -548,16 +569,119 @@ def metric_dimensions(template: Mapping[str, Any]) -> list[Finding]:
 @dataclass(frozen=True)
 class _Wake:
     policy: str
-    alarm: str
+    #: the alarm that drives the step policy; None for target tracking
+    alarm: str | None
     metric: str
     adds_while_running: bool
+    #: the target value of a target-tracking wake-up
+    target_value: float | None = None
+    #: the name the alarm watches when it names no endpoint (or component) of the template
+    unresolved: str | None = None
 
 
-def _async_wake_ups(scaling: _Scaling, target: str) -> list[_Wake]:
-    """Every step policy on the target that gives it capacity from zero, with the alarm
-    that drives it and the signal it wakes on."""
+@dataclass
+class _WakeScan:
+    """What can wake a target from zero, and why other alarms on its policies cannot."""
+
+    wakes: list[_Wake] = field(default_factory=list)
+    #: notes on alarms that are not counted: they watch another resource, or their
+    #: actions are disabled
+    passed_over: list[str] = field(default_factory=list)
+    #: (policy, target value) of each target-tracking policy on a backlog metric
+    tracking: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _metric_specs(props: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """The metrics an alarm or customized metric reads: itself, or each MetricStat."""
+    if "MetricName" in props:
+        yield props
+    for query in props.get("Metrics", []) or []:
+        stat = query.get("MetricStat") if isinstance(query, Mapping) else None
+        metric = stat.get("Metric") if isinstance(stat, Mapping) else None
+        if isinstance(metric, Mapping):
+            yield metric
+
+
+def _dimension_values(props: Mapping[str, Any], name: str) -> list[Any]:
+    return [d.get("Value") for spec in _metric_specs(props)
+            for d in spec.get("Dimensions", []) or []
+            if isinstance(d, Mapping) and d.get("Name") == name]
+
+
+def _watches(values: Sequence[Any], own: str | None,
+             resolve: Callable[[Any], str | None]) -> tuple[str, str | None]:
+    """Whether a wake-up signal's ``EndpointName`` (or ``InferenceComponentName``) values
+    name the target's own resource: ("own", None), ("unresolved", name) when one names no
+    resource of the template, ("other", resource) when all name other resources; ("own",
+    None) too when the signal has no such dimension (MetricDimensions reports that) or the
+    target's own resource is unknown."""
+    if own is None or not values:
+        return "own", None
+    others: list[str] = []
+    unresolved: str | None = None
+    for value in values:
+        lid = resolve(value)
+        if lid == own:
+            return "own", None
+        if lid is None:
+            unresolved = unresolved or render(value)
+        else:
+            others.append(lid)
+    if unresolved is not None:
+        return "unresolved", unresolved
+    return "other", ", ".join(sorted(set(others)))
+
+
+def _tracking_wake(scaling: _Scaling, policy: str) -> tuple[str, float | None] | None:
+    """(backlog metric, target value) of a target-tracking policy on a backlog metric."""
+    props = scaling.graph.policies[policy].properties
+    config = props.get("TargetTrackingScalingPolicyConfiguration")
+    if render(props.get("PolicyType")) != "TargetTrackingScaling" or not isinstance(
+            config, Mapping):
+        return None
+    spec = config.get("CustomizedMetricSpecification")
+    if not isinstance(spec, Mapping):
+        return None
+    names = {render(m.get("MetricName")) for m in _metric_specs(spec)
+             if render(m.get("Namespace")) == SAGEMAKER_NAMESPACE}
+    metric = next((n for n in sorted(BACKLOG_SIGNALS) if n in names), None)
+    if metric is None:
+        return None
+    return metric, number(config.get("TargetValue"))
+
+
+def _async_wake_scan(scaling: _Scaling, target: str) -> _WakeScan:
+    """Every policy on the target that gives it capacity from zero: a step policy driven by
+    an alarm on a wake-up signal of the target's own endpoint, or target tracking on the
+    backlog with a target value below 1 (docs/aws-behaviour.md#wake-up-from-zero)."""
     graph = scaling.graph
-    wakes = []
+    own = graph.targets[target].endpoint if target in graph.targets else None
+
+    def endpoint_of(value: Any) -> str | None:
+        return graph.endpoint_named(value)[0]
+
+    scan = _WakeScan()
+    for policy in scaling.policies_of.get(target, []):
+        tracking = _tracking_wake(scaling, policy)
+        if tracking is None:
+            continue
+        tracked, target_value = tracking
+        scan.tracking.append((policy, "?" if target_value is None else render(target_value)))
+        if target_value is None or target_value >= 1:
+            continue
+        config = graph.policies[policy].properties[
+            "TargetTrackingScalingPolicyConfiguration"]
+        watched, watched_name = _watches(_dimension_values(
+            config["CustomizedMetricSpecification"], "EndpointName"), own, endpoint_of)
+        if watched == "other":
+            scan.passed_over.append(f"{policy} tracks the backlog of {watched_name}, not {own}")
+            continue
+        scan.wakes.append(_Wake(policy, None, tracked, False, target_value,
+                                watched_name if watched == "unresolved" else None))
+    for policy, alarm in _disabled_drivers(scaling, target,
+                                           {*_DIRECT_WAKE, *_INDIRECT_WAKE}):
+        scan.passed_over.append(f"{alarm} has ActionsEnabled false, so it never invokes "
+                                f"{policy}")
     for policy, config, alarm in scaling.policy_steps(target):
         props = graph.properties(alarm)
         metric = _alarm_metric(props)
@@ -566,90 +690,193 @@ def _async_wake_ups(scaling: _Scaling, target: str) -> list[_Wake]:
             names = {name for ns, name in _math_metrics(props) if ns == SAGEMAKER_NAMESPACE}
             signal = next((n for n in (*_DIRECT_WAKE, *_INDIRECT_WAKE) if n in names), None)
             steps = config.get("StepAdjustments") or [{}]
-            if signal is not None and _adds_from_zero(config, steps[0]):
-                wakes.append(_Wake(policy, alarm, signal, False))
+            wake = (_Wake(policy, alarm, signal, False)
+                    if signal is not None and _adds_from_zero(config, steps[0]) else None)
+        else:
+            namespace, name = metric
+            value = {**_DIRECT_WAKE, **_INDIRECT_WAKE}.get(name)
+            if namespace != SAGEMAKER_NAMESPACE or value is None:
+                continue  # latency, invocations ...: no data at zero instances
+            if render(props.get("Statistic")) == "Sum":
+                # one datapoint a minute: a longer period sums several while requests wait
+                value *= max(1.0, (number(props.get("Period")) or 60.0) / 60.0)
+            step = _step_at(config, props, value)
+            wake = (_Wake(policy, alarm, name, _adds_while_running(config, step))
+                    if _adds_from_zero(config, step) else None)
+        if wake is None:
             continue
-        namespace, name = metric
-        value = {**_DIRECT_WAKE, **_INDIRECT_WAKE}.get(name)
-        if namespace != SAGEMAKER_NAMESPACE or value is None:
-            continue  # latency, invocations ...: no data at zero instances
-        if render(props.get("Statistic")) == "Sum":
-            # one datapoint a minute: a longer period sums several while requests wait
-            value *= max(1.0, (number(props.get("Period")) or 60.0) / 60.0)
-        step = _step_at(config, props, value)
-        if _adds_from_zero(config, step):
-            wakes.append(_Wake(policy, alarm, name, _adds_while_running(config, step)))
-    return wakes
+        watched, watched_name = _watches(_dimension_values(props, "EndpointName"), own,
+                                         endpoint_of)
+        if watched == "other":
+            scan.passed_over.append(f"{alarm} watches {watched_name}, not {own}")
+        elif watched == "unresolved":
+            scan.wakes.append(dataclasses.replace(wake, unresolved=watched_name))
+        else:
+            scan.wakes.append(wake)
+    return scan
+
+
+def _disabled_drivers(scaling: _Scaling, target: str, signals: set[str] | frozenset[str]
+                      ) -> Iterator[tuple[str, str]]:
+    """(policy, alarm) for each alarm on a wake-up signal with ActionsEnabled false that
+    names a policy of the target among its AlarmActions."""
+    graph = scaling.graph
+    for policy in scaling.policies_of.get(target, []):
+        for alarm in sorted(scaling.disabled):
+            props = graph.properties(alarm)
+            names = {render(m.get("MetricName")) for m in _metric_specs(props)}
+            if names & signals and policy in references(props.get("AlarmActions", [])):
+                yield policy, alarm
+
+
+def _passed_over(scan_notes: Sequence[str]) -> str:
+    return ("; not counted: " + ", ".join(scan_notes)) if scan_notes else ""
 
 
 def async_wake_up_from_zero(template: Mapping[str, Any]) -> list[Finding]:
     """An async endpoint that may scale to zero (``MinCapacity`` 0, or a scheduled action
-    that sets it) needs a step policy that adds capacity while requests wait at zero
-    instances, driven by an alarm on the backlog; target tracking alone waits for the
-    backlog to pass the target."""
+    that sets it) needs a policy that adds capacity while requests wait at zero instances:
+    a step policy driven by an alarm on its own endpoint's backlog, or target tracking on the
+    backlog with a target value below 1; target tracking with a target of 1 or more waits for
+    the backlog to pass it. A target whose ``MaxCapacity`` is 0 never serves at all."""
     context = _context(template)
     graph, scaling = context.graph, context.scaling
     findings = []
     for target in graph.targets.values():
-        if context.wake_up_unknown:
-            break  # the wake-up may be inside an Fn::Transform
-        if (target.may_reach_zero and graph.endpoint_kind(target.endpoint) == "async"
-                and not _async_wake_ups(scaling, target.id)):
+        if graph.endpoint_kind(target.endpoint) != "async":
+            continue
+        maximum = number(graph.properties(target.id).get("MaxCapacity"))
+        if maximum == 0 and not _scheduled_maximum_above_zero(graph.properties(target.id)):
             findings.append(_finding(
                 "AsyncWakeUpFromZero", "error", target.id,
-                f"{target.zero_minimum_source} on asynchronous endpoint {target.endpoint}, but "
-                "no step policy gives it an instance from zero: none is driven by an alarm "
-                "that is in ALARM when HasBacklogWithoutCapacity (or ApproximateBacklogSize) "
-                "reads 1 with a step that acts there and adds capacity. At zero instances a "
-                "backlog below the target value never wakes the endpoint"))
+                f"MaxCapacity is 0 on asynchronous endpoint {target.endpoint}: it can never "
+                "have an instance, so no queued request is ever served; set MaxCapacity to "
+                "1 or more"))
+            continue
+        if context.wake_up_unknown or not target.may_reach_zero:
+            continue  # with an Fn::Transform, the wake-up may be inside it
+        scan = _async_wake_scan(scaling, target.id)
+        if scan.wakes:
+            continue
+        tracking = "".join(
+            f"; target tracking alone does not wake it: a backlog below the target value "
+            f"({value}) of {policy} never wakes it" for policy, value in scan.tracking)
+        findings.append(_finding(
+            "AsyncWakeUpFromZero", "error", target.id,
+            f"{target.zero_minimum_source} on asynchronous endpoint {target.endpoint}, but "
+            "no policy gives it an instance from zero: no step policy is driven by an alarm "
+            f"on {target.endpoint}'s backlog that is in ALARM when HasBacklogWithoutCapacity "
+            "(or ApproximateBacklogSize) reads 1 with a step that acts there and adds "
+            "capacity" + tracking + _passed_over(scan.passed_over)))
     return findings
 
 
+def _scheduled_maximum_above_zero(props: Mapping[str, Any]) -> bool:
+    actions = props.get("ScheduledActions")
+    for action in actions if isinstance(actions, list) else []:
+        scaling = action.get("ScalableTargetAction") if isinstance(action, Mapping) else None
+        maximum = scaling.get("MaxCapacity") if isinstance(scaling, Mapping) else None
+        if maximum is not None and (number(maximum) is None or (number(maximum) or 0) > 0):
+            return True
+    return False
+
+
 def wake_up_adds_while_running(template: Mapping[str, Any]) -> list[Finding]:
-    """A wake-up on ``ApproximateBacklogSize`` beside target tracking keeps adding
-    instances: the backlog counts requests in progress, so it stays at 1 or more while
-    instances run and the alarm stays in ALARM."""
+    """A wake-up on ``ApproximateBacklogSize`` whose step adds capacity at a backlog of 1
+    keeps adding instances: the backlog counts requests in progress, so it stays at 1 or
+    more while an instance works and the alarm stays in ALARM. Beside target tracking, or
+    on its own up to ``MaxCapacity`` while one long request runs."""
     context = _context(template)
     graph, scaling = context.graph, context.scaling
     findings = []
     for target in graph.targets.values():
         if not target.may_reach_zero or graph.endpoint_kind(target.endpoint) != "async":
             continue
-        if not scaling.has_target_tracking(target.id):
-            continue
-        for wake in _async_wake_ups(scaling, target.id):
-            if wake.metric == "ApproximateBacklogSize" and wake.adds_while_running:
-                findings.append(_finding(
-                    "WakeUpAddsWhileRunning", "warning", wake.policy,
-                    f"this step policy wakes {target.endpoint} on ApproximateBacklogSize "
-                    f"({_operator_text(graph.properties(wake.alarm))} in {wake.alarm}), which "
-                    "counts requests being processed as well as queued ones: while instances "
-                    "run and work it stays at 1 or more, the alarm stays in ALARM and the step "
-                    "adds an instance after every cooldown, beside target tracking. Wake on "
-                    "HasBacklogWithoutCapacity, which is 1 only while no instance runs"))
+        maximum = number(graph.properties(target.id).get("MaxCapacity"))
+        if maximum is not None and maximum <= 1:
+            continue  # one instance at most: nothing to add
+        beside = scaling.has_target_tracking(target.id)
+        for wake in _async_wake_scan(scaling, target.id).wakes:
+            if wake.metric != "ApproximateBacklogSize" or not wake.adds_while_running:
+                continue
+            assert wake.alarm is not None
+            where = ("beside target tracking" if beside else
+                     f"up to MaxCapacity ({render(maximum) if maximum is not None else '?'}) "
+                     "while a single long request runs")
+            findings.append(_finding(
+                "WakeUpAddsWhileRunning", "warning", wake.policy,
+                f"this step policy wakes {target.endpoint} on ApproximateBacklogSize "
+                f"({_operator_text(graph.properties(wake.alarm))} in {wake.alarm}), which "
+                "counts requests being processed as well as queued ones: while instances "
+                "run and work it stays at 1 or more, the alarm stays in ALARM and the step "
+                f"adds an instance after every cooldown, {where}. Wake on "
+                "HasBacklogWithoutCapacity, which is 1 only while no instance runs"))
     return findings
 
 
 def wake_up_on_indirect_signal(template: Mapping[str, Any]) -> list[Finding]:
-    """A wake-up on the per-instance backlog or the age of the oldest request, where no
-    wake-up reads HasBacklogWithoutCapacity or ApproximateBacklogSize."""
+    """A wake-up on the per-instance backlog or the age of the oldest request, or target
+    tracking on the backlog with a target below 1, where no step wake-up reads
+    HasBacklogWithoutCapacity or ApproximateBacklogSize."""
     context = _context(template)
     graph, scaling = context.graph, context.scaling
     findings = []
     for target in graph.targets.values():
         if not target.may_reach_zero or graph.endpoint_kind(target.endpoint) != "async":
             continue
-        wakes = _async_wake_ups(scaling, target.id)
-        if any(w.metric in _DIRECT_WAKE for w in wakes):
+        wakes = _async_wake_scan(scaling, target.id).wakes
+        if any(w.metric in _DIRECT_WAKE and w.alarm is not None for w in wakes):
             continue
         for wake in wakes:
-            findings.append(_finding(
-                "WakeUpOnIndirectSignal", "warning", wake.policy,
-                f"the only wake-up of {target.endpoint} reads {wake.metric} ({wake.alarm}); "
-                "AWS documents HasBacklogWithoutCapacity for waking an endpoint from zero and "
-                "does not say what the per-instance backlog or the oldest request's age read "
-                "with no instance running. Drive a step policy from an alarm on "
-                "HasBacklogWithoutCapacity >= 1"))
+            if wake.alarm is None:
+                message = (
+                    f"the only wake-up of {target.endpoint} is this target-tracking policy on "
+                    f"{wake.metric} with a target value of {render(wake.target_value)}: it "
+                    "relies on target tracking scaling out from zero once the backlog exceeds "
+                    "the target, as AWS's async page says, and AWS does not say what the "
+                    "per-instance backlog reads with no instance running. AWS documents a "
+                    "step policy on HasBacklogWithoutCapacity >= 1 for waking")
+            else:
+                message = (
+                    f"the only wake-up of {target.endpoint} reads {wake.metric} ({wake.alarm}); "
+                    "AWS documents HasBacklogWithoutCapacity for waking an endpoint from zero "
+                    "and does not say what the per-instance backlog or the oldest request's "
+                    "age read with no instance running. Drive a step policy from an alarm on "
+                    "HasBacklogWithoutCapacity >= 1")
+            findings.append(_finding("WakeUpOnIndirectSignal", "warning", wake.policy,
+                                     message))
+    return findings
+
+
+def wake_up_alarm_watches_target(template: Mapping[str, Any]) -> list[Finding]:
+    """A wake-up whose ``EndpointName`` (or ``InferenceComponentName``) names no resource of
+    the template is counted, but nothing shows that it watches the endpoint (or component)
+    its policy scales."""
+    context = _context(template)
+    graph, scaling = context.graph, context.scaling
+    findings = []
+    for target in graph.targets.values():
+        if not target.may_reach_zero or graph.endpoint_kind(target.endpoint) != "async":
+            continue
+        for wake in _async_wake_scan(scaling, target.id).wakes:
+            if wake.unresolved is not None:
+                findings.append(_finding(
+                    "WakeUpAlarmWatchesTarget", "warning", wake.alarm or wake.policy,
+                    f"this wake-up of {target.endpoint} reads the backlog of endpoint "
+                    f"{wake.unresolved!r}, which names no endpoint of the template: if it is "
+                    f"not {target.endpoint}, nothing wakes {target.endpoint}. Use Fn::GetAtt "
+                    f"{target.endpoint}.EndpointName"))
+    for copies in scaling.component_targets.values():
+        if not copies.may_reach_zero:
+            continue
+        for copy_wake in _copy_wake_ups(scaling, copies.id).wakes:
+            if copy_wake.unresolved is not None:
+                findings.append(_finding(
+                    "WakeUpAlarmWatchesTarget", "warning", copy_wake.alarm,
+                    f"this wake-up of {copies.component} watches the inference component "
+                    f"{copy_wake.unresolved!r}, which names no component of the template: if it is "
+                    f"not {copies.component}, nothing wakes its copies. Use the "
+                    f"InferenceComponentName of {copies.component}"))
     return findings
 
 
@@ -708,11 +935,10 @@ def realtime_min_capacity(template: Mapping[str, Any]) -> list[Finding]:
     graph, scaling = context.graph, context.scaling
     return [
         _finding("RealtimeMinCapacity", "error", t.id,
-                 f"{t.zero_minimum_source} on real-time endpoint {t.endpoint}: a real-time "
-                 "variant must keep at least 1 instance (only endpoints that host inference "
-                 "components, or asynchronous ones, scale to zero), so "
-                 + ("registering this target fails" if t.min_capacity == 0
-                    else "the scheduled action fails"))
+                 f"{t.zero_minimum_source} on real-time endpoint {t.endpoint}: SageMaker "
+                 "requires a MinCapacity of at least 1 for a real-time variant (only "
+                 "asynchronous endpoints and endpoints that host inference components scale "
+                 "to zero)")
         for t in graph.targets.values()
         if t.may_reach_zero and graph.endpoint_kind(t.endpoint) == "realtime"
         and t.endpoint not in scaling.hosts_components
@@ -759,6 +985,14 @@ class _CopyWake:
     policy: str
     alarm: str
     failures: int  # failed requests in one period the alarm needs
+    #: the component name the alarm watches when it names no component of the template
+    unresolved: str | None = None
+
+
+@dataclass
+class _CopyWakeScan:
+    wakes: list[_CopyWake] = field(default_factory=list)
+    passed_over: list[str] = field(default_factory=list)
 
 
 def _failures_to_alarm(props: Mapping[str, Any]) -> int | None:
@@ -780,25 +1014,41 @@ def _failures_to_alarm(props: Mapping[str, Any]) -> int | None:
     return None
 
 
-def _copy_wake_ups(scaling: _Scaling, target: str) -> list[_CopyWake]:
+def _copy_wake_ups(scaling: _Scaling, target: str) -> _CopyWakeScan:
+    """The step policies that add a copy on NoCapacityInvocationFailures of the target's own
+    component, and why other alarms on its policies are not counted."""
     graph = scaling.graph
-    wakes = []
+    own = scaling.component_targets[target].component
+    scan = _CopyWakeScan()
+    for policy, alarm in _disabled_drivers(scaling, target, {NO_CAPACITY}):
+        scan.passed_over.append(f"{alarm} has ActionsEnabled false, so it never invokes "
+                                f"{policy}")
     for policy, config, alarm in scaling.policy_steps(target):
         props = graph.properties(alarm)
         metric = _alarm_metric(props)
+        wake: _CopyWake | None = None
         if metric is None:
             if (SAGEMAKER_NAMESPACE, NO_CAPACITY) in _math_metrics(props):
                 steps = config.get("StepAdjustments") or [{}]
                 if _adds_from_zero(config, steps[0]):
-                    wakes.append(_CopyWake(policy, alarm, 1))
+                    wake = _CopyWake(policy, alarm, 1)
+        elif metric == (SAGEMAKER_NAMESPACE, NO_CAPACITY):
+            failures = _failures_to_alarm(props)
+            if failures is not None and _adds_from_zero(
+                    config, _step_at(config, props, float(failures))):
+                wake = _CopyWake(policy, alarm, failures)
+        if wake is None:
             continue
-        if metric != (SAGEMAKER_NAMESPACE, NO_CAPACITY):
-            continue
-        failures = _failures_to_alarm(props)
-        if failures is not None and _adds_from_zero(
-                config, _step_at(config, props, float(failures))):
-            wakes.append(_CopyWake(policy, alarm, failures))
-    return wakes
+        watched, name = _watches(
+            _dimension_values(props, "InferenceComponentName"), own,
+            lambda value: scaling._component_named(render(value)))
+        if watched == "other":
+            scan.passed_over.append(f"{alarm} watches {name}, not {own}")
+        elif watched == "unresolved":
+            scan.wakes.append(dataclasses.replace(wake, unresolved=name))
+        else:
+            scan.wakes.append(wake)
+    return scan
 
 
 def inference_component_wake_up_from_zero(template: Mapping[str, Any]) -> list[Finding]:
@@ -810,13 +1060,17 @@ def inference_component_wake_up_from_zero(template: Mapping[str, Any]) -> list[F
     for target in scaling.component_targets.values():
         if context.wake_up_unknown:
             break  # the wake-up may be inside an Fn::Transform
-        if target.may_reach_zero and not _copy_wake_ups(scaling, target.id):
+        if not target.may_reach_zero:
+            continue
+        scan = _copy_wake_ups(scaling, target.id)
+        if not scan.wakes:
             findings.append(_finding(
                 "InferenceComponentWakeUpFromZero", "error", target.id,
                 f"{target.zero_minimum_source} for the copies of "
                 f"{target.component or target.resource_id}, but no step policy that adds a "
-                f"copy is driven by an alarm on {NO_CAPACITY}: with no copy running, requests "
-                "fail and nothing scales the component out again"))
+                f"copy is driven by an alarm on its {NO_CAPACITY}: with no copy running, "
+                "requests fail and nothing scales the component out again"
+                + _passed_over(scan.passed_over)))
     return findings
 
 
@@ -827,7 +1081,7 @@ def inference_component_wake_up_needs_two_failures(template: Mapping[str, Any]
     scaling = _context(template).scaling
     findings = []
     for target in scaling.component_targets.values():
-        wakes = _copy_wake_ups(scaling, target.id) if target.may_reach_zero else []
+        wakes = _copy_wake_ups(scaling, target.id).wakes if target.may_reach_zero else []
         if not wakes or any(w.failures == 1 for w in wakes):
             continue
         for wake in wakes:
@@ -842,37 +1096,25 @@ def inference_component_wake_up_needs_two_failures(template: Mapping[str, Any]
     return findings
 
 
-def _managed_scaling_problem(managed: Any, target: ComponentTarget) -> str | None:
-    """What in a variant's ``ManagedInstanceScaling`` refuses what the copies ask for, or
-    None (docs/aws-behaviour.md#inference-component-wake-up)."""
+def _managed_scaling_problem(managed: Any) -> str | None:
+    """What in a variant's ``ManagedInstanceScaling`` is certainly wrong, or None
+    (docs/aws-behaviour.md#inference-component-wake-up). Copies at zero on instances that are
+    kept (``MinInstanceCount`` above 0, or no managed scaling) are a valid choice: copies
+    may reach 0 on their own; ``MinInstanceCount`` 0 is needed only for the instances to."""
     if not isinstance(managed, Mapping):
-        managed = {}
-    status = render(managed.get("Status", "")) or "absent"
+        return None
+    status = render(managed.get("Status", ""))
     minimum = number(managed.get("MinInstanceCount"))
     maximum = number(managed.get("MaxInstanceCount"))
-    if "{{" in status:
-        return None
     if status == "ENABLED" and minimum is not None and maximum is not None and (
             maximum < minimum):
         return (f"its MaxInstanceCount {render(maximum)} is below its MinInstanceCount "
                 f"{render(minimum)}")
-    if not target.may_reach_zero:
-        return None
-    if status != "ENABLED":
-        return (f"{target.zero_minimum_source} and ManagedInstanceScaling is "
-                f"{status.lower()} on the variant: AWS lets an endpoint scale to and from "
-                "zero only with ManagedInstanceScaling enabled and MinInstanceCount 0")
-    if minimum is None or minimum > 0:
-        return (f"{target.zero_minimum_source} but MinInstanceCount is "
-                f"{'absent' if minimum is None else render(minimum)}: AWS lets an endpoint "
-                "scale to and from zero only with MinInstanceCount 0")
     return None
 
 
 def inference_component_managed_scaling(template: Mapping[str, Any]) -> list[Finding]:
-    """The hosting variant's ``ManagedInstanceScaling`` must allow what the copies ask for:
-    copies that scale to zero need it enabled with ``MinInstanceCount`` 0, and its bounds
-    must be in order."""
+    """The hosting variant's ``ManagedInstanceScaling`` bounds must be in order."""
     scaling = _context(template).scaling
     graph = scaling.graph
     findings = []
@@ -890,14 +1132,14 @@ def inference_component_managed_scaling(template: Mapping[str, Any]) -> list[Fin
                         if render(v.get("VariantName")) == render(variant_name)]
         if len(variants) != 1:
             continue
-        problem = _managed_scaling_problem(variants[0].get("ManagedInstanceScaling"), target)
+        problem = _managed_scaling_problem(variants[0].get("ManagedInstanceScaling"))
         if problem is not None:
             findings.append(_finding(
                 "InferenceComponentManagedScaling", "error", target.id,
                 f"the copies of {component} scale between {render(target.min_capacity)} and "
-                f"{render(target.max_capacity)} on endpoint {endpoint.id}, but {problem}; "
-                "set ManagedInstanceScaling {Status: ENABLED, MinInstanceCount: 0, "
-                "MaxInstanceCount} on the endpoint config's variant"))
+                f"{render(target.max_capacity)} on endpoint {endpoint.id}, but the variant's "
+                f"ManagedInstanceScaling is out of order: {problem}; set MaxInstanceCount to "
+                "at least MinInstanceCount"))
     return findings
 
 
@@ -1204,24 +1446,35 @@ RULES: tuple[Rule, ...] = (
          "metric-catalogue", _judged(metric_dimensions)),
     Rule("AsyncWakeUpFromZero", "error",
          "an async endpoint's scalable target has MinCapacity 0 (or a scheduled action sets "
-         "it) and no step policy gives it capacity from zero: none is driven by an alarm in "
-         "ALARM when HasBacklogWithoutCapacity or ApproximateBacklogSize reads 1 (or on the "
-         "per-instance backlog or the oldest request's age) with a step that acts there and "
-         "adds capacity (+1 or more; a percentage only with MinAdjustmentMagnitude >= 1)",
+         "it) and no policy gives it capacity from zero: no step policy is driven by an "
+         "enabled alarm on its own endpoint in ALARM when HasBacklogWithoutCapacity or "
+         "ApproximateBacklogSize reads 1 (or on the per-instance backlog or the oldest "
+         "request's age) with a step that acts there and adds capacity (+1 or more; a "
+         "percentage only with MinAdjustmentMagnitude >= 1), and no target tracking on the "
+         "backlog has a target value below 1; or its MaxCapacity is 0",
          "add a step policy (ChangeInCapacity +1 from a lower bound of 0) and an alarm on "
          "HasBacklogWithoutCapacity (Average, >= 1) whose AlarmActions name it",
          "wake-up-from-zero", _judged(async_wake_up_from_zero)),
     Rule("WakeUpAddsWhileRunning", "warning",
-         "a min-0 async endpoint wakes on ApproximateBacklogSize >= 1 with a step that adds "
-         "capacity, beside target tracking: the backlog counts requests in progress, so the "
-         "step keeps adding instances while they run",
+         "a min-0 async endpoint (MaxCapacity above 1) wakes on ApproximateBacklogSize with a "
+         "step that adds capacity at a backlog of 1, beside target tracking or alone: the "
+         "backlog counts requests in progress, so the step keeps adding instances while one "
+         "runs",
          "wake on HasBacklogWithoutCapacity (>= 1) instead",
          "wake-up-from-zero", _judged(wake_up_adds_while_running)),
     Rule("WakeUpOnIndirectSignal", "warning",
          "the only wake-up of a min-0 async endpoint is a step on "
-         "ApproximateBacklogSizePerInstance or ApproximateAgeOfOldestRequest",
+         "ApproximateBacklogSizePerInstance or ApproximateAgeOfOldestRequest, or target "
+         "tracking on the backlog with a target value below 1",
          "wake on HasBacklogWithoutCapacity (>= 1), AWS's documented signal",
          "wake-up-from-zero", _judged(wake_up_on_indirect_signal)),
+    Rule("WakeUpAlarmWatchesTarget", "warning",
+         "a wake-up alarm of a min-0 async endpoint (or of copies that may reach zero) reads "
+         "an EndpointName (InferenceComponentName) that names no endpoint (component) of the "
+         "template; one that names another resource of the template is no wake-up",
+         "name the endpoint with Fn::GetAtt <Endpoint>.EndpointName (the component by its "
+         "InferenceComponentName)",
+         "wake-up-from-zero", _judged(wake_up_alarm_watches_target)),
     Rule("MetricPublishedByEndpointType", "error",
          "a policy or alarm reads a catalogued metric the endpoint's kind never publishes "
          "(Invocations, InvocationsPerInstance, ConcurrentRequestsPerModel, OverheadLatency "
@@ -1233,7 +1486,8 @@ RULES: tuple[Rule, ...] = (
          "metric-catalogue", _judged(metric_published_by_endpoint_type)),
     Rule("RealtimeMinCapacity", "error",
          "a real-time endpoint's scalable target has MinCapacity 0, or a scheduled action "
-         "sets it to 0 (endpoints that host inference components are not judged)",
+         "sets it to 0, where SageMaker requires at least 1 (endpoints that host inference "
+         "components are not judged)",
          "set MinCapacity to 1 or more (only asynchronous endpoints and inference components "
          "scale to zero)",
          "realtime-min-capacity", _judged(realtime_min_capacity)),
@@ -1246,8 +1500,8 @@ RULES: tuple[Rule, ...] = (
          "step-bounds", _judged(async_scale_in_step_flaps)),
     Rule("InferenceComponentWakeUpFromZero", "error",
          "an inference component's copies may scale to zero (MinCapacity 0 or a scheduled "
-         "0) and no step policy that adds a copy is driven by an alarm on "
-         "NoCapacityInvocationFailures",
+         "0) and no step policy that adds a copy is driven by an enabled alarm on the "
+         "component's own NoCapacityInvocationFailures",
          "add AWS's step policy (ChangeInCapacity +1) and an alarm on "
          "NoCapacityInvocationFailures (Sum, >= 1) whose AlarmActions name it",
          "inference-component-wake-up", _judged(inference_component_wake_up_from_zero)),
@@ -1258,11 +1512,10 @@ RULES: tuple[Rule, ...] = (
          "inference-component-wake-up",
          _judged(inference_component_wake_up_needs_two_failures)),
     Rule("InferenceComponentManagedScaling", "error",
-         "an inference component's copies may scale to zero but the hosting variant's "
-         "ManagedInstanceScaling is absent, not ENABLED, or keeps MinInstanceCount above 0; "
-         "or its MaxInstanceCount is below its MinInstanceCount",
-         "set ManagedInstanceScaling (Status ENABLED, MinInstanceCount, MaxInstanceCount) on "
-         "the endpoint config's variant",
+         "the ManagedInstanceScaling of the variant hosting a scaled inference component is "
+         "ENABLED with MaxInstanceCount below MinInstanceCount (copies at zero on kept "
+         "instances are not judged)",
+         "set MaxInstanceCount to at least MinInstanceCount on the endpoint config's variant",
          "inference-component-wake-up", _judged(inference_component_managed_scaling)),
     Rule("AlarmTopicAllowsCloudWatch", "error",
          "an alarm notifies a topic of the template whose topic policy (TopicPolicy or "
@@ -1291,9 +1544,9 @@ RULES: tuple[Rule, ...] = (
          "weights of the pools that report (IF(m, 1, 1))",
          "metric-math-missing-values", _judged(mixed_fleet_signal_survives_empty_pool)),
     Rule("StreamingScaleInCooldown", "warning",
-         "a real-time target-tracking policy on an endpoint that serves a Deepgram model (a "
-         "Deepgram model package or image, or Deepgram settings) has ScaleInCooldown under "
-         "300 s",
+         "a real-time target-tracking policy on an endpoint that serves a Deepgram model "
+         "(this library's deepgram-scaling metadata on the endpoint, a Deepgram model package "
+         "or image, or Deepgram settings) has ScaleInCooldown under 300 s",
          "set ScaleInCooldown to 300 or more (or disable scale-in and scale in by a "
          "quiet-period step policy)",
          "deepgram-cooldowns", _judged(streaming_scale_in_cooldown)),

@@ -32,6 +32,7 @@ NUMBERS: Mapping[str, int] = {
     "InferenceComponentWakeUpNeedsTwoFailures": 9117,
     "InferenceComponentManagedScaling": 9118,
     "ScheduleExpression": 9119,
+    "WakeUpAlarmWatchesTarget": 9120,
 }
 #: Ids that were renamed keep their number.
 ALIASES: Mapping[str, str] = {"BacklogMetricDimensions": "MetricDimensions"}
