@@ -31,7 +31,23 @@ synth: $(DEPS)
 	@echo "synthesized into cdk.out/"
 
 ## Lint, type-check and run the whole test suite.
-test: $(DEPS) $(CLI) lint typecheck unit
+test: $(DEPS) $(CLI) lint typecheck unit calibrate-312
+
+## The calibration's SageMaker transport (deepgram-sagemaker needs Python 3.12+), offline, in
+## its own virtual environment; skipped with a message where no Python 3.12 is found.
+VENV312 ?= .venv-312
+.PHONY: calibrate-312
+calibrate-312:
+	@py="$${PYTHON312:-}"; \
+	if [ -z "$$py" ] && python3.12 -c pass 2>/dev/null; then py=python3.12; fi; \
+	if [ -z "$$py" ] && command -v pyenv >/dev/null; then \
+	  py="$$(ls -d "$$(pyenv root)"/versions/3.12*/bin/python3.12 2>/dev/null | tail -1)"; fi; \
+	if [ -z "$$py" ]; then \
+	  echo "SKIPPED calibrate-312: no Python 3.12 found (set PYTHON312=/path/to/python3.12)"; \
+	  exit 0; fi; \
+	test -x $(VENV312)/bin/python || "$$py" -m venv $(VENV312); \
+	$(VENV312)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[calibrate]' pytest; \
+	$(VENV312)/bin/python -m pytest tests/test_calibrate_sagemaker.py --noconftest
 
 lint: $(DEPS)
 	$(PY) -m ruff check deepgram_scaling tests app.py bench
