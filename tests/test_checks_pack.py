@@ -18,7 +18,7 @@ from deepgram_scaling import SageMakerScalingChecks
 from deepgram_scaling.checks import check_template
 from deepgram_scaling.checks.cli import main as check_main
 
-from .checks_templates import NON_COMPLIANT, build
+from .checks_templates import NON_COMPLIANT, _schedules, build
 from .conftest import AsyncOwnStorageScenario, SingleTypeScenario, cdk_context
 
 #: cloudformation-include cannot take an Fn::Transform where a property's value belongs, so
@@ -107,6 +107,24 @@ def test_findings_can_be_acknowledged(tmp_path: Path):
     assert _violations(tmp_path / "out") == set()
     assert {f.rule for f in check_template(template)} >= {
         "SageMakerScaling-RealtimeMinCapacity", "SageMakerScaling-RetainVariantProperties"}
+
+
+def test_a_finding_keeps_its_own_level_in_the_pack(tmp_path: Path):
+    # given a schedule that AWS may accept ('rate(1 minutes)'): ScheduleExpression, an error
+    # rule, reports it one level down, as a warning
+    template = build(_schedules("rate(1 minutes)"))
+    assert {(f.rule, f.level) for f in check_template(template)} == {
+        ("SageMakerScaling-ScheduleExpression", "warning")}
+    app = _app(tmp_path / "out")
+    _include(app, "Doubtful", template, tmp_path)
+    # when it synthesizes (cdk-nag fails synthesis on warnings too)
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    # then the report carries the finding's level, not the rule's
+    report = json.loads((tmp_path / "out" / "validation-report.json").read_text())
+    severities = {(v["ruleName"], v["severity"]) for plugin in report["pluginReports"]
+                  for v in plugin["violations"]}
+    assert severities == {("SageMakerScaling-ScheduleExpression", "warning")}
 
 
 def test_acknowledging_the_old_backlog_rule_id_covers_its_successor(tmp_path: Path):

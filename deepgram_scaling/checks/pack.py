@@ -74,9 +74,11 @@ class _Violation:
     jsii reads these through class-level properties; the rule callback reports the finding
     that was already computed."""
 
-    def __init__(self, node: cdk.CfnResource, rule_id: str, messages: list[str]) -> None:
+    def __init__(self, node: cdk.CfnResource, rule_id: str, level: str,
+                 messages: list[str]) -> None:
         self._node = node
         self._rule = _RULES_BY_ID[rule_id]
+        self._level = level
         self._messages = messages
 
     @property
@@ -94,7 +96,8 @@ class _Violation:
 
     @property
     def level(self) -> NagMessageLevel:
-        return _LEVELS[self._rule.level]
+        # a finding's own level: a rule may report a doubtful case one level below its own
+        return _LEVELS[self._level]
 
     @property
     def rule_suffix_override(self) -> str:
@@ -131,10 +134,10 @@ class SageMakerScalingChecks(NagPack):
         if not path.is_file():  # e.g. a nested stack's template, written as an asset
             return
         findings = _findings_by_resource(path).get(stack.resolve(node.logical_id), [])
-        by_rule: dict[str, list[str]] = {}
+        by_rule: dict[tuple[str, str], list[str]] = {}
         for finding in findings:
-            by_rule.setdefault(finding.rule, []).append(finding.message)
-        for rule_id, messages in by_rule.items():
+            by_rule.setdefault((finding.rule, finding.level), []).append(finding.message)
+        for (rule_id, level), messages in by_rule.items():
             if _acknowledged_under_an_old_id(node, _RULES_BY_ID[rule_id].name):
                 continue
-            self._apply_rule(cast(IApplyRule, _Violation(node, rule_id, messages)))
+            self._apply_rule(cast(IApplyRule, _Violation(node, rule_id, level, messages)))
