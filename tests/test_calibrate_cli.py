@@ -206,3 +206,13 @@ def test_ctrl_c_closes_the_streams_and_still_reports(server: Emulator, audio_fil
     assert result.interrupted and result.levels[-1].interrupted
     time.sleep(0.2)
     assert server.active == 0 and server.control.count("CloseStream") == server.connections
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="the 3.11 message; 3.12 has the package")
+def test_without_the_sagemaker_transport_an_endpoint_stream_stops_before_any_aws_call(
+        audio_file: Path, capsys: pytest.CaptureFixture[str]):
+    # given no clients at all: any AWS call would fail loudly
+    status = main(args(audio_file, "--endpoint", ENDPOINT, "--region", REGION, "--yes"),
+                  clients=Clients(None, None, None))
+    assert status == 2
+    assert "needs deepgram-sagemaker, which needs Python 3.12+" in capsys.readouterr().err

@@ -323,3 +323,18 @@ def test_the_runtime_client_for_batch_calibration_makes_one_attempt():
 
     clients = boto3_clients("us-east-1")
     assert clients.runtime.meta.config.retries == {"mode": "standard", "total_max_attempts": 1}
+
+
+def test_a_batch_result_plots_latency_throughput_and_failures(tmp_path: Path):
+    from deepgram_scaling.calibrate.plot import plot
+
+    slo = parse_slo("latency_p95<=5,failures<=0.5%", metrics=BATCH_METRICS)
+    levels = [LevelResult(concurrency=n, passed=n <= 2, violations=() if n <= 2 else ("x",),
+                          stats={"attempts": 4, "failures": 0, "failure_rate": 0.0,
+                                 "failure_kinds": {}, "latency": summary([2.0 * n, 2.1 * n]),
+                                 "throughput_audio_s_per_s": 4.5},
+                          started_at="s", ended_at="e") for n in (1, 2, 4, 3)]
+    result = sample_result(capacity=2)
+    result.mode, result.slo, result.levels = "batch", slo, levels
+    plot(result, tmp_path / "batch.png")
+    assert (tmp_path / "batch.png").read_bytes()[:4] == b"\x89PNG"

@@ -139,6 +139,15 @@ def main(argv: Sequence[str] | None = None, *, clients: Clients | None = None,
         if not args.region:
             print("calibrate: --endpoint needs --region", file=sys.stderr)
             return 2
+        if args.mode == "stream" and transport_factory is None:
+            # before any AWS call or question: the transport needs Python 3.12+
+            from .transports import TransportMissingError, sagemaker_transport_factory
+
+            try:
+                transport_factory = sagemaker_transport_factory(args.endpoint, args.region)
+            except TransportMissingError as err:
+                print(f"calibrate: {err}", file=sys.stderr)
+                return 2
         clients = clients or boto3_clients(args.region)
         try:
             facts = describe(clients.sagemaker, clients.autoscaling, args.endpoint,
@@ -205,10 +214,6 @@ async def _run(args: argparse.Namespace, *, clients: Clients | None,
     if args.mode == "stream":
         if args.url:
             return await calibrate_stream(url=args.url, **common)
-        if transport_factory is None:
-            from .transports import sagemaker_transport_factory
-
-            transport_factory = sagemaker_transport_factory(args.endpoint, args.region)
         return await calibrate_stream(transport_factory=transport_factory, **common)
     if args.url:
         return await calibrate_batch(url=args.url, **common)

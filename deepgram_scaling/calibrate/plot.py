@@ -31,6 +31,12 @@ def plot(result: CalibrationResult, path: str | Path) -> None:
             top.axhline(term.bound, color=colours[term.metric], alpha=0.5, linewidth=1)
             top.annotate(f"SLO {term}", (xs[0] if xs else 0, term.bound), fontsize=8,
                          color=colours[term.metric], va="bottom")
+    if result.mode == "batch":
+        throughput = top.twinx()
+        throughput.plot(xs, [levels[x].stats["throughput_audio_s_per_s"] for x in xs], "-s",
+                        color="tab:purple", label="throughput")
+        throughput.set_ylabel("audio seconds per second", color="tab:purple")
+        throughput.set_ylim(bottom=0)
     rates = [levels[x].stats["failure_rate"] * 100 for x in xs]
     bottom.bar(xs, rates, color=["tab:red" if not levels[x].passed else "tab:gray" for x in xs],
                width=0.6)
@@ -42,6 +48,9 @@ def plot(result: CalibrationResult, path: str | Path) -> None:
             axis.axvline(result.capacity, color="black", linestyle="-.", linewidth=1)
         top.annotate(f"capacity {result.capacity}, target {result.target_concurrency}",
                      (result.capacity, top.get_ylim()[1] * 0.92), fontsize=9, ha="right")
+    from matplotlib.ticker import MaxNLocator
+
+    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
     what = "concurrent streams" if result.mode == "stream" else "concurrent requests"
     top.set_ylabel("seconds")
     top.set_title(f"{result.instance_type or result.target.get('url', '')} {result.model}: "

@@ -29,6 +29,7 @@ def sagemaker_config(endpoint_name: str, region: str) -> Any:
 def sagemaker_transport_factory(endpoint_name: str, region: str) -> Any:
     """A ``SageMakerTransportFactory`` for ``AsyncDeepgramClient(transport_factory=...)``
     that surfaces every failure instead of retrying it."""
+    config = sagemaker_config(endpoint_name, region)
     from deepgram_sagemaker import SageMakerTransportFactory
 
-    return SageMakerTransportFactory(config=sagemaker_config(endpoint_name, region))
+    return SageMakerTransportFactory(config=config)
