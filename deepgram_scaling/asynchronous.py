@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Annotations, Duration, RemovalPolicy
+from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -184,7 +184,8 @@ class AsyncDeepgramEndpoint(AsyncAccess, DeepgramEndpointBase):
             prefixes=StoragePrefixes(input=input_prefix, output=output_prefix,
                                      failure=failure_prefix))
         problems.run(
-            *shared_rules(props, min_capacity_floor=self._min_capacity_floor),
+            *shared_rules(props, min_capacity_floor=self._min_capacity_floor,
+                          stack_region=Stack.of(scope).region),
             *_async_rules(alarms=alarms, step_scaling=step_scaling, min_capacity=min_capacity,
                           target=target_backlog_per_instance,
                           invocations=max_concurrent_invocations_per_instance),

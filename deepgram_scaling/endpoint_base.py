@@ -107,6 +107,7 @@ class DeepgramEndpointBase(EndpointAccess, Construct):
         if props.alarm_topic is not None:
             allow_cloudwatch_to_publish(self, props.alarm_topic)
         self._warn_about_an_isolated_image()
+        model.warn_about_settings(self)
 
         #: Security groups of the model's network interfaces (None outside a VPC).
         self.connections: ec2.Connections | None = None

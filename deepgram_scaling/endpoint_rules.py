@@ -78,10 +78,13 @@ def pools_of(problems: Problems, value: object) -> tuple[InstancePool, ...] | No
         return None
 
 
-def shared_rules(props: SharedProps, *, min_capacity_floor: int) -> list[Rule]:
-    """The rules every endpoint type runs over its shared props."""
+def shared_rules(props: SharedProps, *, min_capacity_floor: int,
+                 stack_region: str | None = None) -> list[Rule]:
+    """The rules every endpoint type runs over its shared props; ``stack_region`` is the
+    region of the stack the endpoint is built in (a token when it is environment-agnostic)."""
     return [
         lambda p: check_model(p, props.model),
+        lambda p: check_model_region(p, props.model, stack_region),
         lambda p: check_pool_list(p, props),
         lambda p: check_capacities(p, props, floor=min_capacity_floor),
         lambda p: check_timeouts(p, props),
@@ -97,6 +100,14 @@ def check_model(problems: Problems, model: object) -> None:
     if not isinstance(model, DeepgramModel):
         problems.add("model must be a DeepgramModel (DeepgramModel.from_model_package or "
                      f"DeepgramModel.from_image), got {fmt(model)}")
+
+
+def check_model_region(problems: Problems, model: object, stack_region: str | None) -> None:
+    """A model's image or package must be in the stack's region
+    (docs/aws-behaviour.md#model-region)."""
+    if isinstance(model, DeepgramModel) and stack_region is not None:
+        for problem in model.region_problems(stack_region):
+            problems.add(problem)
 
 
 def check_pool_list(problems: Problems, props: SharedProps) -> None:

@@ -386,16 +386,10 @@ class DeepgramModel:
                 f"{stack_region}: use the package ARN Deepgram lists for {stack_region}, got "
                 f"{self.model_package_arn!r}"]
 
-    def check_for(self, scope: Construct) -> None:
-        """Refuse a model of another region than ``scope``'s stack, and warn on setting keys
-        Deepgram does not document.
-
-        :raises DeepgramScalingConfigError: naming ``scope``'s path, the prop and the value.
-        """
-        problems = Problems(scope.node.path)
-        for problem in self.region_problems(Stack.of(scope).region):
-            problems.add(problem)
-        problems.raise_if_any()
+    def warn_about_settings(self, scope: Construct) -> None:
+        """Warn on ``scope`` about setting keys Deepgram does not document, and settings it
+        discourages. (A model of another region is refused by the endpoint's rules, through
+        :meth:`region_problems`.)"""
         for sentence in self.unknown_settings:
             Annotations.of(scope).add_warning_v2(
                 UNKNOWN_SETTING_WARNING_ID,
@@ -405,11 +399,7 @@ class DeepgramModel:
             Annotations.of(scope).add_warning_v2(DISCOURAGED_SETTING_WARNING_ID, sentence)
 
     def execution_statements(self, scope: Construct) -> list[iam.PolicyStatement]:
-        """What the execution role needs to pull this model's image (nothing for a package).
-
-        The endpoint asks for them while it is built, in the model's stack: the model is
-        checked against that stack here (:meth:`check_for`)."""
-        self.check_for(scope)
+        """What the execution role needs to pull this model's image (nothing for a package)."""
         if self.image_uri is None:
             return []
         stack = Stack.of(scope)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Annotations, Duration
+from aws_cdk import Annotations, Duration, Stack
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -193,7 +193,8 @@ class RealtimeDeepgramEndpoint(RealtimeAccess, DeepgramEndpointBase):
             target_utilization=target_utilization,
             high_resolution_companion=high_resolution_companion,
             step_scaling=step_scaling is not None)
-        problems.run(*shared_rules(props, min_capacity_floor=self._min_capacity_floor),
+        problems.run(*shared_rules(props, min_capacity_floor=self._min_capacity_floor,
+                          stack_region=Stack.of(scope).region),
                      *_realtime_rules(alarms=alarms, scale_in=scale_in,
                                       step_scaling=step_scaling,
                                       target=target_concurrency_per_instance,
