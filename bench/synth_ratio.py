@@ -20,6 +20,9 @@ Method, chosen so that the two sides pay the same fixed costs and see the same m
   headline; wall-clock is printed next to it.
 * cdk-nag is attached to neither side (context ``deepgram:nag`` false): rule checking is
   cdk-nag's cost, not the construct layer's.
+* After the timings, each side is built once more with the jsii kernel requests counted
+  (each one a round trip to the Node process): a figure that does not depend on the
+  machine's load, printed beside the ratio.
 
 The report is medians over pairs: each side's median and the ratio of the medians, plus
 the median and range of the per-pair ratios.
@@ -86,6 +89,25 @@ def _clock() -> tuple[float, float]:
     return time.perf_counter(), cpu
 
 
+def kernel_requests(build: Any) -> int:
+    """How many requests ``build()`` sends to the jsii kernel (create, invoke, get, ...)."""
+    from jsii._kernel.providers import process
+
+    counted = [0]
+    send = process._NodeProcess.send
+
+    def counting(self: Any, request: Any, response_type: Any) -> Any:
+        counted[0] += 1
+        return send(self, request, response_type)
+
+    process._NodeProcess.send = counting  # type: ignore[method-assign]
+    try:
+        build()
+    finally:
+        process._NodeProcess.send = send  # type: ignore[method-assign]
+    return counted[0]
+
+
 def pair(first: str, repeats: int, warmup: int) -> dict[str, Any]:
     """One pair in this process: untimed warm-up of both sides, then ABBA timings."""
     import aws_cdk  # noqa: F401
@@ -114,7 +136,10 @@ def pair(first: str, repeats: int, warmup: int) -> dict[str, Any]:
         order = [first, second, second, first] * repeats
         for side in order[: 2 * repeats]:
             times[side].append(timed(side))
-    return {"cold": cold, **{
+        calls = {side: kernel_requests(
+            lambda side=side: _build(side, os.path.join(tmp, str(next(runs)))).synth())
+            for side in SIDES}
+    return {"cold": cold, "calls": calls, **{
         side: {"wall": statistics.median(w for w, _ in runs),
                "cpu": statistics.median(c for _, c in runs)}
         for side, runs in times.items()
@@ -177,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    ratio of medians                 {of_medians:6.2f}x")
         print(f"    per-pair ratio, median           {ratios[measure]:6.2f}x  "
               f"(range {per_pair[0]:.2f}-{per_pair[-1]:.2f}x)")
+    calls = {side: statistics.median(r["calls"][side] for r in results) for side in SIDES}
+    print(f"  jsii kernel requests per build + synth: library {calls['library']:.0f}, "
+          f"hand-written {calls['handwritten']:.0f}")
     cold = statistics.median(r["cold"] for r in results)
     print(f"  first synth in a fresh process (one-off Node cost, not in the ratio): {cold:.1f} s")
     print(f"synth ratio library / hand-written: {ratios['cpu']:.2f}x CPU "
