@@ -116,6 +116,8 @@ class Emulator:
         self.base_latency_s, self.interim_s, self.final_s = base_latency_s, interim_s, final_s
         self.reset_connections, self.tick_s = reset_connections, tick_s
         self.sessions: set[Session] = set()
+        #: Every session that has ended, in order.
+        self.ended: list[Session] = []
         self.jobs: set[Job] = set()
         self.active = 0
         self.peak_active = 0
@@ -188,7 +190,13 @@ class Emulator:
             session.finalize = True
 
     def end_session(self, session: Session) -> None:
-        self.sessions.discard(session)
+        if session in self.sessions:
+            self.sessions.discard(session)
+            self.ended.append(session)
+
+    def streams_left_without_close_stream(self) -> int:
+        """Ended sessions that received audio but no ``CloseStream``."""
+        return sum(1 for s in self.ended if s.received_s > 0 and not s.closing)
 
     # -- the GPU ---------------------------------------------------------------------------
     def _later(self, session: Session, message: str | None) -> None:

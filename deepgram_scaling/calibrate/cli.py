@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
                          metavar="KEY=VALUE", help="another Deepgram query parameter")
         sub.add_argument("--hold", type=float, default=60.0, help="seconds per level "
                                                                   "(default 60)")
+        sub.add_argument("--chunk-ms", type=float, default=100.0,
+                         help="audio per message when streaming (default 100)")
         sub.add_argument("--slo", default=DEFAULT_STREAM_SLO if mode == "stream"
                          else DEFAULT_BATCH_SLO, help="terms that must all hold (default "
                          "%(default)s)")
@@ -129,7 +131,8 @@ def main(argv: Sequence[str] | None = None, *, clients: Clients | None = None,
         plan = SearchPlan(start=args.start, max_streams=args.max_streams,
                           resolution=args.resolution)
         options = RunOptions(hold_s=args.hold, target_fraction=args.target_fraction,
-                             max_total_s=args.max_minutes * 60, time_scale=args.time_scale)
+                             max_total_s=args.max_minutes * 60, time_scale=args.time_scale,
+                             chunk_s=args.chunk_ms / 1000)
     except (OSError, AudioError, SloError, ValueError) as err:
         print(f"calibrate: {err}", file=sys.stderr)
         return 2

@@ -66,6 +66,8 @@ class RunOptions:
             problems.append(f"hold_s must be > 0, got {self.hold_s}")
         if not 0 < self.target_fraction <= 1:
             problems.append(f"target_fraction must be in (0, 1], got {self.target_fraction}")
+        if not 0.005 <= self.chunk_s <= 1:
+            problems.append(f"chunk_s must be between 0.005 and 1 second, got {self.chunk_s}")
         if self.max_total_s is not None and not self.max_total_s > 0:
             problems.append(f"max_total_s must be > 0, got {self.max_total_s}")
         if problems:
