@@ -218,3 +218,16 @@ def test_without_the_sagemaker_transport_an_endpoint_stream_stops_before_any_aws
                   clients=Clients(None, None, None))
     assert status == 2
     assert "needs deepgram-sagemaker, which needs Python 3.12+" in capsys.readouterr().err
+
+
+def test_no_answer_to_the_confirmation_starts_nothing(audio_file: Path,
+                                                      capsys: pytest.CaptureFixture[str]):
+    clients, _ = stubbed()
+
+    def closed_stdin(_prompt: str) -> str:
+        raise EOFError
+
+    status = main(args(audio_file, "--endpoint", ENDPOINT, "--region", REGION),
+                  clients=clients, confirm=closed_stdin,
+                  transport_factory=lambda url, headers: None)
+    assert status == 3 and "not confirmed" in capsys.readouterr().err

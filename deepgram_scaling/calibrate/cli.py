@@ -168,9 +168,14 @@ def main(argv: Sequence[str] | None = None, *, clients: Clients | None = None,
                f"{facts.instance_type}, variant {facts.variant_name}")
         _print(plan_text(plan, hold_s=args.hold, close_s=15.0,
                          max_total_s=options.max_total_s or 0, instance_count=facts.instance_count))
-        if not args.yes and confirm("start the calibration? [y/N] ").strip().lower() != "y":
-            print("calibrate: not confirmed", file=sys.stderr)
-            return 3
+        if not args.yes:
+            try:
+                answer = confirm("start the calibration? [y/N] ")
+            except (EOFError, KeyboardInterrupt):
+                answer = ""
+            if answer.strip().lower() != "y":
+                print("\ncalibrate: not confirmed", file=sys.stderr)
+                return 3
     _print(f"calibrating {args.mode} on {args.url or args.endpoint}: {audio.source} "
            f"({audio.duration_s:.1f} s), model {args.model}, SLO {slo}")
     _print(header(args.mode))
