@@ -51,10 +51,11 @@ def emulator(scale: float = SCALE, **kwargs: Any) -> Emulator:
 
 
 async def stream_search(capacity: float, audio_s: float, slo: str | None = None,
-                        **kwargs: Any) -> tuple[CalibrationResult, Emulator]:
+                        plan: SearchPlan | None = None, **kwargs: Any
+                        ) -> tuple[CalibrationResult, Emulator]:
     async with emulator(stream_capacity=capacity) as emu:
         result = await calibrate_stream(
-            audio=silence(audio_s), url=emu.ws_url, plan=SearchPlan(max_streams=8),
+            audio=silence(audio_s), url=emu.ws_url, plan=plan or SearchPlan(max_streams=8),
             options=options(audio_s),
             slo=parse_slo(slo, metrics=STREAM_METRICS) if slo else None, **kwargs)
         return result, emu
@@ -62,15 +63,17 @@ async def stream_search(capacity: float, audio_s: float, slo: str | None = None,
 
 def test_the_stream_search_finds_the_knee_for_several_capacities_slos_and_audio():
     # given three servers of different capacity, audio lengths and SLOs, searched at once
-    cases = [(2, 16.0, LOOSE), (3, 21.0, LOOSE), (4, 20.0, TIGHTER)]
+    cases = [(2, 16.0, LOOSE, SearchPlan(max_streams=4)),
+             (3, 21.0, LOOSE, SearchPlan(max_streams=6)),
+             (4, 20.0, TIGHTER, SearchPlan(start=2, max_streams=6))]
 
     async def all_cases() -> list[tuple[CalibrationResult, Emulator]]:
-        return await asyncio.gather(*(stream_search(c, a, s) for c, a, s in cases))
+        return await asyncio.gather(*(stream_search(c, a, s, p) for c, a, s, p in cases))
 
     # when
     outcomes = asyncio.run(all_cases())
     # then
-    for (capacity, audio_s, _), (result, emu) in zip(cases, outcomes, strict=True):
+    for (capacity, audio_s, _, _), (result, emu) in zip(cases, outcomes, strict=True):
         assert result.capacity is not None, result.to_json()
         assert abs(result.capacity - capacity) <= 1, (capacity, audio_s, [
             (lv.concurrency, lv.violations) for lv in result.levels])

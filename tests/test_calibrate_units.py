@@ -130,7 +130,7 @@ def test_the_search_doubles_bisects_and_confirms():
     assert capacity == 11
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(knee=st.integers(min_value=0, max_value=200), start=st.integers(1, 8),
        resolution=st.integers(1, 4))
 def test_the_search_lands_within_one_resolution_of_any_knee(knee: int, start: int,
