@@ -1,6 +1,6 @@
 """``deepgram-scaling calibrate`` as a command: the table and the code to paste, the JSON
 and the plot, the safety checks against an endpoint (botocore's Stubber), and Ctrl-C sent
-to a running process."""
+to ``deepgram-scaling calibrate`` running in its own process."""
 
 from __future__ import annotations
 
@@ -190,7 +190,7 @@ def test_ctrl_c_closes_the_streams_and_still_reports(server: Emulator, audio_fil
     # given the command running in its own process
     out = tmp_path / "i.json"
     process = subprocess.Popen(
-        [sys.executable, "-m", "deepgram_scaling.calibrate.cli_main",
+        [sys.executable, "-m", "deepgram_scaling.cli", "calibrate",
          *args(audio_file, "--url", server.ws_url, "--json", str(out), "--hold", "10")],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # when Ctrl-C arrives while level 2 streams
