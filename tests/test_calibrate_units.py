@@ -338,3 +338,14 @@ def test_a_batch_result_plots_latency_throughput_and_failures(tmp_path: Path):
     result.mode, result.slo, result.levels = "batch", slo, levels
     plot(result, tmp_path / "batch.png")
     assert (tmp_path / "batch.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_run_where_even_one_stream_fails_says_so():
+    from deepgram_scaling.calibrate.report import conclusion
+
+    result = sample_result(capacity=None)
+    result.levels = [LevelResult(concurrency=1, passed=False, violations=("x",),
+                                 stats=result.levels[0].stats, started_at="s", ended_at="e")]
+    text = conclusion(result)
+    assert "no level met the SLO" in text and "even one stream failed it" in text
+    assert "InstancePool" not in text

@@ -46,6 +46,9 @@ def conclusion(result: CalibrationResult) -> str:
         lines.append(f"stopped: {result.stopped}")
     if result.capacity is None:
         lines.append(f"no level met the SLO ({result.slo}); nothing to paste")
+        if any(level.concurrency == 1 and not level.interrupted for level in result.levels):
+            lines.append("even one stream failed it: compare level 1's figures with the SLO "
+                         "(an unloaded server's own latency, or a wrong URL or parameter)")
         return "\n".join(lines)
     target = result.target_concurrency
     what = "streams" if result.mode == "stream" else "concurrent requests"
