@@ -21,6 +21,7 @@ from deepgram_scaling.calibrate.result import (
     JSON_SCHEMA,
     CalibrationResult,
     LevelResult,
+    example_result,
     load_result,
     target_for,
 )
@@ -242,21 +243,9 @@ def test_the_pacer_clock_runs_at_its_time_scale():
 # -- result -------------------------------------------------------------------------------
 
 def sample_result(capacity: int | None = 12) -> CalibrationResult:
-    slo = parse_slo("first_result_p95<=1,failures<=0.5%", metrics=STREAM_METRICS)
-    stats = {"attempts": 12, "failures": 0, "failure_rate": 0.0, "failure_kinds": {},
-             "first_result": summary([0.4, 0.5]), "finalization": summary([0.6]),
-             "connect": summary([0.01])}
-    return CalibrationResult(
-        mode="stream", target={"kind": "endpoint", "endpoint_name": "e", "region": "us-east-1",
-                               "instance_type": "ml.g6.2xlarge", "instance_count": 1},
-        model="nova-3", params={"smart_format": "true"},
-        audio={"source": "a.wav", "encoding": "linear16", "sample_rate": 16000, "channels": 1,
-               "duration_s": 30.0},
-        slo=slo, hold_s=60, time_scale=1, target_fraction=0.75,
-        started_at="2026-12-05T10:00:00+00:00", ended_at="2026-12-05T10:30:00+00:00",
-        levels=[LevelResult(concurrency=12, passed=True, violations=(), stats=stats,
-                            started_at="s", ended_at="e")],
-        capacity=capacity)
+    result = example_result("ml.g6.2xlarge", capacity=12)
+    result.capacity = capacity
+    return result
 
 
 def test_the_result_file_matches_its_schema_and_reads_back(tmp_path: Path):

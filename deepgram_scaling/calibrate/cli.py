@@ -75,10 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--region", help="the endpoint's region")
         sub.add_argument("--audio", required=True, help="WAV, or raw audio with --encoding "
                                                         "and --sample-rate")
-        sub.add_argument("--encoding", choices=sorted(SAMPLE_WIDTHS))
-        sub.add_argument("--sample-rate", type=int)
-        sub.add_argument("--channels", type=int, default=1)
-        sub.add_argument("--model", default="nova-3")
+        sub.add_argument("--encoding", choices=sorted(SAMPLE_WIDTHS),
+                         help="raw audio only: its sample encoding")
+        sub.add_argument("--sample-rate", type=int, help="raw audio only: samples per second")
+        sub.add_argument("--channels", type=int, default=1,
+                         help="raw audio only: channels (default 1)")
+        sub.add_argument("--model", default="nova-3",
+                         help="the Deepgram model query parameter (default nova-3)")
         sub.add_argument("--param", type=_param, action="append", default=[],
                          metavar="KEY=VALUE", help="another Deepgram query parameter")
         sub.add_argument("--hold", type=float, default=60.0, help="seconds per level "
@@ -88,11 +91,15 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--slo", default=DEFAULT_STREAM_SLO if mode == "stream"
                          else DEFAULT_BATCH_SLO, help="terms that must all hold (default "
                          "%(default)s)")
-        sub.add_argument("--target-fraction", type=float, default=0.75)
+        sub.add_argument("--target-fraction", type=float, default=0.75,
+                         help="target = capacity x this fraction (default 0.75; Deepgram "
+                              "advises 0.7-0.8)")
         sub.add_argument("--start", type=int, default=1, help="first level (default 1)")
         sub.add_argument("--max-streams", type=int, default=64,
                          help=f"cap on concurrency (default 64, at most {MAX_STREAMS_CAP})")
-        sub.add_argument("--resolution", type=int, default=1)
+        sub.add_argument("--resolution", type=int, default=1,
+                         help="stop bisecting when the passing and failing levels are this "
+                              "close (default 1)")
         sub.add_argument("--max-minutes", type=float, default=120.0,
                          help=f"cap on the whole run (default 120, at most "
                               f"{MAX_TOTAL_HOURS_CAP * 60:.0f})")

@@ -14,7 +14,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .slo import Slo
+from .slo import STREAM_METRICS, Slo, parse_slo, summary
 
 SCHEMA_VERSION = 1
 #: Deepgram's guidance: hold 70-80 % of the measured capacity
@@ -132,6 +132,32 @@ class CalibrationResult:
                    levels=[LevelResult.from_json(level) for level in data["levels"]],
                    capacity=data["capacity"], interrupted=data["interrupted"],
                    stopped=data["stopped"], tool_version=data["tool_version"])
+
+
+def example_result(instance_type: str, *, capacity: int,
+                   target_fraction: float = DEFAULT_TARGET_FRACTION) -> CalibrationResult:
+    """A stream result with one passing level at ``capacity`` on one ``instance_type``: what
+    a calibration of that type would write, for examples and tests (nothing is measured).
+
+    :param target_fraction: Default: 0.75.
+    """
+    stats = {"attempts": capacity, "failures": 0, "failure_rate": 0.0, "failure_kinds": {},
+             "first_result": summary([0.4, 0.5]), "finalization": summary([0.6]),
+             "connect": summary([0.01])}
+    return CalibrationResult(
+        mode="stream",
+        target={"kind": "endpoint", "endpoint_name": "example", "region": "us-east-1",
+                "instance_type": instance_type, "instance_count": 1},
+        model="nova-3", params={"smart_format": "true"},
+        audio={"source": "example.wav", "encoding": "linear16", "sample_rate": 16000,
+               "channels": 1, "duration_s": 30.0},
+        slo=parse_slo("first_result_p95<=1,failures<=0.5%", metrics=STREAM_METRICS),
+        hold_s=60, time_scale=1, target_fraction=target_fraction,
+        started_at="2026-12-05T10:00:00+00:00", ended_at="2026-12-05T10:30:00+00:00",
+        levels=[LevelResult(concurrency=capacity, passed=True, violations=(), stats=stats,
+                            started_at="2026-12-05T10:00:00+00:00",
+                            ended_at="2026-12-05T10:01:00+00:00")],
+        capacity=capacity)
 
 
 def load_result(path: str | Path) -> CalibrationResult:
