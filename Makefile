@@ -31,7 +31,7 @@ synth: $(DEPS)
 	@echo "synthesized into cdk.out/"
 
 ## Lint, type-check and run the whole test suite.
-test: $(DEPS) $(CLI) lint typecheck unit calibrate-312
+test: $(DEPS) $(CLI) lint typecheck calibrate-312 unit
 
 ## The calibration's SageMaker transport (deepgram-sagemaker needs Python 3.12+), offline, in
 ## its own virtual environment; skipped with a message where no Python 3.12 is found.
