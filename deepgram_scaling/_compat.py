@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import weakref
 from collections.abc import Sequence
 
 from aws_cdk import CfnResource, Stack
@@ -57,16 +58,38 @@ def cdk_logical_id(components: list[str]) -> str:
     return human[:_MAX_HUMAN_LENGTH] + digest[:8].upper()
 
 
+# ``Stack.of`` per construct, asked of the jsii kernel once (each is a round trip,
+# ``make bench-synth``). Weak keys: an entry goes with its construct.
+_stacks: weakref.WeakKeyDictionary[IConstruct, Stack] = weakref.WeakKeyDictionary()
+
+
+def stack_of(scope: IConstruct) -> Stack:
+    """``Stack.of(scope)``, remembered per construct."""
+    stack = _stacks.get(scope)
+    if stack is None:
+        stack = _stacks[scope] = Stack.of(scope)
+    return stack
+
+
+def share_stack(child: IConstruct, scope: IConstruct) -> None:
+    """Remember that ``child``, a construct (not a stack) just created under ``scope``, is in
+    ``scope``'s stack, so that :func:`stack_of` answers for it without a kernel call."""
+    _stacks[child] = stack_of(scope)
+
+
 def path_below_stack(scope: IConstruct) -> list[str]:
     """The construct path of ``scope`` below its stack, as components. The nearest stack is
     found among ``node.scopes`` on this side of the kernel: three kernel calls, where asking
-    the stack for its path costs five (``make bench-synth``)."""
+    the stack for its path costs five (``make bench-synth``); :func:`stack_of` remembers it."""
     node = scope.node
     scopes = node.scopes  # the root first, then each scope down to ``scope`` itself
     # how many scopes lie below the nearest stack
     below = next((i for i, s in enumerate(reversed(scopes)) if isinstance(s, Stack)), None)
     if below is None:
         raise ValueError(f"{node.path} is not inside a stack")
+    stack = scopes[len(scopes) - 1 - below]
+    assert isinstance(stack, Stack)
+    _stacks[scope] = stack
     return node.path.split("/")[-below:] if below else []
 
 

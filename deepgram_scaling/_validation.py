@@ -7,6 +7,7 @@ to CloudFormation, which checks them at deploy time.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -42,10 +43,34 @@ def is_token(value: Any) -> bool:
     return False
 
 
+# Seconds of each Duration object, asked of the jsii kernel once: a Duration is immutable,
+# and the same one is validated, rendered and compared several times per endpoint (each
+# ``to_seconds`` is a round trip, ``make bench-synth``). Weak keys: an entry goes with its
+# Duration, so an identity is never reused for another one.
+_seconds: weakref.WeakKeyDictionary[Duration, float] = weakref.WeakKeyDictionary()
+
+
+def to_seconds(value: Duration) -> float:
+    """``value.to_seconds(integral=False)``, remembered per Duration object (a token number
+    for a token duration)."""
+    seconds = _seconds.get(value)
+    if seconds is None:
+        seconds = _seconds[value] = value.to_seconds(integral=False)
+    return seconds
+
+
+def whole_seconds(value: Duration) -> float:
+    """``value.to_seconds()``: whole seconds, with the CDK's own error for a fraction."""
+    seconds = to_seconds(value)
+    if is_token(seconds) or seconds == int(seconds):
+        return seconds
+    return value.to_seconds()
+
+
 def fmt(value: Any) -> str:
     """Echo a received value the way error messages show it."""
     if isinstance(value, Duration):
-        return "<token>" if is_token(value.to_seconds(integral=False)) else value.to_human_string()
+        return "<token>" if is_token(to_seconds(value)) else value.to_human_string()
     return repr(value)
 
 
@@ -131,7 +156,7 @@ class Problems:
         if not isinstance(value, Duration):
             self.add(f"{prop} must be an aws_cdk.Duration, got {fmt(value)}")
             return False
-        seconds = value.to_seconds(integral=False)
+        seconds = to_seconds(value)
         if is_token(seconds):
             return True
         if seconds != int(seconds):
@@ -161,7 +186,7 @@ def _range_text(minimum: float | None, maximum: float | None, exclusive_min: boo
 
 def seconds_of(value: Duration) -> float:
     """Whole seconds of a validated Duration (a token number passes through)."""
-    seconds = value.to_seconds(integral=False)
+    seconds = to_seconds(value)
     return seconds if is_token(seconds) else int(seconds)
 
 

@@ -17,7 +17,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ._validation import Problems, is_token
+from ._validation import Problems, is_token, to_seconds
 from .alarms import (
     ASYNC_ALARMS,
     REALTIME_ALARMS,
@@ -106,7 +106,7 @@ class EndpointAccess:
 
     def _capacity_widget(self, period: Duration) -> cloudwatch.GraphWidget:
         # Instances report CPUUtilization once a minute: count them over a minute at least.
-        if period.to_seconds(integral=False) < 60:
+        if to_seconds(period) < 60:
             period = ONE_MINUTE
         per_pool = [self.metrics.instance_count(period=period, instance_type=p.instance_type)
                     for p in self.instance_pools] if len(self.instance_pools) > 1 else []

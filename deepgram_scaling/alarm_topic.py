@@ -15,7 +15,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
-from ._compat import keep_logical_ids
+from ._compat import keep_logical_ids, stack_of
 from .errors import DeepgramScalingConfigError
 
 IMPORTED_TOPIC_KEY_WARNING_ID = "deepgram-scaling:alarmTopicKeyImported"
@@ -40,11 +40,11 @@ def allow_cloudwatch_to_publish(scope: IConstruct, topic: sns.ITopic) -> None:
         return
     if topic.node.try_find_child("Policy") is None:
         return
-    topic.add_to_resource_policy(_publish_statement(topic))
+    topic.add_to_resource_policy(_publish_statement(topic, Stack.of(topic)))
 
 
-def _publish_statement(topic: sns.ITopic) -> iam.PolicyStatement:
-    stack = Stack.of(topic)
+def _publish_statement(topic: sns.ITopic, stack: Stack) -> iam.PolicyStatement:
+    """``stack``: the topic's."""
     return iam.PolicyStatement(
         sid="AllowCloudWatchAlarmsToPublish",
         principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
@@ -113,7 +113,7 @@ class AlarmTopic(Construct):
         #: The topic every alarm notifies on ALARM and OK.
         self.topic = sns.Topic(self, "Topic", master_key=self.key, enforce_ssl=True)
         # The key policy statement above already lets CloudWatch use the key.
-        self.topic.add_to_resource_policy(_publish_statement(self.topic))
+        self.topic.add_to_resource_policy(_publish_statement(self.topic, stack_of(scope)))
 
     def keep_legacy_ids(self, owner_path: Sequence[str]) -> None:
         """Keep the 0.1 logical ids (``<owner>/AlarmTopic``, ``<owner>/AlarmTopicKey``), so

@@ -17,7 +17,7 @@ from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ._validation import Problems, is_token
+from ._validation import Problems, is_token, to_seconds
 from .metric_math import MetricQuery, number
 from .metrics import EndpointMetrics
 
@@ -58,7 +58,7 @@ class AlarmOptions:
             problems.number(f"{prop}.threshold", self.threshold)
         period_ok = problems.duration(f"{prop}.period", self.period, minimum_s=60,
                                       why="(the endpoint metrics are published per minute)")
-        seconds = self.period.to_seconds(integral=False) if period_ok else None
+        seconds = to_seconds(self.period) if period_ok else None
         if isinstance(seconds, (int, float)) and seconds % 60:
             period_ok = False
             problems.add(f"{prop}.period must be a multiple of 60 seconds (the endpoint "

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -22,6 +22,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from ._compat import stack_of
 from ._validation import Problems, construct_path, is_token
 from .access import AsyncAccess, ImportedAsyncEndpoint
 from .alarms import (
@@ -37,6 +38,7 @@ from .endpoint_rules import Rule, check_option_type, shared_props, shared_rules
 from .instance_pools import InstancePool
 from .metrics import AsyncMetrics
 from .model_source import DeepgramModel
+from .nag import batched as nag_batched
 from .scaling import WAKE_UP_COOLDOWN
 from .scaling_options import StepScalingOptions
 from .storage import DEFAULT_RESULT_EXPIRATION, AsyncStorage, StoragePrefixes, StorageProps
@@ -131,6 +133,8 @@ class AsyncDeepgramEndpoint(AsyncAccess, DeepgramEndpointBase):
     #: The asynchronous metric factory.
     metrics: AsyncMetrics
 
+    # The cdk-nag acknowledgements of the whole endpoint are written in one go (nag.py).
+    @nag_batched()
     def __init__(
         self,
         scope: Construct,
@@ -185,7 +189,7 @@ class AsyncDeepgramEndpoint(AsyncAccess, DeepgramEndpointBase):
                                      failure=failure_prefix))
         problems.run(
             *shared_rules(props, min_capacity_floor=self._min_capacity_floor,
-                          stack_region=Stack.of(scope).region),
+                          stack_region=stack_of(scope).region),
             *_async_rules(alarms=alarms, step_scaling=step_scaling, min_capacity=min_capacity,
                           target=target_backlog_per_instance,
                           invocations=max_concurrent_invocations_per_instance),

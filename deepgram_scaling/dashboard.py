@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 
-from ._validation import Problems, is_token
+from ._validation import Problems, is_token, to_seconds
 
 WIDGET_WIDTH = 12
 WIDGET_HEIGHT = 6
@@ -20,7 +20,7 @@ def check_dashboard_period(problems: Problems, period: object, *, high_resolutio
     if not problems.duration("period", period, minimum_s=10):
         return
     assert isinstance(period, Duration)
-    seconds = period.to_seconds(integral=False)
+    seconds = to_seconds(period)
     if is_token(seconds):
         return
     if seconds % 60 and not (high_resolution and seconds in (10, 20, 30)):

@@ -18,7 +18,7 @@ from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 
-from ._validation import Problems, fmt, is_token, seconds_of
+from ._validation import Problems, fmt, is_token, seconds_of, to_seconds
 from .nag import acknowledge_wildcard
 
 #: Ranges of the API (TrafficRoutingConfig, BlueGreenUpdatePolicy, RollingUpdatePolicy,
@@ -185,7 +185,7 @@ class DeploymentStrategy:
         if not isinstance(limit, Duration) or steps is None \
                 or not all(isinstance(d, Duration) for d in durations):
             return
-        seconds = [d.to_seconds(integral=False) for d in (limit, *durations)]
+        seconds = [to_seconds(d) for d in (limit, *durations)]
         if any(is_token(s) for s in seconds):
             return
         # One bake per step (docs/aws-behaviour.md#deployment-guardrails), all-at-once's one
@@ -245,7 +245,7 @@ class DeploymentStrategy:
 
 
 def seconds_or_zero(duration: Duration | None) -> float:
-    return 0 if duration is None else float(duration.to_seconds(integral=False))
+    return 0 if duration is None else float(to_seconds(duration))
 
 
 def _percent(value: float) -> sagemaker.CfnEndpoint.CapacitySizeProperty:
@@ -291,8 +291,8 @@ def short_bake_warning(strategy: DeploymentStrategy,
     """A warning when a step bakes shorter than the rollback alarms need to see their
     datapoints (``guarding``: their ``AlarmOptions``, by name), else None."""
     bake = strategy.bake
-    bake_s = bake.to_seconds(integral=False) if bake is not None else 0
-    windows = [options.period.to_seconds(integral=False) * options.evaluation_periods
+    bake_s = to_seconds(bake) if bake is not None else 0
+    windows = [to_seconds(options.period) * options.evaluation_periods
                for options in guarding.values() if options is not None]
     if not windows or is_token(bake_s) or any(is_token(w) for w in windows) \
             or bake_s >= max(windows):
@@ -309,7 +309,7 @@ def traffic_floor_note(guarding: Mapping[str, Any]) -> str:
     (docs/aws-behaviour.md#rollback-alarms)."""
     floors = []
     for name, options in sorted(guarding.items()):
-        period = options.period.to_seconds(integral=False)
+        period = to_seconds(options.period)
         floor = options.minimum_requests
         if is_token(period) or is_token(floor):
             floors.append(f"{name}: a floor set at deploy time")

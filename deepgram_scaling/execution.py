@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import ArnFormat, Stack
+from aws_cdk import ArnFormat
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from ._compat import share_stack, stack_of
 from .model_source import DeepgramModel
 from .nag import acknowledge_wildcard
 
 
 def log_groups_arn(scope: Construct) -> str:
-    return Stack.of(scope).format_arn(service="logs", resource="log-group",
+    return stack_of(scope).format_arn(service="logs", resource="log-group",
                                       resource_name="/aws/sagemaker/Endpoints/*",
                                       arn_format=ArnFormat.COLON_RESOURCE_NAME)
 
@@ -41,6 +42,7 @@ def execution_policy(scope: Construct, model: DeepgramModel) -> iam.ManagedPolic
             *model.execution_statements(scope),
         ],
     )
+    share_stack(policy, scope)
     acknowledge_wildcard(
         policy, logs,
         "SageMaker names the log group after the endpoint, whose name CloudFormation "
@@ -92,7 +94,7 @@ def vpc_statements(policy: iam.ManagedPolicy,
                    config: sagemaker.CfnModel.VpcConfigProperty) -> list[iam.PolicyStatement]:
     """What SageMaker needs to attach the model's interfaces to your subnets
     (docs/aws-behaviour.md#vpc-permissions)."""
-    stack = Stack.of(policy)
+    stack = stack_of(policy)
 
     def ec2_arn(resource: str, name: str) -> str:
         return stack.format_arn(service="ec2", resource=resource, resource_name=name)

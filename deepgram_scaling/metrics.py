@@ -19,6 +19,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 
+from ._validation import to_seconds
 from .metric_math import POOL_STATISTIC, MetricQuery
 
 NAMESPACE = "AWS/SageMaker"
@@ -72,7 +73,6 @@ class EndpointMetrics:
         # Metrics are immutable values: alarms, policies and dashboards share them, which
         # saves round trips to the jsii kernel.
         self._built: dict[tuple[object, ...], cloudwatch.Metric] = {}
-        self._seconds: list[tuple[Duration, float]] = []
 
     def metric(self, metric_name: str, *, instance_type: str | None = None,
                **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
@@ -109,25 +109,14 @@ class EndpointMetrics:
     def _build(self, spec: MetricSpec, instance_type: str | None,
                options: MetricOptions) -> cloudwatch.Metric:
         key = (spec, instance_type, options.get("statistic", spec.statistic),
-               self._period_seconds(options.get("period", ONE_MINUTE)), options.get("label"),
+               to_seconds(options.get("period", ONE_MINUTE)), options.get("label"),
                options.get("unit"), options.get("color"))
         metric = self._built.get(key)
         if metric is None:
             metric = self._built[key] = self._new_metric(spec, instance_type, options)
         return metric
 
-    def _period_seconds(self, period: Duration) -> object:
-        """A period's length, asked of the kernel once per Duration object (kept alive here,
-        so an identity is never reused for another period)."""
-        for known, seconds in self._seconds:
-            if known is period:
-                return seconds
-        value = period.to_seconds(integral=False)
-        self._seconds.append((period, value))
-        return value
-
-    def _new_metric(self, spec: MetricSpec, instance_type: str | None,
-                    options: MetricOptions) -> cloudwatch.Metric:
+    def _dimensions(self, spec: MetricSpec, instance_type: str | None) -> dict[str, str]:
         dimensions = {"EndpointName": self.endpoint_name}
         if spec.dimensions == "variant":
             dimensions["VariantName"] = self.variant_name
@@ -138,10 +127,14 @@ class EndpointMetrics:
         elif instance_type is not None:
             raise ValueError(f"{spec.metric_name} carries the EndpointName dimension only; "
                              f"there is no per-instance-type series, got {instance_type!r}")
+        return dimensions
+
+    def _new_metric(self, spec: MetricSpec, instance_type: str | None,
+                    options: MetricOptions) -> cloudwatch.Metric:
         return cloudwatch.Metric(
             namespace=spec.namespace,
             metric_name=spec.metric_name,
-            dimensions_map=dimensions,
+            dimensions_map=self._dimensions(spec, instance_type),
             statistic=options.get("statistic", spec.statistic),
             period=options.get("period", ONE_MINUTE),
             label=options.get("label"),
@@ -206,18 +199,21 @@ class RealtimeMetrics(EndpointMetrics):
                 rendered.append(cfn.TargetTrackingMetricDataQueryProperty(
                     id=query.id, expression=query.expression, return_data=query.return_data))
                 continue
-            metric = self.concurrent_requests_per_model(
-                instance_type=query.instance_type, statistic=POOL_STATISTIC)
+            # The values concurrent_requests_per_model(instance_type=..., statistic=
+            # POOL_STATISTIC) is built from, taken on this side of the jsii kernel: reading
+            # them back from the Metric costs four round trips per pool (make bench-synth).
+            spec = self.SPECS["concurrent_requests_per_model"]
+            dimensions = self._dimensions(spec, query.instance_type)
             rendered.append(cfn.TargetTrackingMetricDataQueryProperty(
                 id=query.id,
                 return_data=query.return_data,
                 metric_stat=cfn.TargetTrackingMetricStatProperty(
-                    stat=metric.statistic,
+                    stat=POOL_STATISTIC,
                     metric=cfn.TargetTrackingMetricProperty(
-                        namespace=metric.namespace,
-                        metric_name=metric.metric_name,
+                        namespace=spec.namespace,
+                        metric_name=spec.metric_name,
                         dimensions=[cfn.TargetTrackingMetricDimensionProperty(name=k, value=v)
-                                    for k, v in (metric.dimensions or {}).items()],
+                                    for k, v in dimensions.items()],
                     ),
                 ),
             ))

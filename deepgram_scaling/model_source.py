@@ -15,11 +15,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from aws_cdk import Annotations, Arn, ArnComponents, ArnFormat, Stack
+from aws_cdk import Annotations, Arn, ArnComponents, ArnFormat
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from ._compat import stack_of
 from ._validation import Problems, fmt, is_token
 from .errors import DeepgramScalingConfigError
 from .products import DeepgramProduct
@@ -402,7 +403,7 @@ class DeepgramModel:
         """What the execution role needs to pull this model's image (nothing for a package)."""
         if self.image_uri is None:
             return []
-        stack = Stack.of(scope)
+        stack = stack_of(scope)
         match = None if is_token(self.image_uri) else _ECR_IMAGE.match(self.image_uri)
         if match:
             repository_arn = Arn.format(

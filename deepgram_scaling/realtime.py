@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Annotations, Duration, Stack
+from aws_cdk import Annotations, Duration
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -13,6 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from ._compat import stack_of
 from ._validation import Problems, construct_path, is_token
 from .access import ImportedRealtimeEndpoint, RealtimeAccess
 from .alarms import (
@@ -31,6 +32,7 @@ from .errors import DeepgramScalingConfigError
 from .instance_pools import InstancePool
 from .metrics import ONE_MINUTE, RealtimeMetrics
 from .model_source import DeepgramModel
+from .nag import batched as nag_batched
 from .scaling_options import StepScalingOptions, StreamingSafeScaleIn
 from .scaling_plan import RealtimeScalingPlan, ScalingKind, plan_realtime_scaling, pool_signals
 
@@ -150,6 +152,8 @@ class RealtimeDeepgramEndpoint(RealtimeAccess, DeepgramEndpointBase):
     #: The real-time metric factory.
     metrics: RealtimeMetrics
 
+    # The cdk-nag acknowledgements of the whole endpoint are written in one go (nag.py).
+    @nag_batched()
     def __init__(
         self,
         scope: Construct,
@@ -194,7 +198,7 @@ class RealtimeDeepgramEndpoint(RealtimeAccess, DeepgramEndpointBase):
             high_resolution_companion=high_resolution_companion,
             step_scaling=step_scaling is not None)
         problems.run(*shared_rules(props, min_capacity_floor=self._min_capacity_floor,
-                          stack_region=Stack.of(scope).region),
+                          stack_region=stack_of(scope).region),
                      *_realtime_rules(alarms=alarms, scale_in=scale_in,
                                       step_scaling=step_scaling,
                                       target=target_concurrency_per_instance,

@@ -11,15 +11,15 @@ import datetime
 from collections.abc import Sequence
 
 import jsii
-from aws_cdk import Annotations, Duration, Names, Stack, TimeZone
+from aws_cdk import Annotations, Duration, Names, TimeZone
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IValidation
 
-from ._compat import keep_logical_id
-from ._validation import Problems, is_token
+from ._compat import keep_logical_id, stack_of
+from ._validation import Problems, is_token, whole_seconds
 from .deployment import DeploymentStrategy, stepped_update_floor_problem
 from .metric_math import MetricQuery
 from .metrics import RealtimeMetrics
@@ -90,8 +90,9 @@ class EndpointScaling(Construct):
             role=iam.Role.from_role_arn(
                 self,
                 "ServiceLinkedRole",
-                Stack.of(self).format_arn(service="iam", region="", resource="role",
-                                          resource_name=AUTOSCALING_SERVICE_LINKED_ROLE),
+                # this construct's stack is its scope's
+                stack_of(scope).format_arn(service="iam", region="", resource="role",
+                                           resource_name=AUTOSCALING_SERVICE_LINKED_ROLE),
                 mutable=False,
             ),
         )
@@ -149,8 +150,8 @@ class EndpointScaling(Construct):
             scaling_target_id=self.scalable_target.scalable_target_id,
             target_tracking_scaling_policy_configuration=cfn.TargetTrackingScalingPolicyConfigurationProperty(
                 target_value=target,
-                scale_out_cooldown=int(scale_out_cooldown.to_seconds()),
-                scale_in_cooldown=int(scale_in_cooldown.to_seconds()),
+                scale_out_cooldown=int(whole_seconds(scale_out_cooldown)),
+                scale_in_cooldown=int(whole_seconds(scale_in_cooldown)),
                 disable_scale_in=True if disable_scale_in else None,
                 customized_metric_specification=cfn.CustomizedMetricSpecificationProperty(
                     metrics=metrics.fleet_queries(queries)),

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from aws_cdk import Duration
 from aws_cdk import aws_applicationautoscaling as appscaling
 
-from ._validation import Problems, fmt, is_token
+from ._validation import Problems, fmt, is_token, to_seconds
 from .schedule_expressions import schedule_problems
 
 #: Application Auto Scaling quotas (docs/aws-behaviour.md#scaling-quotas).
@@ -115,7 +115,7 @@ class StreamingSafeScaleIn:
         if problems.duration("scale_in.quiet_period", self.quiet_period, minimum_s=60,
                              maximum_s=86_400,
                              why="(at least one 60 s metric period, at most a day)"):
-            seconds = self.quiet_period.to_seconds(integral=False)
+            seconds = to_seconds(self.quiet_period)
             if isinstance(seconds, (int, float)) and not is_token(seconds) and seconds % 60:
                 problems.add("scale_in.quiet_period must be whole minutes (the metric "
                              f"period), got {self.quiet_period.to_human_string()}")

@@ -16,10 +16,16 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
 from ._compat import keep_logical_ids
-from ._validation import Problems, fmt, is_token
+from ._validation import Problems, fmt, is_token, to_seconds
 from .nag import acknowledge_rules, acknowledge_wildcard, hipaa_and_nist
 
 DEFAULT_RESULT_EXPIRATION = Duration.days(30)
+# Immutable values made once per process rather than once per endpoint: each is a round
+# trip to the jsii kernel (make bench-synth).
+_LOG_EXPIRATION = Duration.days(365)
+_NONCURRENT_LOG_EXPIRATION = Duration.days(30)
+_ABORT_UPLOADS_AFTER = Duration.days(1)
+_BLOCK_ALL = s3.BlockPublicAccess.BLOCK_ALL
 _NO_REPLICATION = ("Cross-region replication needs a destination bucket in another region "
                    "that only the deploying account can choose; ")
 
@@ -78,7 +84,7 @@ def check_storage_props(
         "result_expiration", result_expiration, minimum_s=86_400,
         why="(at least 1 day: S3 lifecycle rules count whole days)",
     ):
-        days = result_expiration.to_seconds(integral=False)
+        days = to_seconds(result_expiration)
         if not is_token(days) and days % 86_400:
             problems.add(f"result_expiration must be whole days, got {fmt(result_expiration)}")
 
@@ -138,16 +144,21 @@ class AsyncStorage(Construct):
         error_topic: sns.ITopic | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        #: What this construct created itself, by construct id (see keep_legacy_ids).
+        self._created: dict[str, IConstruct] = {}
         self.prefixes = prefixes or StoragePrefixes()
         removal_policy = removal_policy or RemovalPolicy.RETAIN
         # A bucket you pass with a visible key keeps it for the results, so its readers can
         # read them too.
         encryption_key = encryption_key or (bucket.encryption_key if bucket else None)
+        if encryption_key is None:
+            encryption_key = kms.Key(
+                self, "Key", enable_key_rotation=True, removal_policy=removal_policy,
+                description="Encrypts a Deepgram asynchronous endpoint's audio, results and "
+                            "notifications")
+            self._created["Key"] = encryption_key
         #: The key protecting inputs, results and notifications.
-        self.encryption_key: kms.IKey = encryption_key or kms.Key(
-            self, "Key", enable_key_rotation=True, removal_policy=removal_policy,
-            description="Encrypts a Deepgram asynchronous endpoint's audio, results and "
-                        "notifications")
+        self.encryption_key: kms.IKey = encryption_key
         #: The bucket the created bucket logs to (None for a bucket you passed).
         self.access_logs_bucket: s3.IBucket | None = None
         if bucket is None:
@@ -183,12 +194,14 @@ class AsyncStorage(Construct):
             # Server access logging only delivers to SSE-S3 buckets, not SSE-KMS.
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            block_public_access=_BLOCK_ALL,
             versioned=True,
             removal_policy=removal_policy,
-            lifecycle_rules=[s3.LifecycleRule(id="ExpireLogs", expiration=Duration.days(365),
-                                              noncurrent_version_expiration=Duration.days(30))],
+            lifecycle_rules=[s3.LifecycleRule(
+                id="ExpireLogs", expiration=_LOG_EXPIRATION,
+                noncurrent_version_expiration=_NONCURRENT_LOG_EXPIRATION)],
         )
+        self._created["AccessLogsBucket"] = logs
         acknowledge_rules(logs, "This bucket receives the results bucket's server access "
                           "logs; logging it too would only log the log deliveries.",
                           "AwsSolutions-S1", *hipaa_and_nist("S3BucketLoggingEnabled"))
@@ -213,7 +226,7 @@ class AsyncStorage(Construct):
             encryption_key=self.encryption_key,
             bucket_key_enabled=True,
             enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            block_public_access=_BLOCK_ALL,
             versioned=True,
             server_access_logs_bucket=self.access_logs_bucket,
             server_access_logs_prefix="deepgram-async/",
@@ -225,18 +238,21 @@ class AsyncStorage(Construct):
                 # bound them too.
                 s3.LifecycleRule(id="ExpireNoncurrentVersions",
                                  noncurrent_version_expiration=expiration,
-                                 abort_incomplete_multipart_upload_after=Duration.days(1)),
+                                 abort_incomplete_multipart_upload_after=_ABORT_UPLOADS_AFTER),
                 s3.LifecycleRule(id="RemoveExpiredDeleteMarkers",
                                  expired_object_delete_marker=True),
             ],
         )
+        self._created["Bucket"] = bucket
         acknowledge_rules(bucket, _NO_REPLICATION + "results are derived from the inputs and "
                           "can be recomputed. Pass your own bucket with replication to satisfy "
                           "this control.", *hipaa_and_nist("S3BucketReplicationEnabled"))
         return bucket
 
     def _topic(self, construct_id: str) -> sns.Topic:
-        return sns.Topic(self, construct_id, master_key=self.encryption_key, enforce_ssl=True)
+        topic = sns.Topic(self, construct_id, master_key=self.encryption_key, enforce_ssl=True)
+        self._created[construct_id] = topic
+        return topic
 
     # --- IAM -----------------------------------------------------------------------------
 
@@ -308,8 +324,10 @@ class AsyncStorage(Construct):
         """Keep the 0.1 logical ids of what this construct created directly under the
         endpoint (``<owner>/Key``, ``/Bucket``, ``/AccessLogsBucket``, ``/SuccessTopic``,
         ``/ErrorTopic``, with their policies), so that upgrading keeps the objects, the
-        subscriptions and the policies (see ``_compat``)."""
+        subscriptions and the policies (see ``_compat``). The children are the ones this
+        construct kept as it made them: asking the node for each costs two kernel calls
+        (``make bench-synth``)."""
         for name in ("Key", "Bucket", "AccessLogsBucket", "SuccessTopic", "ErrorTopic"):
-            child = self.node.try_find_child(name)
+            child = self._created.get(name)
             if child is not None:
                 keep_logical_ids(child, owner_path, name)
