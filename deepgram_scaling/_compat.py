@@ -24,6 +24,7 @@ import hashlib
 import re
 import weakref
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from aws_cdk import CfnResource, Stack
 from aws_cdk import aws_s3 as s3
@@ -71,16 +72,62 @@ def stack_of(scope: IConstruct) -> Stack:
     return stack
 
 
+class StackEnv(NamedTuple):
+    """A stack's ``partition``, ``region`` and ``account`` (tokens or literals)."""
+
+    partition: str
+    region: str
+    account: str
+
+
+_envs: weakref.WeakKeyDictionary[Stack, StackEnv] = weakref.WeakKeyDictionary()
+
+
+def stack_env(stack: Stack) -> StackEnv:
+    """``stack``'s partition, region and account, asked of the kernel once per stack."""
+    env = _envs.get(stack)
+    if env is None:
+        env = _envs[stack] = StackEnv(stack.partition, stack.region, stack.account)
+    return env
+
+
+def format_arn(stack: Stack, *, service: str, resource: str, resource_name: str,
+               region: str | None = None, colon: bool = False) -> str:
+    """``stack.format_arn(...)`` for these components, assembled on this side of the kernel
+    as aws-cdk-lib's ``Arn.format`` assembles it (``arn:<partition>:<service>:<region>:
+    <account>:<resource><sep><resource_name>``, ``sep`` ``:`` with ``colon`` (the
+    ``COLON_RESOURCE_NAME`` format), else ``/``), from :func:`stack_env`: the same string,
+    tokens included, without a round trip per ARN (``make bench-synth``).
+
+    :param region: Default: the stack's (``""`` for a global service such as IAM).
+    """
+    env = stack_env(stack)
+    region = env.region if region is None else region
+    sep = ":" if colon else "/"
+    return (f"arn:{env.partition}:{service}:{region}:{env.account}:"
+            f"{resource}{sep}{resource_name}")
+
+
 def share_stack(child: IConstruct, scope: IConstruct) -> None:
     """Remember that ``child``, a construct (not a stack) just created under ``scope``, is in
     ``scope``'s stack, so that :func:`stack_of` answers for it without a kernel call."""
     _stacks[child] = stack_of(scope)
 
 
-def path_below_stack(scope: IConstruct) -> list[str]:
+def path_below_stack(scope: IConstruct, *, parent: IConstruct | None = None,
+                     construct_id: str = "") -> list[str]:
     """The construct path of ``scope`` below its stack, as components. The nearest stack is
     found among ``node.scopes`` on this side of the kernel: three kernel calls, where asking
-    the stack for its path costs five (``make bench-synth``); :func:`stack_of` remembers it."""
+    the stack for its path costs five (``make bench-synth``); :func:`stack_of` remembers it.
+
+    :param parent: The scope ``scope`` was created in, with ``construct_id``: when that is a
+        stack, and the id one the constructs library keeps as given (no ``/`` or newline,
+        which it would escape), the path is ``[construct_id]`` with no kernel call.
+        Default: None (ask the kernel).
+    """
+    if isinstance(parent, Stack) and construct_id and not set(construct_id) & {"/", "\n"}:
+        _stacks[scope] = parent
+        return [construct_id]
     node = scope.node
     scopes = node.scopes  # the root first, then each scope down to ``scope`` itself
     # how many scopes lie below the nearest stack
@@ -110,7 +157,34 @@ def keep_logical_ids(construct: IConstruct, owner_path: Sequence[str], *legacy: 
     (``<legacy>/Resource``) and its resource policy, when it has one
     (``<legacy>/Policy/Resource``). One ``find_all`` lists both, where looking up the default
     child and the policy's costs eight kernel calls (``make bench-synth``)."""
-    resources = [c for c in construct.node.find_all() if isinstance(c, CfnResource)]
+    _keep_resources([c for c in construct.node.find_all() if isinstance(c, CfnResource)],
+                    owner_path, legacy)
+
+
+def keep_children_logical_ids(parent: IConstruct, owner_path: Sequence[str],
+                              children: Sequence[tuple[IConstruct, str]]) -> None:
+    """:func:`keep_logical_ids` for several L2 children of ``parent``, each with the name it
+    had in 0.1, from one ``find_all`` on ``parent`` (two kernel calls in all, where each
+    child's own ``find_all`` costs two). The listing is pre-order: an L2's resources follow
+    it, up to the next child. Every resource below ``parent`` must belong to one of
+    ``children`` (checked: one resource and at most one policy per child)."""
+    found: dict[str, list[CfnResource]] = {name: [] for _, name in children}
+    current: str | None = None
+    for construct in parent.node.find_all():
+        name = next((n for child, n in children if child is construct), None)
+        if name is not None:
+            current = name
+        elif isinstance(construct, CfnResource):
+            if current is None:
+                raise ValueError(f"a {type(construct).__name__} below the parent belongs to "
+                                 f"none of {[n for _, n in children]}")
+            found[current].append(construct)
+    for name, resources in found.items():
+        _keep_resources(resources, owner_path, (name,))
+
+
+def _keep_resources(resources: list[CfnResource], owner_path: Sequence[str],
+                    legacy: Sequence[str]) -> None:
     policies = [c for c in resources if isinstance(c, _RESOURCE_POLICIES)]
     own = [c for c in resources if not isinstance(c, _RESOURCE_POLICIES)]
     if len(own) != 1 or len(policies) > 1:

@@ -6,6 +6,7 @@ to CloudFormation, which checks them at deploy time.
 
 from __future__ import annotations
 
+import functools
 import math
 import weakref
 from collections.abc import Callable
@@ -34,13 +35,22 @@ def is_token(value: Any) -> bool:
         return False
     if isinstance(value, int) or (isinstance(value, float) and value > -1e288):
         return False
-    if isinstance(value, (str, int, float)):
+    if isinstance(value, str):
+        return _string_is_token(value)
+    if isinstance(value, (int, float)):
         return bool(Token.is_unresolved(value))
     if isinstance(value, list):
         return all(isinstance(v, str) for v in value) and bool(Token.is_unresolved(value))
     if hasattr(value, "__jsii_ref__"):
         return bool(Token.is_unresolved(value))
     return False
+
+
+@functools.lru_cache(maxsize=1024)
+def _string_is_token(value: str) -> bool:
+    """Whether a string holds a token: a test of its text alone, so the answer is kept (a
+    stack's region, for one, is checked by every endpoint; ``make bench-synth``)."""
+    return bool(Token.is_unresolved(value))
 
 
 # Seconds of each Duration object, asked of the jsii kernel once: a Duration is immutable,
@@ -77,14 +87,22 @@ def fmt(value: Any) -> str:
 class Problems:
     """Collects problems, then raises one :class:`DeepgramScalingConfigError`.
 
-    :param path: The construct path the problems belong to (``Speech/Streaming``); each
-        message is prefixed with it, so that with several endpoints in one app the error
-        says which one failed. Default: None (no prefix).
+    :param path: The construct path the problems belong to (``Speech/Streaming``), or a
+        function that returns it; each message is prefixed with it, so that with several
+        endpoints in one app the error says which one failed. Default: None (no prefix).
     """
 
-    def __init__(self, path: str | None = None) -> None:
+    def __init__(self, path: str | Callable[[], str] | None = None) -> None:
         self._items: list[str] = []
-        self.path = path
+        self._path = path
+
+    @property
+    def path(self) -> str | None:
+        """The construct path; given as a function, it is asked for only when a problem is
+        raised (a construct's path is a round trip to the jsii kernel, ``make bench-synth``)."""
+        if callable(self._path):
+            self._path = self._path()
+        return self._path
 
     def add(self, message: str) -> None:
         self._items.append(message)

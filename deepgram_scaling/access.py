@@ -95,14 +95,14 @@ class EndpointAccess:
         :param period: Period of every graph; a multiple of 60 s (10 s for a real-time
             endpoint's high-resolution signal). Default: 1 minute.
         """
-        problems = Problems(self.node.path)
+        problems = Problems(lambda: self.node.path)
         check_dashboard_period(problems, period, high_resolution=self._high_resolution_signal)
         problems.raise_if_any()
         scope: Construct = self  # type: ignore[assignment]
-        dashboard = cloudwatch.Dashboard(scope, construct_id, dashboard_name=dashboard_name)
-        for row in self._dashboard_rows(period):
-            dashboard.add_widgets(*row)
-        return dashboard
+        # The rows as a prop: the Dashboard adds each row as add_widgets would, without a
+        # round trip to the jsii kernel per row (make bench-synth).
+        return cloudwatch.Dashboard(scope, construct_id, dashboard_name=dashboard_name,
+                                    widgets=self._dashboard_rows(period))
 
     def _capacity_widget(self, period: Duration) -> cloudwatch.GraphWidget:
         # Instances report CPUUtilization once a minute: count them over a minute at least.
@@ -279,7 +279,7 @@ class _ImportedEndpoint(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, endpoint_name: str,
                  variant_name: str, max_capacity: float | None,
                  alarm_topic: sns.ITopic | None, metrics: type[EndpointMetrics]) -> None:
-        problems = Problems(f"{scope.node.path}/{construct_id}")
+        problems = Problems(lambda: f"{scope.node.path}/{construct_id}")
         check_endpoint_name(problems, endpoint_name)
         if isinstance(endpoint_name, str) and endpoint_name.startswith("arn:"):
             problems.add("endpoint_name must be the endpoint's name, not its ARN (the part "

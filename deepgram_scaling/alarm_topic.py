@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Annotations, ArnFormat, Stack
+from aws_cdk import Annotations, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
-from ._compat import keep_logical_ids, stack_of
+from ._compat import format_arn, keep_children_logical_ids, stack_env, stack_of
 from .errors import DeepgramScalingConfigError
 
 IMPORTED_TOPIC_KEY_WARNING_ID = "deepgram-scaling:alarmTopicKeyImported"
@@ -51,10 +51,9 @@ def _publish_statement(topic: sns.ITopic, stack: Stack) -> iam.PolicyStatement:
         actions=["sns:Publish"],
         resources=[topic.topic_arn],
         conditions={
-            "StringEquals": {"aws:SourceAccount": stack.account},
-            "ArnLike": {"aws:SourceArn": stack.format_arn(
-                service="cloudwatch", resource="alarm", resource_name="*",
-                arn_format=ArnFormat.COLON_RESOURCE_NAME)},
+            "StringEquals": {"aws:SourceAccount": stack_env(stack).account},
+            "ArnLike": {"aws:SourceArn": format_arn(
+                stack, service="cloudwatch", resource="alarm", resource_name="*", colon=True)},
         },
     )
 
@@ -118,5 +117,5 @@ class AlarmTopic(Construct):
     def keep_legacy_ids(self, owner_path: Sequence[str]) -> None:
         """Keep the 0.1 logical ids (``<owner>/AlarmTopic``, ``<owner>/AlarmTopicKey``), so
         that upgrading keeps the topic, its subscriptions and its policy."""
-        keep_logical_ids(self.key, owner_path, "AlarmTopicKey")
-        keep_logical_ids(self.topic, owner_path, "AlarmTopic")
+        keep_children_logical_ids(self, owner_path,
+                                  [(self.key, "AlarmTopicKey"), (self.topic, "AlarmTopic")])

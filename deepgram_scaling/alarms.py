@@ -236,6 +236,13 @@ class AsyncAlarmOptions(_AlarmOptionsSet):
     notification_failures: AlarmOptions | None = _ASYNC["notification_failures"]
 
 
+def _notify(topic: sns.ITopic | None) -> cw_actions.SnsAction | None:
+    """One action for every alarm of a call: an ``SnsAction`` only names its topic (its
+    ``bind`` returns the topic ARN), so sharing it renders the same ``AlarmActions`` and
+    ``OKActions`` without a kernel object per alarm and state (``make bench-synth``)."""
+    return cw_actions.SnsAction(topic) if topic is not None else None
+
+
 def create_alarms(
     scope: Construct,
     table: Sequence[AlarmSpec],
@@ -251,6 +258,7 @@ def create_alarms(
     ``max_capacity``. With ``name_prefix``, each alarm gets the fixed name
     ``<prefix>-<ConstructId>``."""
     created: dict[str, cloudwatch.Alarm] = {}
+    action = _notify(topic)
     for spec in table:
         options = selected.get(spec.name)
         if options is None:
@@ -270,9 +278,9 @@ def create_alarms(
             alarm_description=spec.description,
             alarm_name=f"{name_prefix}-{spec.construct_id}" if name_prefix else None,
         )
-        if topic is not None:
-            alarm.add_alarm_action(cw_actions.SnsAction(topic))
-            alarm.add_ok_action(cw_actions.SnsAction(topic))
+        if action is not None:
+            alarm.add_alarm_action(action)
+            alarm.add_ok_action(action)
         created[spec.name] = alarm
     return created
 
@@ -475,6 +483,7 @@ def create_rollback_alarms(
     ``<prefix>-<ConstructId>`` that the endpoint's deployment config names without a
     reference (a ``Ref`` would be a cycle: the alarm's dimension names the endpoint)."""
     created: dict[str, cloudwatch.Alarm] = {}
+    action = _notify(topic)
     for spec in table:
         options = selected.get(spec.name)
         if options is None:
@@ -503,8 +512,8 @@ def create_rollback_alarms(
             alarm_description=spec.description,
             alarm_name=f"{name_prefix}-{spec.construct_id}",
         )
-        if topic is not None:
-            alarm.add_alarm_action(cw_actions.SnsAction(topic))
-            alarm.add_ok_action(cw_actions.SnsAction(topic))
+        if action is not None:
+            alarm.add_alarm_action(action)
+            alarm.add_ok_action(action)
         created[spec.name] = alarm
     return created

@@ -22,7 +22,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ._compat import stack_of
+from ._compat import stack_env, stack_of
 from ._validation import Problems, construct_path, is_token
 from .access import AsyncAccess, ImportedAsyncEndpoint
 from .alarms import (
@@ -179,7 +179,7 @@ class AsyncDeepgramEndpoint(AsyncAccess, DeepgramEndpointBase):
         step_scaling: StepScalingOptions | None = None,
     ) -> None:
         alarms = alarms if alarms is not None else AsyncAlarmOptions()
-        problems = Problems(construct_path(scope, construct_id))
+        problems = Problems(lambda: construct_path(scope, construct_id))
         props = shared_props(locals(), problems)  # the arguments above, by name
         stored = StorageProps(
             bucket=bucket, encryption_key=encryption_key, result_expiration=result_expiration,
@@ -189,7 +189,7 @@ class AsyncDeepgramEndpoint(AsyncAccess, DeepgramEndpointBase):
                                      failure=failure_prefix))
         problems.run(
             *shared_rules(props, min_capacity_floor=self._min_capacity_floor,
-                          stack_region=stack_of(scope).region),
+                          stack_region=stack_env(stack_of(scope)).region),
             *_async_rules(alarms=alarms, step_scaling=step_scaling, min_capacity=min_capacity,
                           target=target_backlog_per_instance,
                           invocations=max_concurrent_invocations_per_instance),

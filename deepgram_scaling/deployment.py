@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 
+from ._compat import format_arn, stack_of
 from ._validation import Problems, fmt, is_token, seconds_of, to_seconds
 from .nag import acknowledge_wildcard
 
@@ -264,11 +265,11 @@ def describe_alarms_statement(policy: iam.ManagedPolicy, names: Sequence[str], *
         (docs/aws-behaviour.md#describe-composite-alarms), so the statement covers every
         alarm. Default: False.
     """
-    stack = Stack.of(policy)
+    stack = stack_of(policy)
 
     def arn(name: str) -> str:
-        return stack.format_arn(service="cloudwatch", resource="alarm", resource_name=name,
-                                arn_format=ArnFormat.COLON_RESOURCE_NAME)
+        return format_arn(stack, service="cloudwatch", resource="alarm", resource_name=name,
+                          colon=True)
 
     if foreign:
         acknowledge_wildcard(

@@ -94,7 +94,7 @@ class DeepgramEndpointBase(EndpointAccess, Construct):
                  metrics: type[EndpointMetrics]) -> None:
         super().__init__(scope, construct_id)
         #: This construct's path below its stack, for the 0.1 logical ids (see ``_compat``).
-        self._legacy_path = path_below_stack(self)
+        self._legacy_path = path_below_stack(self, parent=scope, construct_id=construct_id)
         model = props.model
         pools = props.instance_pools or ()
         self.model = model

@@ -5,21 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import ArnFormat
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from ._compat import share_stack, stack_of
+from ._compat import format_arn, share_stack, stack_of
 from .model_source import DeepgramModel
 from .nag import acknowledge_wildcard
 
 
 def log_groups_arn(scope: Construct) -> str:
-    return stack_of(scope).format_arn(service="logs", resource="log-group",
-                                      resource_name="/aws/sagemaker/Endpoints/*",
-                                      arn_format=ArnFormat.COLON_RESOURCE_NAME)
+    return format_arn(stack_of(scope), service="logs", resource="log-group",
+                      resource_name="/aws/sagemaker/Endpoints/*", colon=True)
 
 
 def execution_policy(scope: Construct, model: DeepgramModel) -> iam.ManagedPolicy:
@@ -97,7 +95,7 @@ def vpc_statements(policy: iam.ManagedPolicy,
     stack = stack_of(policy)
 
     def ec2_arn(resource: str, name: str) -> str:
-        return stack.format_arn(service="ec2", resource=resource, resource_name=name)
+        return format_arn(stack, service="ec2", resource=resource, resource_name=name)
 
     interfaces = ec2_arn("network-interface", "*")
     acknowledge_wildcard(

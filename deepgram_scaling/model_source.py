@@ -20,7 +20,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from ._compat import stack_of
+from ._compat import format_arn, stack_of
 from ._validation import Problems, fmt, is_token
 from .errors import DeepgramScalingConfigError
 from .products import DeepgramProduct
@@ -418,9 +418,8 @@ class DeepgramModel:
                 stack,
             )
         else:  # an image URI only known at deploy time: any repository of this account
-            repository_arn = stack.format_arn(
-                service="ecr", resource="repository", resource_name="*"
-            )
+            repository_arn = format_arn(stack, service="ecr", resource="repository",
+                                        resource_name="*")
         return [
             iam.PolicyStatement(
                 actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage",

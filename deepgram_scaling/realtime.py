@@ -13,7 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ._compat import stack_of
+from ._compat import stack_env, stack_of
 from ._validation import Problems, construct_path, is_token
 from .access import ImportedRealtimeEndpoint, RealtimeAccess
 from .alarms import (
@@ -189,7 +189,7 @@ class RealtimeDeepgramEndpoint(RealtimeAccess, DeepgramEndpointBase):
         high_resolution_companion: bool = True,
     ) -> None:
         alarms = alarms if alarms is not None else RealtimeAlarmOptions()
-        problems = Problems(construct_path(scope, construct_id))
+        problems = Problems(lambda: construct_path(scope, construct_id))
         props = shared_props(locals(), problems)  # the arguments above, by name
         plan = plan_realtime_scaling(
             problems, signals=pool_signals(props.instance_pools),
@@ -198,7 +198,7 @@ class RealtimeDeepgramEndpoint(RealtimeAccess, DeepgramEndpointBase):
             high_resolution_companion=high_resolution_companion,
             step_scaling=step_scaling is not None)
         problems.run(*shared_rules(props, min_capacity_floor=self._min_capacity_floor,
-                          stack_region=stack_of(scope).region),
+                          stack_region=stack_env(stack_of(scope)).region),
                      *_realtime_rules(alarms=alarms, scale_in=scale_in,
                                       step_scaling=step_scaling,
                                       target=target_concurrency_per_instance,

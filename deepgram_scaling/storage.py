@@ -4,7 +4,7 @@ statements that SageMaker and callers need on them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -15,7 +15,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
-from ._compat import keep_logical_ids
+from ._compat import keep_children_logical_ids
 from ._validation import Problems, fmt, is_token, to_seconds
 from .nag import acknowledge_rules, acknowledge_wildcard, hipaa_and_nist
 
@@ -146,6 +146,8 @@ class AsyncStorage(Construct):
         super().__init__(scope, construct_id)
         #: What this construct created itself, by construct id (see keep_legacy_ids).
         self._created: dict[str, IConstruct] = {}
+        #: ARN pattern of the objects under each prefix, asked of the kernel once.
+        self._object_arns: dict[str, str] = {}
         self.prefixes = prefixes or StoragePrefixes()
         removal_policy = removal_policy or RemovalPolicy.RETAIN
         # A bucket you pass with a visible key keeps it for the results, so its readers can
@@ -258,19 +260,33 @@ class AsyncStorage(Construct):
 
     def object_arns(self, *prefixes: str) -> list[str]:
         """ARN patterns of the objects under each prefix."""
-        return [self.bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes]
+        for prefix in prefixes:
+            if prefix not in self._object_arns:
+                self._object_arns[prefix] = self.bucket.arn_for_objects(f"{prefix}*")
+        return [self._object_arns[prefix] for prefix in prefixes]
 
     def key_arns(self, *, topics: bool = False) -> list[str]:
         """The keys of the bucket and the results, and with ``topics`` the keys of the two
         topics: publishing to an encrypted topic needs its key
         (docs/aws-behaviour.md#async-sns-publish)."""
-        holders = [self.encryption_key, self.bucket.encryption_key]
+        # What this construct created is encrypted with encryption_key: no need to ask the
+        # kernel for the bucket's or a topic's key, nor twice for the same key's ARN.
+        def key_of(name: str, ask: Callable[[], kms.IKey | None]) -> kms.IKey | None:
+            return self.encryption_key if name in self._created else ask()
+
+        holders = [self.encryption_key, key_of("Bucket", lambda: self.bucket.encryption_key)]
         if topics:
-            holders += [self.success_topic.master_key, self.error_topic.master_key]
+            holders += [key_of("SuccessTopic", lambda: self.success_topic.master_key),
+                        key_of("ErrorTopic", lambda: self.error_topic.master_key)]
+        asked: list[kms.IKey] = []
         arns: list[str] = []
         for key in holders:
-            if key is not None and key.key_arn not in arns:
-                arns.append(key.key_arn)
+            if key is None or any(key is other for other in asked):
+                continue
+            asked.append(key)
+            arn = key.key_arn
+            if arn not in arns:
+                arns.append(arn)
         return arns
 
     def execution_statements(self) -> list[iam.PolicyStatement]:
@@ -327,7 +343,7 @@ class AsyncStorage(Construct):
         subscriptions and the policies (see ``_compat``). The children are the ones this
         construct kept as it made them: asking the node for each costs two kernel calls
         (``make bench-synth``)."""
-        for name in ("Key", "Bucket", "AccessLogsBucket", "SuccessTopic", "ErrorTopic"):
-            child = self._created.get(name)
-            if child is not None:
-                keep_logical_ids(child, owner_path, name)
+        keep_children_logical_ids(self, owner_path, [
+            (self._created[name], name)
+            for name in ("Key", "Bucket", "AccessLogsBucket", "SuccessTopic", "ErrorTopic")
+            if name in self._created])
