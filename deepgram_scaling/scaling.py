@@ -96,7 +96,6 @@ class EndpointScaling(Construct):
                 mutable=False,
             ),
         )
-        self.node.add_validation(_ScheduledActionQuota(self))
 
     def keep_legacy_id(self, owner_path: Sequence[str]) -> None:
         """Keep the 0.1 logical id of the target (``<owner>/ScalableTarget``): a new id
@@ -314,6 +313,11 @@ class EndpointScaling(Construct):
             end_time=end_time,
         )
         self._scheduled_actions += 1
+        if self._scheduled_actions == MAX_SCHEDULED_ACTIONS + 1:
+            # Checked at synthesis, over the final count, once the quota is passed: a
+            # validation on every target would cost round trips to the jsii kernel, and a
+            # call back from it at synthesis, for nothing (make bench-synth).
+            self.node.add_validation(_ScheduledActionQuota(self))
 
     @property
     def scheduled_actions(self) -> int:
