@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,10 @@ from deepgram_scaling import (
 )
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+# Deepgram's SageMaker transport needs Python 3.12+: `make calibrate-312` runs that module in a
+# 3.12 virtual environment of its own (and says so where no 3.12 exists); this suite leaves it out.
+collect_ignore = [] if sys.version_info >= (3, 12) else ["test_calibrate_sagemaker.py"]
 
 # Under `make mutants` (mutmut sets MUTANT_UNDER_TEST) the code runs through mutmut's
 # trampolines, several times slower: no deadline, and the same examples for every mutant.

@@ -1,22 +1,17 @@
 """Deepgram's SageMaker transport as calibration builds it: retries off, and the SDK's URL
 turned into SageMaker's invocation path and query. Offline: nothing here opens a stream.
 
-``deepgram-sagemaker`` needs Python 3.12+: under the project's 3.11 this module is skipped,
-and ``make test`` runs it in a 3.12 virtual environment (``make calibrate-312``).
+``deepgram-sagemaker`` needs Python 3.12+: under the project's 3.11 tests/conftest.py leaves
+this module out, and ``make test`` runs it in a 3.12 virtual environment
+(``make calibrate-312``, which says so where no 3.12 exists).
 """
 
 from __future__ import annotations
 
 import asyncio
-import sys
 from typing import Any
 
 import pytest
-
-if sys.version_info < (3, 12):
-    pytest.skip("deepgram-sagemaker needs Python 3.12+: `make calibrate-312` runs this module",
-                allow_module_level=True)
-
 from deepgram_sagemaker import SageMakerConfig, SageMakerTransport
 
 from deepgram_scaling.calibrate.sdk import deepgram_client
