@@ -663,3 +663,222 @@ def test_an_alarm_of_this_app_is_described_by_its_arn(new_stack):
              rollback_alarms=[mine])
     (resource,) = describe_alarms_resources(Template.from_stack(stack))
     assert "alarm:speech-canary-errors" in json.dumps(resource)
+
+
+# --- the strategy's own rules, warnings and rendering, without synthesis -------------------
+
+
+def strategy_problems(strategy: DeploymentStrategy, max_capacity: object = None) -> list[str]:
+    from deepgram_scaling._validation import Problems
+
+    problems = Problems()
+    strategy.check(problems, max_capacity=max_capacity)
+    try:
+        problems.raise_if_any()
+    except DeepgramScalingConfigError as err:
+        return list(err.problems)
+    return []
+
+
+SECONDS = cdk.Duration.seconds
+WHOLE = "(whole percent of the fleet, the API's range)"
+
+
+@pytest.mark.parametrize(("strategy", "expected"), [
+    (DeploymentStrategy.canary(percent=0, wait=MINUTES(1)),
+     f"deployment.percent must be between 1 and 50 {WHOLE}, got 0"),
+    (DeploymentStrategy.canary(percent=51, wait=MINUTES(1)),
+     f"deployment.percent must be between 1 and 50 {WHOLE}, got 51"),
+    (DeploymentStrategy.canary(percent=12.5, wait=MINUTES(1)),
+     "deployment.percent must be a whole number, got 12.5"),
+    (DeploymentStrategy.linear(step_percent=9, wait=MINUTES(1)),
+     f"deployment.step_percent must be between 10 and 50 {WHOLE}, got 9"),
+    (DeploymentStrategy.linear(step_percent=51, wait=MINUTES(1)),
+     f"deployment.step_percent must be between 10 and 50 {WHOLE}, got 51"),
+    (DeploymentStrategy.rolling(batch_percent=4, wait=MINUTES(1)),
+     f"deployment.batch_percent must be between 5 and 50 {WHOLE}, got 4"),
+    (DeploymentStrategy.rolling(batch_percent=51, wait=MINUTES(1)),
+     f"deployment.batch_percent must be between 5 and 50 {WHOLE}, got 51"),
+    (DeploymentStrategy.all_at_once(wait=SECONDS(3601)),
+     "deployment.wait must be between 0 and 3600 seconds, got 1 hour 1 second"),
+    (DeploymentStrategy.canary(percent=10, wait=MINUTES(1), termination_wait=SECONDS(3601)),
+     "deployment.termination_wait must be between 0 and 3600 seconds, got 1 hour 1 second"),
+    (DeploymentStrategy.canary(percent=10, wait=SECONDS(0),
+                               maximum_execution_timeout=SECONDS(599)),
+     "deployment.maximum_execution_timeout must be between 600 and 28800 seconds, got "
+     "9 minutes 59 seconds"),
+    (DeploymentStrategy.linear(step_percent=10, wait=SECONDS(0),
+                               maximum_execution_timeout=SECONDS(28_801)),
+     "deployment.maximum_execution_timeout must be between 600 and 28800 seconds, got "
+     "8 hours 1 second"),
+    (DeploymentStrategy.rolling(batch_percent=5, wait=MINUTES(1), rollback_batch_percent=0),
+     "deployment.rollback_batch_percent must be between 1 and 100, got 0"),
+    (DeploymentStrategy.rolling(batch_percent=5, wait=MINUTES(1), rollback_batch_percent=101),
+     "deployment.rollback_batch_percent must be between 1 and 100, got 101"),
+    (DeploymentStrategy.rolling(batch_percent=5, wait=MINUTES(1), rollback_batch_percent=2.5),
+     "deployment.rollback_batch_percent must be a whole number, got 2.5"),
+])
+def test_a_setting_out_of_the_apis_range_is_refused(strategy, expected):
+    # given one setting outside what the API takes / when the strategy checks itself
+    # then that one setting is named, with its range and the value received
+    assert strategy_problems(strategy) == [expected]
+
+
+@pytest.mark.parametrize("strategy", [
+    DeploymentStrategy.all_at_once(wait=SECONDS(0), termination_wait=SECONDS(0)),
+    DeploymentStrategy.all_at_once(wait=SECONDS(3600), termination_wait=SECONDS(3600),
+                                   maximum_execution_timeout=SECONDS(28_800)),
+    DeploymentStrategy.linear(step_percent=50, wait=MINUTES(1),
+                              maximum_execution_timeout=SECONDS(600)),
+    DeploymentStrategy.rolling(batch_percent=50, wait=MINUTES(1), rollback_batch_percent=1),
+    DeploymentStrategy.rolling(batch_percent=5, wait=MINUTES(1), rollback_batch_percent=100),
+])
+def test_settings_at_the_apis_bounds_are_accepted(strategy):
+    assert strategy_problems(strategy) == []
+
+
+@pytest.mark.parametrize(("strategy", "expected"), [
+    # one bake, then the termination wait: 600 + 300 s
+    (DeploymentStrategy.all_at_once(wait=MINUTES(10), termination_wait=MINUTES(5),
+                                    maximum_execution_timeout=MINUTES(15)), "900 s over 1 step"),
+    # a canary bakes twice
+    (DeploymentStrategy.canary(percent=10, wait=MINUTES(5),
+                               maximum_execution_timeout=MINUTES(10)), "600 s over 2 step"),
+    # 30 % steps are four
+    (DeploymentStrategy.linear(step_percent=30, wait=MINUTES(5), termination_wait=MINUTES(1),
+                               maximum_execution_timeout=MINUTES(21)), "1260 s over 4 step"),
+    # a rolling update has no termination wait
+    (DeploymentStrategy.rolling(batch_percent=25, wait=MINUTES(5),
+                                maximum_execution_timeout=MINUTES(20)), "1200 s over 4 step"),
+])
+def test_a_timeout_no_longer_than_the_waits_is_refused(strategy, expected):
+    # given a timeout equal to the waits it must contain / when checked
+    (found,) = strategy_problems(strategy)
+    # then the timeout is refused with the waits it had to exceed
+    assert found.startswith("deployment.maximum_execution_timeout must exceed the waits it "
+                            f"contains ({expected}(s)), got ")
+
+
+@pytest.mark.parametrize("strategy", [
+    DeploymentStrategy.all_at_once(wait=MINUTES(10), termination_wait=MINUTES(5),
+                                   maximum_execution_timeout=SECONDS(901)),
+    DeploymentStrategy.canary(percent=10, wait=MINUTES(5), maximum_execution_timeout=SECONDS(601)),
+    DeploymentStrategy.linear(step_percent=30, wait=MINUTES(5), termination_wait=MINUTES(1),
+                              maximum_execution_timeout=SECONDS(1261)),
+    DeploymentStrategy.canary(percent=10, wait=MINUTES(5), termination_wait=MINUTES(30),
+                              maximum_execution_timeout=SECONDS(cdk.Token.as_number(
+                                  {"Ref": "Timeout"}))),
+])
+def test_a_timeout_longer_than_the_waits_is_accepted(strategy):
+    assert strategy_problems(strategy) == []
+
+
+def test_render_gives_the_deployment_config_of_each_kind():
+    from deepgram_scaling.deployment import DeploymentKind
+
+    # given a rolling strategy with every setting / when rendered
+    rolling = DeploymentStrategy.rolling(batch_percent=25, wait=MINUTES(2),
+                                         rollback_batch_percent=50,
+                                         maximum_execution_timeout=cdk.Duration.hours(1))
+    config = rolling.render(["speech-errors", "speech-latency"])
+    # then the rolling policy carries each setting, and the rollback watches both alarms
+    policy = config.rolling_update_policy
+    assert (policy.maximum_batch_size.type, policy.maximum_batch_size.value) == (
+        "CAPACITY_PERCENT", 25)
+    assert (policy.rollback_maximum_batch_size.type, policy.rollback_maximum_batch_size.value
+            ) == ("CAPACITY_PERCENT", 50)
+    assert (policy.wait_interval_in_seconds, policy.maximum_execution_timeout_in_seconds) == (
+        120, 3600)
+    assert [a.alarm_name for a in config.auto_rollback_configuration.alarms] == [
+        "speech-errors", "speech-latency"]
+    assert config.blue_green_update_policy is None
+    # and a linear strategy without alarms has no rollback, and a linear step size only
+    linear = DeploymentStrategy.linear(step_percent=20, wait=MINUTES(3),
+                                       termination_wait=MINUTES(4)).render([])
+    routing = linear.blue_green_update_policy.traffic_routing_configuration
+    assert linear.auto_rollback_configuration is None
+    assert (routing.type, routing.wait_interval_in_seconds) == (DeploymentKind.LINEAR.value, 180)
+    assert (routing.linear_step_size.value, routing.canary_size) == (20, None)
+    assert linear.blue_green_update_policy.termination_wait_in_seconds == 240
+    assert linear.blue_green_update_policy.maximum_execution_timeout_in_seconds is None
+    assert DeploymentStrategy.rolling(batch_percent=5, wait=MINUTES(1)).render(
+        []).rolling_update_policy.rollback_maximum_batch_size is None
+
+
+@pytest.mark.parametrize(("strategy", "extra"), [
+    (DeploymentStrategy.rolling(batch_percent=30, wait=MINUTES(1)), 2),  # 30 % of 4, rounded up
+    (DeploymentStrategy.rolling(batch_percent=25, wait=MINUTES(1)), 1),
+    (DeploymentStrategy.canary(percent=10, wait=MINUTES(1)), 4),  # a whole second fleet
+    (DeploymentStrategy.all_at_once(), 4),
+])
+def test_the_extra_instances_an_update_runs_beside_a_fleet_of_four(strategy, extra):
+    assert strategy.extra_instances(4) == extra
+
+
+def test_a_bake_as_long_as_the_alarm_window_is_enough():
+    from deepgram_scaling.alarms import RollbackAlarmOptions
+    from deepgram_scaling.deployment import short_bake_warning
+
+    # given alarms that need 3 one-minute periods, and one whose options are not set
+    window = {"error_rate": RollbackAlarmOptions(evaluation_periods=3), "latency": None,
+              "quick": RollbackAlarmOptions(evaluation_periods=1)}
+    # then a bake of three minutes is enough and one second less is not
+    assert short_bake_warning(DeploymentStrategy.all_at_once(wait=MINUTES(3)), window) is None
+    assert short_bake_warning(DeploymentStrategy.all_at_once(wait=SECONDS(179)), window) == (
+        "deployment.wait (179 s) is shorter than the rollback alarms need to see their "
+        "datapoints (180 s): a bad model could take all traffic before any alarm fires.")
+    # and with no alarm options there is nothing to compare
+    assert short_bake_warning(DeploymentStrategy.all_at_once(wait=SECONDS(1)), {}) is None
+
+
+def test_the_traffic_floor_note_names_each_alarms_floor():
+    from deepgram_scaling.alarms import RollbackAlarmOptions
+    from deepgram_scaling.deployment import traffic_floor_note
+
+    note = traffic_floor_note({
+        "latency": RollbackAlarmOptions(minimum_requests=20, period=MINUTES(5)),
+        "errors": RollbackAlarmOptions(minimum_requests=cdk.Token.as_number({"Ref": "Floor"})),
+    })
+    assert note.startswith(
+        "The rollback alarms judge only periods with at least their minimum_requests (errors: "
+        "a floor set at deploy time; latency: 20 requests per 300 s); quieter periods count "
+        "as healthy, so an endpoint below that traffic during an update gets no error "
+        "guardrail and a bad release is not rolled back.")
+    assert "(none created)" in traffic_floor_note({})
+
+
+def test_a_canary_no_larger_than_an_error_rate_threshold_is_diluted():
+    from deepgram_scaling.deployment import diluted_canary_warning
+
+    canary = DeploymentStrategy.canary(percent=5, wait=MINUTES(10))
+    thresholds = {"errors": 0.05, "faults": 0.04, "client": 0.1,
+                  "deploy_time": cdk.Token.as_number({"Ref": "Threshold"})}
+    # a 5 % canary against thresholds of 5 % and 10 %: both named, the highest quoted
+    assert diluted_canary_warning(canary, thresholds) == (
+        "deployment.percent (5 %) is not above the rollback error-rate threshold of client, "
+        "errors (10 %): those alarms watch both fleets, so a canary that fails every request "
+        "moves the rate by about its own share and cannot roll back on its own. Raise the "
+        "canary's percent or lower the threshold (rollback_alarm_options).")
+    # above every threshold, or not a canary: nothing to say
+    assert diluted_canary_warning(canary, {"faults": 0.04}) is None
+    linear = DeploymentStrategy.linear(step_percent=10, wait=MINUTES(1))
+    assert diluted_canary_warning(linear, {"errors": 0.5}) is None
+
+
+@pytest.mark.parametrize(("strategy", "limit"), [
+    (DeploymentStrategy.linear(step_percent=10, wait=MINUTES(1)),
+     "a linear step may be 10-50 % of the variant's instances"),
+    (DeploymentStrategy.rolling(batch_percent=5, wait=MINUTES(1)),
+     "a rolling batch may be 5-50 % of the variant's instances"),
+])
+def test_the_stepped_floor_problem_names_the_prop_and_the_limit(strategy, limit):
+    from deepgram_scaling.deployment import stepped_update_floor_problem
+
+    kind = strategy.kind.value.lower()
+    assert stepped_update_floor_problem(strategy, 1, prop="scheduled min_capacity") == (
+        f"scheduled min_capacity must be >= 2 for a {kind} update "
+        f"(deployment=DeploymentStrategy.{kind}(...)): {limit}, so a fleet of 1 instance(s) "
+        "cannot be split; raise scheduled min_capacity to 2 or more, or use "
+        "DeploymentStrategy.all_at_once(), got 1")
+    # a floor known only at deploy time is left alone
+    assert stepped_update_floor_problem(strategy, cdk.Token.as_number({"Ref": "Min"})) is None

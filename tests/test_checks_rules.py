@@ -1,0 +1,285 @@
+"""The messages and edges of deepgram_scaling/checks/rules.py: what each finding says, on
+which resource, and where a rule stops firing (the fixtures of tests/checks_templates.py,
+one change at a time)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from deepgram_scaling.checks import RULES
+
+from .checks_templates import (
+    NON_COMPLIANT,
+    _compose,
+    _scale_in,
+    _schedules,
+    _set,
+    _step_bounds,
+    build,
+    props,
+)
+
+RULE = {rule.name: rule for rule in RULES}
+_TT = "TargetTrackingScalingPolicyConfiguration"
+
+
+def case(rule: str, name: str) -> Any:
+    return {c: mutation for c, mutation, _ in NON_COMPLIANT[rule]}[name]
+
+
+def messages(rule: str, template: dict[str, Any]) -> list[tuple[str, str]]:
+    """(resource, message) of each finding of ``rule`` on ``template``."""
+    return [(f.resource, f.message) for f in RULE[rule].check(template)]
+
+
+# --- RealtimeMinCapacity ----------------------------------------------------------------------
+
+REALTIME_FLOOR = ("SageMaker requires a MinCapacity of at least 1 for a real-time variant (only "
+                  "asynchronous endpoints and endpoints that host inference components scale "
+                  "to zero)")
+
+
+def test_a_real_time_target_at_zero_is_named_with_the_endpoint():
+    # given a real-time scalable target whose MinCapacity is 0 / when the rule runs
+    found = messages("RealtimeMinCapacity", build(case("RealtimeMinCapacity", "realtime-at-zero")))
+    # then the target is flagged, naming the endpoint and SageMaker's floor
+    assert found == [("RtTarget", f"MinCapacity is 0 on real-time endpoint RtEndpoint: "
+                                  f"{REALTIME_FLOOR}")]
+
+
+def test_a_scheduled_floor_of_zero_names_the_scheduled_action():
+    found = messages("RealtimeMinCapacity",
+                     build(case("RealtimeMinCapacity", "scheduled-at-zero")))
+    assert found == [("RtTarget", "the scheduled action night sets MinCapacity 0 on real-time "
+                                  f"endpoint RtEndpoint: {REALTIME_FLOOR}")]
+
+
+# --- AsyncScaleInStepFlaps --------------------------------------------------------------------
+
+
+def test_a_scale_in_step_acting_at_one_says_which_step_and_how_to_stop_it():
+    found = messages("AsyncScaleInStepFlaps", build(_scale_in(threshold=1, upper=0)))
+    assert found == [("AsyncScaleIn", (
+        "the scale-in step [-inf, 0] (-1) acts at ApproximateBacklogSizePerInstance = 1: "
+        "AsyncScaleInAlarm (LessThanOrEqualToThreshold 1) is in ALARM there and the step's "
+        "interval holds it, so at one instance a single queued request removes the instance "
+        "the wake-up added; make the alarm or the step stop below 1 (e.g. LessThanThreshold 1, "
+        "or an upper bound below 1)"))]
+
+
+@pytest.mark.parametrize(("threshold", "upper", "operator", "fires"), [
+    # LessThanOrEqualTo 1 holds at 1; the step's upper bound (an offset) is inclusive there
+    (1, 0, "LessThanOrEqualToThreshold", True),
+    (1, -0.5, "LessThanOrEqualToThreshold", False),
+    # LessThan 1 does not hold at 1
+    (1, 0, "LessThanThreshold", False),
+    (1.5, 0, "LessThanThreshold", True),
+    # at threshold 2 the reading 1 is 1 below it: a bound of -1 still holds it, -1.5 does not
+    (2, -1, "LessThanOrEqualToThreshold", True),
+    (2, -1.5, "LessThanOrEqualToThreshold", False),
+])
+def test_a_scale_in_step_fires_only_where_it_acts_at_one(threshold, upper, operator, fires):
+    # given a scale-in alarm and step on the per-instance backlog of a min-0 async endpoint
+    template = build(_scale_in(threshold=threshold, upper=upper, operator=operator))
+    # when the rule runs / then it fires exactly when alarm and step both hold at 1
+    assert bool(RULE["AsyncScaleInStepFlaps"].check(template)) is fires
+
+
+def test_a_scale_in_step_on_a_real_time_endpoint_or_a_floor_of_one_is_not_judged():
+    flapping = _scale_in(threshold=1, upper=0)
+    # an async endpoint that never reaches zero
+    assert RULE["AsyncScaleInStepFlaps"].check(
+        build(flapping, _set("AsyncTarget", ["MinCapacity"], 1))) == []
+    # an alarm on another namespace's metric
+    assert RULE["AsyncScaleInStepFlaps"].check(
+        build(flapping, _set("AsyncScaleInAlarm", ["Namespace"], "Custom/Speech"))) == []
+    # an alarm whose threshold is a parameter
+    assert RULE["AsyncScaleInStepFlaps"].check(
+        build(flapping, _set("AsyncScaleInAlarm", ["Threshold"], {"Ref": "Threshold"}))) == []
+
+
+def test_a_scale_in_step_that_removes_nothing_does_not_flap():
+    def exact_one(template: dict[str, Any]) -> None:
+        config = props(template, "AsyncScaleIn")["StepScalingPolicyConfiguration"]
+        config["AdjustmentType"] = "ExactCapacity"
+        config["StepAdjustments"][0]["ScalingAdjustment"] = 1
+
+    def exact_zero(template: dict[str, Any]) -> None:
+        exact_one(template)
+        props(template, "AsyncScaleIn")["StepScalingPolicyConfiguration"][
+            "StepAdjustments"][0]["ScalingAdjustment"] = 0
+
+    flapping = _scale_in(threshold=1, upper=0)
+    # ExactCapacity 1 keeps the instance; ExactCapacity 0 removes it
+    assert RULE["AsyncScaleInStepFlaps"].check(build(flapping, exact_one)) == []
+    assert [f.resource for f in RULE["AsyncScaleInStepFlaps"].check(
+        build(flapping, exact_zero))] == ["AsyncScaleIn"]
+
+
+# --- ScheduleExpression -----------------------------------------------------------------------
+
+
+def test_a_bad_schedule_names_the_action_and_the_field():
+    found = messages("ScheduleExpression", build(_schedules("cron(0 25 * * ? *)")))
+    assert found == [("RtTarget", "scheduled action s0: 'cron(0 25 * * ? *)' has hours '25': "
+                                  "25 is out of range; valid hours: 0-23, ranges a-b, lists a,b "
+                                  "and '*'")]
+
+
+def test_every_bad_schedule_of_a_target_is_reported():
+    found = messages("ScheduleExpression",
+                     build(_schedules("cron(0 8 ? * MON-FRI *)", "cron(0 25 * * ? *)",
+                                      "cron(0 8 * * *)")))
+    assert [(resource, message.split(":")[0]) for resource, message in found] == [
+        ("RtTarget", "scheduled action s1"), ("RtTarget", "scheduled action s2")]
+
+
+# --- AlarmTopicAllowsCloudWatch ---------------------------------------------------------------
+
+
+def _more_alarms(count: int) -> Any:
+    def mutate(template: dict[str, Any]) -> None:
+        for n in range(count):
+            alarm = dict(template["Resources"]["RtErrorsAlarm"])
+            template["Resources"][f"RtExtraAlarm{n}"] = alarm
+    return mutate
+
+
+def test_a_topic_policy_without_cloudwatch_names_the_topic_and_its_alarms():
+    found = messages("AlarmTopicAllowsCloudWatch",
+                     build(case("AlarmTopicAllowsCloudWatch", "ssl-only-policy")))
+    assert found == [("RtTopicPolicy", (
+        "topic RtTopic is notified by RtErrorsAlarm, but this topic policy does not allow "
+        "cloudwatch.amazonaws.com to sns:Publish: a topic policy replaces SNS's default "
+        "policy, so every notification fails"))]
+
+
+def test_more_than_three_notifying_alarms_are_counted():
+    found = messages("AlarmTopicAllowsCloudWatch",
+                     build(case("AlarmTopicAllowsCloudWatch", "ssl-only-policy"), _more_alarms(3)))
+    ((_, message),) = found
+    assert message.startswith("topic RtTopic is notified by RtErrorsAlarm, RtExtraAlarm0, "
+                              "RtExtraAlarm1 and 1 more, but")
+    # and three are listed in full
+    ((_, three),) = messages("AlarmTopicAllowsCloudWatch",
+                             build(case("AlarmTopicAllowsCloudWatch", "ssl-only-policy"),
+                                   _more_alarms(2)))
+    assert three.startswith("topic RtTopic is notified by RtErrorsAlarm, RtExtraAlarm0, "
+                            "RtExtraAlarm1, but")
+
+
+def _statement(**statement: Any) -> Any:
+    return _set("RtTopicPolicy", ["PolicyDocument", "Statement"], statement)
+
+
+@pytest.mark.parametrize(("statement", "fires"), [
+    # a single statement (not a list) that allows CloudWatch
+    ({"Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+      "Action": "sns:Publish"}, False),
+    # services as a list, actions in any case, sns:* and *
+    ({"Effect": "Allow", "Principal": {"Service": ["events.amazonaws.com",
+                                                   "cloudwatch.amazonaws.com"]},
+      "Action": ["SNS:Publish"]}, False),
+    ({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sns:*"}, False),
+    ({"Effect": "Allow", "Principal": "*", "Action": "*"}, False),
+    # allowed to another service, or another action, or denied
+    ({"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+      "Action": "sns:Publish"}, True),
+    ({"Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+      "Action": "sns:Subscribe"}, True),
+    ({"Effect": "Deny", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+      "Action": "sns:Publish"}, True),
+    # a principal that is neither * nor a mapping covers nobody
+    ({"Effect": "Allow", "Principal": "cloudwatch.amazonaws.com", "Action": "sns:Publish"},
+     True),
+])
+def test_which_topic_policy_statements_let_cloudwatch_publish(statement, fires):
+    found = RULE["AlarmTopicAllowsCloudWatch"].check(build(_statement(**statement)))
+    assert [f.resource for f in found] == (["RtTopicPolicy"] if fires else [])
+
+
+def test_an_unconditional_deny_overrides_an_allow_for_cloudwatch():
+    allow = {"Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+             "Action": "sns:Publish"}
+    deny = {"Effect": "Deny", "Principal": "*", "Action": "sns:Publish"}
+    conditional = {**deny, "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    statements = ["PolicyDocument", "Statement"]
+    # an unconditional deny of publishing, before or after the allow, blocks CloudWatch
+    for order in ([allow, deny], [deny, allow]):
+        assert RULE["AlarmTopicAllowsCloudWatch"].check(
+            build(_set("RtTopicPolicy", statements, order)))
+    # a deny with a condition (TLS only) does not
+    assert RULE["AlarmTopicAllowsCloudWatch"].check(
+        build(_set("RtTopicPolicy", statements, [conditional, allow, "not a statement"]))) == []
+
+
+# --- StreamingScaleInCooldown -----------------------------------------------------------------
+
+
+def test_a_short_scale_in_cooldown_names_the_evidence_and_deepgrams_figure():
+    found = messages("StreamingScaleInCooldown",
+                     build(case("StreamingScaleInCooldown", "one-minute")))
+    assert found == [("RtScaling", (
+        "ScaleInCooldown is 60 s on real-time endpoint RtEndpoint, which serves a Deepgram "
+        "model (model RtModel: Image 123456789012.dkr.ecr.us-east-1.amazonaws.com/deepgram/"
+        "self-hosted:1); Deepgram's guidance for its models is 300 s, so that instances are "
+        "not removed under running streams"))]
+
+
+@pytest.mark.parametrize(("cooldown", "fires"), [(299, True), (300, False), ("299", True),
+                                                 ({"Ref": "Cooldown"}, False)])
+def test_the_scale_in_cooldown_bound_is_300_seconds(cooldown, fires):
+    template = build(_set("RtScaling", [_TT, "ScaleInCooldown"], cooldown))
+    assert bool(RULE["StreamingScaleInCooldown"].check(template)) is fires
+
+
+def test_scale_in_disabled_as_a_string_is_not_judged():
+    template = build(_set("RtScaling", [_TT, "ScaleInCooldown"], 60),
+                     _set("RtScaling", [_TT, "DisableScaleIn"], "true"))
+    assert RULE["StreamingScaleInCooldown"].check(template) == []
+
+
+# --- MetricDimensions -------------------------------------------------------------------------
+
+
+def test_a_metric_queried_with_the_wrong_dimensions_names_both_sets():
+    found = messages("MetricDimensions",
+                     build(case("MetricDimensions", "backlog-alarm-with-variant-name")))
+    assert found == [("AsyncWakeUpAlarm", (
+        "HasBacklogWithoutCapacity (AWS/SageMaker) is published with the dimensions "
+        "[EndpointName]; this alarm queries it with [EndpointName, VariantName], which matches "
+        "no data"))]
+    (_, empty), = messages("MetricDimensions",
+                           build(case("MetricDimensions", "backlog-without-dimensions")))
+    assert "this alarm queries it with [none], which matches no data" in empty
+
+
+def test_a_dimension_set_by_a_parameter_is_not_judged():
+    template = build(_set("AsyncWakeUpAlarm", ["Dimensions"], [
+        {"Name": "EndpointName", "Value": "x"}, {"Name": "{{resolve:ssm:dim}}", "Value": "y"}]))
+    assert RULE["MetricDimensions"].check(template) == []
+
+
+# --- the wake-up's step, read the way Application Auto Scaling reads it -----------------------
+
+
+@pytest.mark.parametrize(("lower", "upper", "wakes"), [
+    # GreaterThanOrEqualTo 1 at a reading of 1: the offset is 0; the lower bound is inclusive
+    (0, None, True),
+    (0, 1, True),
+    # the upper bound is exclusive
+    (-1, 0, False),
+    (0.5, None, False),
+])
+def test_a_wake_up_step_acts_at_one_only_within_its_bounds(lower, upper, wakes):
+    template = build(_step_bounds("AsyncWakeUp", lower, upper))
+    assert (RULE["AsyncWakeUpFromZero"].check(template) == []) is wakes
+
+
+def test_a_wake_up_alarm_with_a_parameter_threshold_is_trusted():
+    template = build(_compose(_set("AsyncWakeUpAlarm", ["Threshold"], {"Ref": "Threshold"}),
+                              _step_bounds("AsyncWakeUp", 4)))
+    # the first step is taken as the one that acts
+    assert RULE["AsyncWakeUpFromZero"].check(template) == []
