@@ -10,6 +10,7 @@ whole attempt across all pools. Pools are a fallback order, not a split:
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass
 from typing import Any
@@ -119,7 +120,8 @@ class InstancePool:
         :param path: A file written by ``deepgram-scaling calibrate ... --json FILE``.
         :param weight: As for the constructor. Default: None.
         :raises DeepgramScalingConfigError: when the result names no instance type (a
-            ``--url`` run) or no level met its SLO.
+            ``--url`` run), no level met its SLO, or it is a batch, accelerated or
+            interrupted run.
         """
         from .calibrate.result import load_result
 
@@ -135,6 +137,13 @@ class InstancePool:
         if result.capacity is None:
             problems.add(f"from_calibration needs a capacity, got none in {path!r}: no level "
                          f"met the SLO ({result.slo})")
+        for problem in result.sizing_problems():
+            problems.add(f"from_calibration needs a stream calibration at real time run to "
+                         f"its end, got {path!r}: {problem}")
+        if result.lower_bound:
+            warnings.warn(f"from_calibration: {path!r} reached its stream cap with every "
+                          f"level passing; {result.capacity} is only a lower bound",
+                          stacklevel=2)
         problems.raise_if_any()
         assert result.instance_type is not None
         return cls(result.instance_type, max_concurrency=result.capacity, weight=weight)

@@ -19,7 +19,17 @@ falls behind at ``1 - capacity / n`` seconds per second, so its finalization lag
 every second it streams. Pre-recorded requests share ``batch_capacity`` the same way. More
 than ``max_active`` streams plus requests at once are refused with HTTP 503 on the
 handshake, like a server past its ``max_active_requests``. Results leave ``base_latency_s``
-after their audio is processed.
+after their audio is processed; with ``congestion`` that delay grows with the GPU's
+utilisation ``rho`` (busy streams / ``stream_capacity``, at most 0.9) as ``base / (1 - rho)``,
+so latency rises smoothly before the hard knee (10 x base at the capacity), as batching on a
+GPU does. ``final_jitter`` spreads the final cadence (each final covers ``final_s`` times a
+factor drawn from ``1 +- final_jitter``, seeded), as Deepgram's endpointing does.
+
+Two SageMaker-path endings the transport can imitate: ``metadata=False`` closes without a
+``Metadata`` message, and ``error_after_close`` makes the transport raise that message
+instead of ending cleanly after a ``CloseStream``. ``connect_delay_s`` makes the
+transport's first send wait that long (audio seconds), as a lazy transport that connects on
+its first send does.
 
 Time runs ``time_scale`` times faster than the wall clock, the same factor the calibration's
 clock uses; every time in the protocol (``start``, ``duration``) and in the model is in
@@ -32,6 +42,7 @@ import asyncio
 import io
 import json
 import math
+import random
 import time
 import uuid
 import wave
@@ -64,6 +75,10 @@ class Session:
     processed_s: float = 0.0
     next_interim: float = 0.0
     finalized_to: float = 0.0
+    #: Where the next final ends.
+    next_final: float = 0.0
+    #: ``(wall time, audio seconds received)`` after each audio frame.
+    arrivals: list[tuple[float, float]] = field(default_factory=list)
     closing: bool = False
     finalize: bool = False
     done: bool = False
@@ -110,11 +125,17 @@ class Emulator:
                  max_active: int = 1000, time_scale: float = 50.0,
                  base_latency_s: float = 0.1, interim_s: float = 0.5, final_s: float = 2.0,
                  reset_connections: frozenset[int] = frozenset(),
-                 tick_s: float = 0.004) -> None:
+                 tick_s: float = 0.004, congestion: bool = False, final_jitter: float = 0.0,
+                 metadata: bool = True, error_after_close: str | None = None,
+                 connect_delay_s: float = 0.0, seed: int = 7) -> None:
         self.stream_capacity, self.batch_capacity = stream_capacity, batch_capacity
         self.max_active, self.time_scale = max_active, time_scale
         self.base_latency_s, self.interim_s, self.final_s = base_latency_s, interim_s, final_s
         self.reset_connections, self.tick_s = reset_connections, tick_s
+        self.congestion, self.final_jitter = congestion, final_jitter
+        self.metadata, self.error_after_close = metadata, error_after_close
+        self.connect_delay_s = connect_delay_s
+        self._random = random.Random(seed)
         self.sessions: set[Session] = set()
         #: Every session that has ended, in order.
         self.ended: list[Session] = []
@@ -175,12 +196,14 @@ class Emulator:
         rate = float(query.get("sample_rate", "16000"))
         session = Session(query=query, bytes_per_s=width * rate * int(query.get("channels", "1")))
         session.next_interim = self.interim_s
+        session.next_final = self._final_step()
         self.sessions.add(session)
         return session
 
     def receive(self, session: Session, data: bytes | str) -> None:
         if isinstance(data, bytes):
             session.received_s += len(data) / session.bytes_per_s
+            session.arrivals.append((time.monotonic(), session.received_s))
             return
         kind = json.loads(data).get("type")
         self.control.append(str(kind))
@@ -199,9 +222,22 @@ class Emulator:
         return sum(1 for s in self.ended if s.received_s > 0 and not s.closing)
 
     # -- the GPU ---------------------------------------------------------------------------
+    def _final_step(self) -> float:
+        if not self.final_jitter:
+            return self.final_s
+        return self.final_s * self._random.uniform(1 - self.final_jitter, 1 + self.final_jitter)
+
+    def latency_s(self) -> float:
+        """How long a processed result takes to leave (audio seconds)."""
+        if not self.congestion:
+            return self.base_latency_s
+        busy = sum(1 for s in self.sessions if not s.done)
+        rho = min(0.9, busy / self.stream_capacity)
+        return self.base_latency_s / (1 - rho)
+
     def _later(self, session: Session, message: str | None) -> None:
         loop = asyncio.get_running_loop()
-        loop.call_later(self.base_latency_s / self.time_scale, session.outbox.put_nowait,
+        loop.call_later(self.latency_s() / self.time_scale, session.outbox.put_nowait,
                         message)
 
     async def _run_gpu(self) -> None:
@@ -240,7 +276,13 @@ class Emulator:
             return
         while session.processed_s + 1e-9 >= session.next_interim:
             end = session.next_interim
-            boundary = math.floor(end / self.final_s + 1e-9) * self.final_s
+            if self.final_jitter:
+                boundary = session.finalized_to
+                if end + 1e-9 >= session.next_final:
+                    boundary = end
+                    session.next_final = end + self._final_step()
+            else:
+                boundary = math.floor(end / self.final_s + 1e-9) * self.final_s
             if boundary > session.finalized_to + 1e-9:
                 self._later(session, _results(session, session.finalized_to, boundary,
                                               final=True))
@@ -258,7 +300,8 @@ class Emulator:
             session.finalize = False
             if session.closing:
                 session.done = True
-                self._later(session, _metadata(session))
+                if self.metadata:
+                    self._later(session, _metadata(session))
                 self._later(session, None)
 
     # -- WebSocket -------------------------------------------------------------------------
@@ -373,24 +416,31 @@ class Transport:
         self.emulator, self.query = emulator, query
         self.session: Session | None = None
         self.closed = False
+        self._lock = asyncio.Lock()
 
-    def _open(self) -> Session:
-        if self.session is None:
-            if not self.emulator._take_slot():
-                raise Refused(503)
-            self.emulator.connections += 1
-            self.session = self.emulator.open_session(self.query)
-        return self.session
+    async def _open(self) -> Session:
+        # lazy, as SageMaker's transport: the first send or receive connects
+        async with self._lock:
+            if self.session is None:
+                if self.emulator.connect_delay_s:
+                    await asyncio.sleep(self.emulator.connect_delay_s / self.emulator.time_scale)
+                if not self.emulator._take_slot():
+                    raise Refused(503)
+                self.emulator.connections += 1
+                self.session = self.emulator.open_session(self.query)
+            return self.session
 
     async def send(self, data: Any) -> None:
         if self.closed:
             raise RuntimeError("transport is closed")
-        self.emulator.receive(self._open(), data)
+        self.emulator.receive(await self._open(), data)
 
     async def recv(self) -> Any:
-        message = await self._open().outbox.get()
+        message = await (await self._open()).outbox.get()
         if message is None:
             self.closed = True
+            if self.emulator.error_after_close is not None:
+                raise RuntimeError(self.emulator.error_after_close)
             raise StopAsyncIteration
         return message
 

@@ -225,3 +225,98 @@ def test_the_emulator_speaks_the_protocol_the_sdk_reads():
     assert finals[0].channel.alternatives[0].transcript
     assert received[-1].duration == 2.5
     assert emu.control == ["Finalize", "KeepAlive", "CloseStream"]
+
+
+def test_batch_against_an_endpoint_keeps_every_request_of_a_level_in_flight():
+    # given a runtime client that answers each InvokeEndpoint in 0.1 s whatever the load:
+    # no knee below the level, so only the client could limit what is in flight
+    import threading
+    import time
+
+    from deepgram_scaling.calibrate.batch_client import endpoint_invoker
+
+    lock, in_flight, peak = threading.Lock(), [0], [0]
+
+    class Body:
+        def read(self) -> bytes:
+            return b"{}"
+
+    class Runtime:
+        def invoke_endpoint(self, **_request: Any) -> dict[str, Any]:
+            with lock:
+                in_flight[0] += 1
+                peak[0] = max(peak[0], in_flight[0])
+            time.sleep(0.1)
+            with lock:
+                in_flight[0] -= 1
+            return {"Body": Body()}
+
+    audio = silence(2.0)
+    invoker = endpoint_invoker(Runtime(), endpoint_name="e", audio=audio, model="nova-3",
+                               params={}, max_concurrency=40)
+    # when a level of 40 concurrent requests runs (more than asyncio's default pool)
+    result = asyncio.run(calibrate_batch(
+        audio=audio, invoker=invoker, plan=SearchPlan(start=40, max_streams=40, confirm=False),
+        options=RunOptions(hold_s=0.3),
+        slo=parse_slo("latency_p95<=1,failures<=0.5%", metrics=BATCH_METRICS)))
+    # then every request of the level was at the server at once
+    assert peak[0] == 40
+    assert result.levels[0].passed and result.capacity == 40
+
+
+def test_a_slow_connect_delays_the_stream_instead_of_bursting_its_audio():
+    # given a lazy transport that takes 2 audio seconds to connect, as SageMaker's does
+    async def run() -> tuple[CalibrationResult, Emulator]:
+        async with emulator(stream_capacity=100, connect_delay_s=2.0) as emu:
+            result = await calibrate_stream(
+                audio=silence(4.0), transport_factory=emu.transport_factory,
+                plan=SearchPlan(max_streams=1, confirm=False), options=options(4.0),
+                slo=parse_slo(LOOSE, metrics=STREAM_METRICS))
+            return result, emu
+
+    # when
+    result, emu = asyncio.run(run())
+    # then the audio never reached the server ahead of real time (a burst of the chunks
+    # held back during the connect would put it 1.5 s ahead), whatever stalls delayed it
+    measured = [s for s in emu.ended if len(s.arrivals) > 2]  # the warm-up sent no audio
+    assert measured
+    for session in measured:
+        (t0, a0), *rest = session.arrivals
+        ahead = max((a - a0) - (t - t0) * SCALE for t, a in rest)
+        assert ahead < 0.25, session.arrivals
+    # and the connect time holds the transport's slow open
+    connect = result.levels[0].stats["connect"]
+    assert connect["p50"] is not None and connect["p50"] >= 1.9
+
+
+@pytest.mark.parametrize("ending", [{"metadata": False},
+                                    {"error_after_close": "Input stream broken"}])
+def test_sagemaker_style_closes_with_every_final_are_notes_not_failures(
+        ending: dict[str, Any]):
+    # given a transport that ends each stream as SageMaker may: no Metadata, or an error
+    async def run() -> CalibrationResult:
+        async with emulator(stream_capacity=100, **ending) as emu:
+            return await calibrate_stream(
+                audio=silence(3.0), transport_factory=emu.transport_factory,
+                plan=SearchPlan(start=2, max_streams=2, confirm=False), options=options(3.0),
+                slo=parse_slo(LOOSE, metrics=STREAM_METRICS))
+
+    # when
+    level = asyncio.run(run()).levels[0]
+    # then
+    assert level.passed and level.stats["failures"] == 0
+    kind = "no-metadata" if "metadata" in ending else "after-close-stream-error-RuntimeError"
+    assert level.stats["notes"] == {kind: level.stats["attempts"]}
+
+
+def test_the_url_path_still_fails_a_stream_without_metadata():
+    # given a WebSocket server that closes without Metadata
+    async def run() -> CalibrationResult:
+        async with emulator(stream_capacity=100, metadata=False) as emu:
+            return await calibrate_stream(
+                audio=silence(3.0), url=emu.ws_url,
+                plan=SearchPlan(start=1, max_streams=1, confirm=False), options=options(3.0),
+                slo=parse_slo(LOOSE, metrics=STREAM_METRICS))
+
+    level = asyncio.run(run()).levels[0]
+    assert not level.passed and level.stats["failure_kinds"] == {"no-metadata": 1}

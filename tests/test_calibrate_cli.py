@@ -73,7 +73,7 @@ def args(audio: Path, *extra: str) -> list[str]:
     # Latency bounds loose enough for a loaded machine: here only the refusals decide.
     return ["stream", "--audio", str(audio), "--hold", "5", "--max-streams", "4",
             "--slo", "first_result_p95<=4,finalization_p95<=4,failures<=0.5%",
-            "--time-scale", SCALE, *extra]
+            "--time-scale", SCALE, "--emulated-server", *extra]
 
 
 def test_the_command_prints_levels_and_the_code_to_paste_and_writes_json_and_plot(
@@ -90,7 +90,9 @@ def test_the_command_prints_levels_and_the_code_to_paste_and_writes_json_and_plo
     assert f'InstancePool("ml.g6.2xlarge", max_concurrency={result.capacity})' in out
     assert f"target_concurrency_per_instance={result.target_concurrency}," in out
     jsonschema.validate(json.loads((tmp_path / "r.json").read_text()), JSON_SCHEMA)
-    assert calibration_target(tmp_path / "r.json") == result.target_concurrency
+    # an accelerated run is for the tests: it sizes nothing
+    with pytest.raises(ValueError, match="accelerated clock"):
+        calibration_target(tmp_path / "r.json")
     assert (tmp_path / "r.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -214,8 +216,8 @@ def test_ctrl_c_closes_the_streams_and_still_reports(server: Emulator, audio_fil
 def test_without_the_sagemaker_transport_an_endpoint_stream_stops_before_any_aws_call(
         audio_file: Path, capsys: pytest.CaptureFixture[str]):
     # given no clients at all: any AWS call would fail loudly
-    status = main(args(audio_file, "--endpoint", ENDPOINT, "--region", REGION, "--yes"),
-                  clients=Clients(None, None, None))
+    status = main(["stream", "--audio", str(audio_file), "--endpoint", ENDPOINT, "--region",
+                   REGION, "--yes"], clients=Clients(None, None, None))
     assert status == 2
     assert "needs deepgram-sagemaker, which needs Python 3.12+" in capsys.readouterr().err
 
@@ -231,3 +233,16 @@ def test_no_answer_to_the_confirmation_starts_nothing(audio_file: Path,
                   clients=clients, confirm=closed_stdin,
                   transport_factory=lambda url, headers: None)
     assert status == 3 and "not confirmed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra", [
+    ("--url", "ws://127.0.0.1:9"),  # no --emulated-server
+    ("--endpoint", ENDPOINT, "--region", REGION, "--emulated-server"),  # a real endpoint
+])
+def test_the_accelerated_clock_is_refused_outside_the_emulator(
+        audio_file: Path, capsys: pytest.CaptureFixture[str], extra: tuple[str, ...]):
+    # given no clients at all: any AWS call would fail loudly
+    status = main(["stream", "--audio", str(audio_file), "--time-scale", "20", *extra],
+                  clients=Clients(None, None, None))
+    assert status == 2
+    assert "--time-scale is for the test suite's emulated server only" in capsys.readouterr().err

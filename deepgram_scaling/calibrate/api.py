@@ -70,6 +70,7 @@ async def calibrate_stream(
                          api_key=api_key) as client:
         calibration = StreamCalibration(
             client=client, audio=audio, model=model, params=dict(params or {}), slo=slo,
+            lenient_close=transport_factory is not None,
             plan=plan or SearchPlan(), options=options, on_progress=on_progress,
             on_level=on_level)
         return await execute(calibration, result)

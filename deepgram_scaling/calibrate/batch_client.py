@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import math
 import wave
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,21 +58,45 @@ def sdk_invoker(client: Any, *, audio: Audio, model: str, params: dict[str, str]
         await client.listen.v1.media.transcribe_file(
             request=body, model=model,
             request_options={"additional_query_parameters": {**query, **params},
-                             "max_retries": 0, "timeout_in_seconds": int(timeout_s) + 1})
+                             "max_retries": 0,
+                             # whole wall seconds, rounded up: not a second more
+                             "timeout_in_seconds": max(1, math.ceil(timeout_s))})
     return invoke
 
 
 def endpoint_invoker(runtime: Any, *, endpoint_name: str, audio: Audio, model: str,
-                     params: dict[str, str]) -> Invoker:
-    """``runtime`` is a boto3 ``sagemaker-runtime`` client made with retries off."""
+                     params: dict[str, str], max_concurrency: int) -> Invoker:
+    """``runtime`` is a boto3 ``sagemaker-runtime`` client made with retries off and a
+    connection pool of at least ``max_concurrency`` (:func:`runtime_config`).
+
+    boto3 calls block, so each runs on a thread of the invoker's own pool of
+    ``max_concurrency`` threads: asyncio's default pool (``min(32, cpus + 4)`` threads)
+    would cap the requests in flight below the level, and report that cap as the knee.
+    """
     body, content_type, query = request_body(audio)
     request = invoke_endpoint_request(endpoint_name, body, content_type=content_type,
                                       options={"model": model, **query, **params})
+    pool = ThreadPoolExecutor(max_workers=max_concurrency,
+                              thread_name_prefix="calibrate-invoke")
+
+    def call() -> None:
+        response = runtime.invoke_endpoint(**request)
+        response["Body"].read()
 
     async def invoke() -> None:
-        response = await asyncio.to_thread(runtime.invoke_endpoint, **request)
-        response["Body"].read()
+        await asyncio.get_running_loop().run_in_executor(pool, call)
     return invoke
+
+
+def runtime_config(max_concurrency: int) -> Any:
+    """botocore ``Config`` for the ``sagemaker-runtime`` client: one attempt per call
+    (docs/aws-behaviour.md#calibration-sees-every-failure) and a connection pool as large
+    as the level, so no request waits for a connection or pays a new TLS handshake
+    (botocore keeps 10 by default)."""
+    from botocore.config import Config
+
+    return Config(retries={"mode": "standard", "total_max_attempts": 1},
+                  max_pool_connections=max(10, max_concurrency))
 
 
 async def run_requests(invoker: Invoker, *, audio: Audio, clock: Clock, until: float,

@@ -19,7 +19,15 @@ from .levels import SearchPlan
 from .report import conclusion, header, progress_line, row
 from .result import CalibrationResult, LevelResult
 from .runner import RunOptions
-from .safety import MAX_STREAMS_CAP, MAX_TOTAL_HOURS_CAP, SafetyError, describe, plan_text, problems
+from .safety import (
+    MAX_STREAMS_CAP,
+    MAX_TOTAL_HOURS_CAP,
+    SafetyError,
+    describe,
+    detection_text,
+    plan_text,
+    problems,
+)
 from .slo import (
     BATCH_METRICS,
     DEFAULT_BATCH_SLO,
@@ -40,15 +48,16 @@ class Clients:
     runtime: Any
 
 
-def boto3_clients(region: str) -> Clients:
+def boto3_clients(region: str, max_concurrency: int = 64) -> Clients:
     import boto3
-    from botocore.config import Config
+
+    from .batch_client import runtime_config
 
     # every attempt must be seen: docs/aws-behaviour.md#calibration-sees-every-failure
-    no_retries = Config(retries={"mode": "standard", "total_max_attempts": 1})
     return Clients(boto3.client("sagemaker", region_name=region),
                    boto3.client("application-autoscaling", region_name=region),
-                   boto3.client("sagemaker-runtime", region_name=region, config=no_retries))
+                   boto3.client("sagemaker-runtime", region_name=region,
+                                config=runtime_config(max_concurrency)))
 
 
 def _param(text: str) -> tuple[str, str]:
@@ -108,8 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--yes", action="store_true", help="skip the confirmation")
         sub.add_argument("--allow-scaling", action="store_true",
                          help="calibrate an endpoint that runs or may scale to several instances")
-        # Only the tests change it, together with their emulated server's clock.
+        # Only the tests change it, together with their emulated server's clock; it needs
+        # --emulated-server, and never goes with --endpoint.
         sub.add_argument("--time-scale", type=float, default=1.0, help=argparse.SUPPRESS)
+        sub.add_argument("--emulated-server", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 
@@ -129,6 +140,11 @@ def main(argv: Sequence[str] | None = None, *, clients: Clients | None = None,
                            channels=args.channels)
         metrics = STREAM_METRICS if args.mode == "stream" else BATCH_METRICS
         slo = parse_slo(args.slo, metrics=metrics)
+        # an endpoint is real unless a test handed in its transport (never from the shell)
+        real_endpoint = args.endpoint and transport_factory is None
+        if args.time_scale != 1 and (real_endpoint or not args.emulated_server):
+            raise ValueError("--time-scale is for the test suite's emulated server only: it "
+                             "would send audio faster than real time to a real server")
         if args.max_streams > MAX_STREAMS_CAP:
             raise ValueError(f"--max-streams must be at most {MAX_STREAMS_CAP}, "
                              f"got {args.max_streams}")
@@ -158,7 +174,7 @@ def main(argv: Sequence[str] | None = None, *, clients: Clients | None = None,
             except TransportMissingError as err:
                 print(f"calibrate: {err}", file=sys.stderr)
                 return 2
-        clients = clients or boto3_clients(args.region)
+        clients = clients or boto3_clients(args.region, args.max_streams)
         try:
             facts = describe(clients.sagemaker, clients.autoscaling, args.endpoint,
                              args.region)
@@ -173,8 +189,10 @@ def main(argv: Sequence[str] | None = None, *, clients: Clients | None = None,
         target = facts.to_target()
         _print(f"endpoint {facts.endpoint_name}: {facts.instance_count} x "
                f"{facts.instance_type}, variant {facts.variant_name}")
-        _print(plan_text(plan, hold_s=args.hold, close_s=15.0,
+        _print(plan_text(plan, hold_s=args.hold, close_s=options.close_timeout_s,
                          max_total_s=options.max_total_s or 0, instance_count=facts.instance_count))
+        if args.mode == "stream":
+            _print(detection_text(slo, min(args.hold, audio.duration_s)))
         if not args.yes:
             try:
                 answer = confirm("start the calibration? [y/N] ")
@@ -185,6 +203,8 @@ def main(argv: Sequence[str] | None = None, *, clients: Clients | None = None,
                 return 3
     _print(f"calibrating {args.mode} on {args.url or args.endpoint}: {audio.source} "
            f"({audio.duration_s:.1f} s), model {args.model}, SLO {slo}")
+    if args.endpoint is None and args.mode == "stream":
+        _print(detection_text(slo, min(args.hold, audio.duration_s)))
     _print(header(args.mode))
     try:
         result = asyncio.run(_run(args, audio=audio, slo=slo, plan=plan, options=options,
@@ -236,5 +256,6 @@ async def _run(args: argparse.Namespace, *, clients: Clients | None,
 
     assert clients is not None
     invoker = endpoint_invoker(clients.runtime, endpoint_name=args.endpoint,
-                               audio=kwargs["audio"], model=args.model, params=kwargs["params"])
+                               audio=kwargs["audio"], model=args.model, params=kwargs["params"],
+                               max_concurrency=kwargs["plan"].max_streams)
     return await calibrate_batch(invoker=invoker, **common)

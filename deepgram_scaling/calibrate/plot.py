@@ -43,11 +43,12 @@ def plot(result: CalibrationResult, path: str | Path) -> None:
     for term in result.slo.terms:
         if term.metric == "failures":
             bottom.axhline(term.bound * 100, color="tab:red", alpha=0.5, linewidth=1)
-    if result.capacity is not None:
+    knee = result.measured_capacity or result.capacity
+    if knee is not None:
         for axis in (top, bottom):
-            axis.axvline(result.capacity, color="black", linestyle="-.", linewidth=1)
+            axis.axvline(knee, color="black", linestyle="-.", linewidth=1)
         top.annotate(f"capacity {result.capacity}, target {result.target_concurrency}",
-                     (result.capacity, top.get_ylim()[1] * 0.92), fontsize=9, ha="right")
+                     (knee, top.get_ylim()[1] * 0.92), fontsize=9, ha="right")
     from matplotlib.ticker import MaxNLocator
 
     bottom.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .levels import MAX_CONFIRMATIONS
 from .result import CalibrationResult, LevelResult
+from .slo import detection_limit
 
 
 def _ms(value: Any) -> str:
@@ -30,6 +32,11 @@ def row(mode: str, level: LevelResult) -> str:
     failures = f"{s['failures']}/{s['attempts']}"
     verdict = ("interrupted" if level.interrupted else "pass" if level.passed
                else "FAIL: " + "; ".join(level.violations))
+    if level.notes:
+        verdict += " [inconclusive: " + "; ".join(level.notes) + "]"
+    notes = s.get("notes") or {}
+    if notes:
+        verdict += " [notes: " + ", ".join(f"{k} {v}" for k, v in sorted(notes.items())) + "]"
     if mode == "stream":
         first, lag = s["first_result"], s["finalization"]
         return (f"{level.concurrency:>7} {_ms(first['p50']):>8}/{_ms(first['p95']):<8} "
@@ -52,8 +59,18 @@ def conclusion(result: CalibrationResult) -> str:
         return "\n".join(lines)
     target = result.target_concurrency
     what = "streams" if result.mode == "stream" else "concurrent requests"
-    lines.append(f"capacity: {result.capacity} {what} per instance within {result.slo}")
-    lines.append(f"target:   {target} ({result.target_fraction:.0%} of the capacity)")
+    bound = "at least " if result.lower_bound else ""
+    lines.append(f"capacity: {bound}{result.capacity} {what} per instance within {result.slo}")
+    if result.instance_count > 1:
+        lines.append(f"          (level {result.measured_capacity} passed on "
+                     f"{result.instance_count} instances; divided by {result.instance_count}, "
+                     "assuming the endpoint spread the load evenly)")
+    if result.lower_bound:
+        lines.append("          every level passed up to the stream cap: raise --max-streams "
+                     "to find the knee")
+    lines.append(f"target:   {target} ({result.target_fraction:.0%} of the capacity, rounded "
+                 "down)")
+    lines += _caveats(result)
     instance = result.instance_type or "ml.g6.2xlarge"
     note = "" if result.instance_type else "  # the instance type you measured"
     lines += ["", "paste into your stack:",
@@ -62,3 +79,33 @@ def conclusion(result: CalibrationResult) -> str:
               "or read the file: InstancePool.from_calibration(PATH) and "
               "calibration_target(PATH)"]
     return "\n".join(lines)
+
+
+def _caveats(result: CalibrationResult) -> list[str]:
+    """What the reader must know before trusting the capacity."""
+    out = []
+    top = [lv for lv in result.levels if lv.concurrency == result.measured_capacity
+           and not lv.interrupted]
+    failed_confirmations = [lv for lv in result.levels if not lv.passed and not lv.interrupted
+                            and any(lv.concurrency == o.concurrency and o.passed
+                                    for o in result.levels)]
+    if len(failed_confirmations) >= MAX_CONFIRMATIONS and len(top) == 1:
+        out.append(f"warning: level {result.measured_capacity} ran once and was not confirmed "
+                   f"(two confirmations above it failed): rerun with --start "
+                   f"{result.measured_capacity}")
+    if top and top[-1].notes:
+        out.append(f"warning: the capacity level is inconclusive: {'; '.join(top[-1].notes)}")
+    attempts = top[-1].stats.get("attempts") if top else None
+    if isinstance(attempts, int) and attempts > 0:
+        out.append(f"note: with {attempts} attempts at the capacity level the failure term "
+                   f"resolves {100 / attempts:.2g} %; smaller failure rates read as 0")
+    if result.mode == "stream" and result.capacity is not None:
+        stream_s = min(result.hold_s, float(result.audio.get("duration_s") or 0.0))
+        limit = detection_limit(result.slo, stream_s)
+        if limit is None or result.capacity > limit:
+            out.append(f"warning: with {stream_s:g} s streams, one stream more than "
+                       f"{result.capacity} may pass {result.slo}: the SLO sees a one-stream "
+                       f"overload only up to a capacity of about {max(0.0, limit or 0.0):.0f}; "
+                       "use longer audio and hold, or a lag_growth term "
+                       "(docs/calibration.md#keeps-up)")
+    return out

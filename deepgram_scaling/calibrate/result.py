@@ -49,18 +49,24 @@ class LevelResult:
     started_at: str
     ended_at: str
     interrupted: bool = False
+    #: What weakens the verdict without failing it: terms judged on too few samples, a
+    #: client that set the pace.
+    notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {"concurrency": self.concurrency, "passed": self.passed,
                 "violations": list(self.violations), "started_at": self.started_at,
-                "ended_at": self.ended_at, "interrupted": self.interrupted, **self.stats}
+                "ended_at": self.ended_at, "interrupted": self.interrupted,
+                "inconclusive": list(self.notes), **self.stats}
 
     @classmethod
     def from_json(cls, item: dict[str, Any]) -> LevelResult:
-        fixed = {"concurrency", "passed", "violations", "started_at", "ended_at", "interrupted"}
+        fixed = {"concurrency", "passed", "violations", "started_at", "ended_at", "interrupted",
+                 "inconclusive"}
         return cls(concurrency=int(item["concurrency"]), passed=bool(item["passed"]),
                    violations=tuple(item["violations"]), started_at=item["started_at"],
                    ended_at=item["ended_at"], interrupted=bool(item.get("interrupted")),
+                   notes=tuple(item.get("inconclusive", ())),
                    stats={k: v for k, v in item.items() if k not in fixed})
 
 
@@ -91,6 +97,8 @@ class CalibrationResult:
     interrupted: bool = False
     stopped: str = ""
     tool_version: str = field(default_factory=tool_version)
+    #: The highest passing level, before dividing by the instances that served it.
+    measured_capacity: int | None = None
 
     @property
     def instance_type(self) -> str | None:
@@ -101,6 +109,37 @@ class CalibrationResult:
     def target_concurrency(self) -> int | None:
         return target_for(self.capacity, self.target_fraction)
 
+    @property
+    def instance_count(self) -> int:
+        value = self.target.get("instance_count")
+        return value if isinstance(value, int) and value > 1 else 1
+
+    @property
+    def lower_bound(self) -> bool:
+        """Whether every level passed up to the stream cap: the capacity is at least this."""
+        return self.stopped.startswith("stream cap") and "every level passing" in self.stopped
+
+    def set_capacity(self, measured: int | None) -> None:
+        """The capacity per instance: with ``--allow-scaling`` on ``n`` instances, the
+        highest passing level divided by ``n`` (rounded down)."""
+        self.measured_capacity = measured
+        if measured is None:
+            self.capacity = None
+        else:
+            self.capacity = measured // self.instance_count or None
+
+    def sizing_problems(self) -> list[str]:
+        """Why this result must not size a fleet (empty when it may)."""
+        found = []
+        if self.mode != "stream":
+            found.append(f"it measured {self.mode} requests, not concurrent streams")
+        if self.time_scale != 1:
+            found.append(f"it ran on an accelerated clock (time_scale {self.time_scale:g}), "
+                         "which only the emulator understands")
+        if self.interrupted:
+            found.append(f"it was interrupted ({self.stopped})")
+        return found
+
     def to_json(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION, "tool": "deepgram-scaling calibrate",
@@ -110,7 +149,9 @@ class CalibrationResult:
             "hold_s": self.hold_s, "time_scale": self.time_scale,
             "started_at": self.started_at, "ended_at": self.ended_at,
             "levels": [level.to_json() for level in self.levels],
-            "capacity": self.capacity, "target_fraction": self.target_fraction,
+            "capacity": self.capacity, "measured_capacity": self.measured_capacity,
+            "capacity_is_lower_bound": self.lower_bound,
+            "target_fraction": self.target_fraction,
             "target_concurrency": self.target_concurrency,
             "interrupted": self.interrupted, "stopped": self.stopped,
         }
@@ -131,7 +172,8 @@ class CalibrationResult:
                    ended_at=data["ended_at"],
                    levels=[LevelResult.from_json(level) for level in data["levels"]],
                    capacity=data["capacity"], interrupted=data["interrupted"],
-                   stopped=data["stopped"], tool_version=data["tool_version"])
+                   stopped=data["stopped"], tool_version=data["tool_version"],
+                   measured_capacity=data.get("measured_capacity", data["capacity"]))
 
 
 def example_result(instance_type: str, *, capacity: int,
@@ -157,7 +199,7 @@ def example_result(instance_type: str, *, capacity: int,
         levels=[LevelResult(concurrency=capacity, passed=True, violations=(), stats=stats,
                             started_at="2026-12-05T10:00:00+00:00",
                             ended_at="2026-12-05T10:01:00+00:00")],
-        capacity=capacity)
+        capacity=capacity, measured_capacity=capacity)
 
 
 def load_result(path: str | Path) -> CalibrationResult:
@@ -175,8 +217,9 @@ def load_result(path: str | Path) -> CalibrationResult:
 
 
 _SUMMARY = {"type": "object", "required": ["p50", "p90", "p95", "p99", "max"],
-            "properties": {k: {"type": ["number", "null"]}
-                           for k in ("p50", "p90", "p95", "p99", "max")}}
+            "properties": {**{k: {"type": ["number", "null"]}
+                              for k in ("p50", "p90", "p95", "p99", "max")},
+                           "n": {"type": "integer", "minimum": 0}}}
 
 #: JSON Schema of the result file (documented in docs/calibration.md#json-schema).
 JSON_SCHEMA: dict[str, Any] = {
@@ -207,8 +250,8 @@ JSON_SCHEMA: dict[str, Any] = {
                   "required": ["source", "encoding", "sample_rate", "channels", "duration_s"]},
         "slo": {"type": "array", "minItems": 1, "items": {
             "type": "object", "required": ["metric", "percentile", "bound"],
-            "properties": {"metric": {"enum": ["first_result", "finalization", "latency",
-                                               "failures"]},
+            "properties": {"metric": {"enum": ["first_result", "finalization", "lag_growth",
+                                               "latency", "failures"]},
                            "percentile": {"type": ["integer", "null"]},
                            "bound": {"type": "number", "minimum": 0}}}},
         "hold_s": {"type": "number", "exclusiveMinimum": 0},
@@ -228,10 +271,16 @@ JSON_SCHEMA: dict[str, Any] = {
                            "failure_rate": {"type": "number", "minimum": 0, "maximum": 1},
                            "failure_kinds": {"type": "object",
                                              "additionalProperties": {"type": "integer"}},
+                           "inconclusive": {"type": "array", "items": {"type": "string"}},
+                           "notes": {"type": "object",
+                                     "additionalProperties": {"type": "integer"}},
                            "first_result": _SUMMARY, "finalization": _SUMMARY,
+                           "lag_growth": _SUMMARY, "loop_lag": _SUMMARY,
                            "connect": _SUMMARY, "latency": _SUMMARY,
                            "throughput_audio_s_per_s": {"type": "number", "minimum": 0}}}},
         "capacity": {"type": ["integer", "null"], "minimum": 1},
+        "measured_capacity": {"type": ["integer", "null"], "minimum": 1},
+        "capacity_is_lower_bound": {"type": "boolean"},
         "target_fraction": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
         "target_concurrency": {"type": ["integer", "null"], "minimum": 1},
         "interrupted": {"type": "boolean"},
@@ -243,9 +292,13 @@ JSON_SCHEMA: dict[str, Any] = {
 def calibration_target(path: str | Path) -> int:
     """``target_concurrency_per_instance`` from a result file: the target it concluded.
 
-    :raises ValueError: when no level of that calibration met its SLO.
+    :raises ValueError: when no level of that calibration met its SLO, or the result must
+        not size a fleet (batch, accelerated or interrupted).
     """
     result = load_result(path)
+    found = result.sizing_problems()
+    if found:
+        raise ValueError(f"{path} cannot give a target: {'; '.join(found)}")
     if result.target_concurrency is None:
         raise ValueError(f"{path}: no level met the SLO ({result.slo}), so it gives no target")
     return result.target_concurrency

@@ -6,11 +6,16 @@ each slot streams the audio once, closes, and opens the next stream until the ho
 so short audio still keeps N streams busy. A slot whose stream failed waits
 ``retry_pause_s`` before the next attempt; every attempt counts. Cancelling the run
 (Ctrl-C) closes every open stream with ``CloseStream`` and returns what was measured.
+
+While a level runs a probe measures how late the client's own event loop wakes up
+(``loop_lag``, wall seconds): a p99 above :data:`CLIENT_BOUND_S` means the client, not
+the server, set the pace (credential look-ups, a busy CPU), and the level says so.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,10 +30,16 @@ from .slo import (
     DEFAULT_STREAM_SLO,
     STREAM_METRICS,
     Slo,
+    growth,
     parse_slo,
     summary,
 )
 from .stream_client import DEFAULT_CLOSE_TIMEOUT_S, StreamRecord, run_stream
+
+#: Event-loop lag (p99, wall seconds) above which a level is marked client-bound.
+CLIENT_BOUND_S = 0.05
+#: Wall seconds between two wake-ups of the event-loop probe.
+PROBE_INTERVAL_S = 0.02
 
 #: Called about once a second (audio time) while a level runs:
 #: ``(concurrency, seconds into the level, hold, records so far)``.
@@ -81,13 +92,20 @@ def stream_stats(records: list[StreamRecord], hold_s: float) -> dict[str, Any]:
     for record in failures:
         assert record.failure is not None
         kinds[record.failure] = kinds.get(record.failure, 0) + 1
+    notes: dict[str, int] = {}
+    for record in counted:
+        if record.note is not None and record.failure is None:
+            notes[record.note] = notes.get(record.note, 0) + 1
     first = [r.first_result_s for r in counted if r.first_result_s is not None]
     lags = [lag for r in counted for lag in r.finalization_lags]
     connect = [r.connect_s for r in counted if r.connect_s is not None]
+    slopes = [g for r in counted if r.failure is None
+              and (g := growth(r.lag_points())) is not None]
     return {"attempts": len(counted), "failures": len(failures),
             "failure_rate": len(failures) / len(counted) if counted else 1.0,
-            "failure_kinds": kinds, "first_result": summary(first),
-            "finalization": summary(lags), "connect": summary(connect),
+            "failure_kinds": kinds, "notes": notes, "first_result": summary(first),
+            "finalization": summary(lags), "lag_growth": summary(slopes),
+            "connect": summary(connect),
             "finals": len(lags), "audio_s": round(sum(r.audio_s for r in records), 3)}
 
 
@@ -137,6 +155,8 @@ class Calibration:
         tasks = [asyncio.ensure_future(self._staggered(i, level, begin, until))
                  for i in range(concurrency)]
         progress = asyncio.ensure_future(self._progress(level, begin))
+        lateness: list[float] = []
+        probe = asyncio.ensure_future(_probe_loop(lateness))
         interrupted = False
         try:
             await asyncio.gather(*tasks)
@@ -147,11 +167,19 @@ class Calibration:
             await asyncio.gather(*tasks, return_exceptions=True)
         finally:
             progress.cancel()
+            probe.cancel()
         stats = self.stats(level.records)
+        stats["loop_lag"] = summary(lateness)
         violations = tuple(self.slo.violations(stats))
+        notes = list(self.slo.inconclusive(stats))
+        lag_p99 = stats["loop_lag"]["p99"]
+        if lag_p99 is not None and lag_p99 > CLIENT_BOUND_S:
+            notes.append(f"client-bound: the client's event loop woke up to "
+                         f"{lag_p99 * 1000:.0f} ms late (p99), so the client may have set "
+                         "the pace: use a faster client machine or fewer streams per process")
         result = LevelResult(concurrency=concurrency, passed=not violations and not interrupted,
                              violations=violations, stats=stats, started_at=started_at,
-                             ended_at=utc_now(), interrupted=interrupted)
+                             ended_at=utc_now(), interrupted=interrupted, notes=tuple(notes))
         if interrupted:
             self.partial = result
             raise asyncio.CancelledError
@@ -179,13 +207,22 @@ class Calibration:
         return await search(self.plan, self.run_level, may_run=self.may_run)
 
 
+async def _probe_loop(lateness: list[float]) -> None:
+    """Sleep ``PROBE_INTERVAL_S`` again and again, recording how late each wake-up was."""
+    while True:
+        before = time.monotonic()
+        await asyncio.sleep(PROBE_INTERVAL_S)
+        lateness.append(max(0.0, time.monotonic() - before - PROBE_INTERVAL_S))
+
+
 class StreamCalibration(Calibration):
     metrics = STREAM_METRICS
 
     def __init__(self, *, client: Any, audio: Audio, model: str, params: dict[str, str],
-                 **kwargs: Any) -> None:
+                 lenient_close: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.client, self.audio, self.model, self.params = client, audio, model, params
+        self.lenient_close = lenient_close
         self.chunks = audio.chunks(self.options.chunk_s)
 
     async def slot(self, index: int, level: _Level, until: float) -> None:
@@ -194,7 +231,8 @@ class StreamCalibration(Calibration):
             record = await run_stream(self.client, audio=self.audio, chunks=self.chunks,
                                       clock=self.clock, model=self.model, params=self.params,
                                       until=until, sink=level.records,
-                                      close_timeout_s=self.options.close_timeout_s)
+                                      close_timeout_s=self.options.close_timeout_s,
+                                      lenient_close=self.lenient_close)
             if record.failure is not None:
                 await self.clock.sleep_until(self.clock.now() + self.options.retry_pause_s)
 
@@ -233,7 +271,7 @@ async def execute(calibration: Calibration, result: CalibrationResult) -> Calibr
     result.levels = list(outcome.trials)
     if outcome.interrupted and calibration.partial is not None:
         result.levels.append(calibration.partial)
-    result.capacity = outcome.capacity
+    result.set_capacity(outcome.capacity)
     result.interrupted = outcome.interrupted
     result.stopped = outcome.stopped
     return result

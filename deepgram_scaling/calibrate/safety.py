@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .levels import SearchPlan
+from .slo import Slo, detection_limit
 
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 #: Hard caps the CLI enforces whatever the flags say.
@@ -82,6 +83,7 @@ def problems(facts: EndpointFacts, *, allow_scaling: bool) -> list[str]:
                      f"pools {list(facts.instance_pools)}: calibrate one instance type at a "
                      "time (deploy it with a single pool)")
     if allow_scaling:
+        # the count may be above one: the result divides the capacity by it
         return found
     if facts.instance_count != 1:
         found.append(f"variant {facts.variant_name} runs {facts.instance_count} instances: a "
@@ -106,3 +108,13 @@ def plan_text(plan: SearchPlan, *, hold_s: float, close_s: float, max_total_s: f
             f"longest run: {longest / 60:.0f} min (cap {max_total_s / 60:.0f} min); "
             f"at most {plan.max_streams} concurrent streams\n"
             f"instance-hours: {hours:.2f} on {max(1, instance_count or 1)} instance(s)")
+
+
+def detection_text(slo: Slo, stream_s: float) -> str:
+    """The largest capacity at which the run still sees one stream too many."""
+    limit = detection_limit(slo, stream_s)
+    if limit is None:
+        return ("warning: no term of the SLO grows with an overload (add finalization_p95 "
+                "or lag_growth_p50): a level past the capacity can pass")
+    return (f"with {stream_s:g} s streams the SLO sees one stream over the capacity up to a "
+            f"capacity of about {max(0.0, limit):.0f} (docs/calibration.md#keeps-up)")

@@ -5,6 +5,7 @@ capacity each stream calibration measured."""
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,8 +20,9 @@ def measured_capacities(paths: Sequence[str]) -> dict[str, int]:
     """``{instance type: capacity}`` from stream calibration results.
 
     :raises CalibrationFileError: for a batch result (its capacity counts requests, not
-        streams), a ``--url`` result (no instance type), no passing level, or two files
-        for one type.
+        streams), a ``--url`` result (no instance type), no passing level, an accelerated
+        or interrupted run, or two files for one type. A capacity that is only a lower
+        bound (the stream cap was reached) is taken with a warning.
     """
     found: dict[str, int] = {}
     for path in paths:
@@ -36,6 +38,14 @@ def measured_capacities(paths: Sequence[str]) -> dict[str, int]:
         if result.capacity is None:
             raise CalibrationFileError(f"--calibration {path}: no level met its SLO "
                                        f"({result.slo}), so it measured no capacity")
+        found_problems = result.sizing_problems()
+        if found_problems:
+            raise CalibrationFileError(f"--calibration {path} cannot size a fleet: "
+                                       f"{'; '.join(found_problems)}")
+        if result.lower_bound:
+            warnings.warn(f"--calibration {path}: every level passed up to the stream cap, "
+                          f"so {result.capacity} is only a lower bound on the capacity",
+                          stacklevel=2)
         if result.instance_type in found:
             raise CalibrationFileError(f"--calibration lists {result.instance_type} twice")
         found[result.instance_type] = result.capacity

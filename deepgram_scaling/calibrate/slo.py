@@ -1,9 +1,16 @@
 """Service-level terms and the percentiles they are judged on.
 
 A level passes when every term holds. A term is ``<metric><=<bound>``: ``first_result_p95<=1``
-(seconds), ``finalization_p95<=2``, ``latency_p95<=10`` (batch), ``failures<=0.5%`` (share of
-streams or requests that failed). Any of p50, p90, p95 and p99 may be used. A percentile
-with no sample (every stream failed) fails its term.
+(seconds), ``finalization_p95<=2``, ``lag_growth_p50<=0.02`` (how fast a stream's
+finalization lag grows, seconds per second of audio: the "keeps up" term),
+``latency_p95<=10`` (batch), ``failures<=0.5%`` (share of streams or requests that failed).
+Any of p50, p90, p95 and p99 may be used. A percentile with no sample (every stream failed)
+fails its term, except ``lag_growth``, which has no sample when no stream was long enough
+to measure it (:data:`MIN_GROWTH_SPAN_S`): the level is then marked inconclusive on it.
+
+A percentile from few samples is mostly noise: a level lists the terms whose percentile
+had fewer than :func:`min_samples` samples (20 for a p95) as ``thin``, and the failure
+term's resolution is one attempt in however many the level made.
 """
 
 from __future__ import annotations
@@ -14,11 +21,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 PERCENTILES = (50, 90, 95, 99)
-STREAM_METRICS = ("first_result", "finalization")
+STREAM_METRICS = ("first_result", "finalization", "lag_growth")
 BATCH_METRICS = ("latency",)
 #: Deepgram's streaming guidance: first words within about a second, finals within two
 #: seconds of the audio; failures rare enough to be noise (docs/calibration.md#slo).
-DEFAULT_STREAM_SLO = "first_result_p95<=1,finalization_p95<=2,failures<=0.5%"
+#: ``lag_growth_p50<=0.02``: the median stream's lag may grow by at most 1.2 s a minute,
+#: which one stream over a capacity below 50 exceeds whatever the hold
+#: (docs/calibration.md#keeps-up).
+DEFAULT_STREAM_SLO = ("first_result_p95<=1,finalization_p95<=2,lag_growth_p50<=0.02,"
+                      "failures<=0.5%")
+#: Shortest audio span (seconds) over which a stream's lag growth is measured.
+MIN_GROWTH_SPAN_S = 15.0
+#: Metrics without a unit of seconds.
+RATIO_METRICS = ("lag_growth",)
 DEFAULT_BATCH_SLO = "latency_p95<=10,failures<=0.5%"
 
 _TERM = re.compile(r"^\s*([a-z_]+?)(?:_p(\d+))?\s*<=\s*([0-9.]+)\s*(%|s|ms)?\s*$")
@@ -40,10 +55,32 @@ def percentile(values: Sequence[float], pct: float) -> float | None:
 
 
 def summary(values: Sequence[float]) -> dict[str, float | None]:
-    """``{"p50": ..., "p90": ..., "p95": ..., "p99": ..., "max": ...}``."""
+    """``{"p50": ..., "p90": ..., "p95": ..., "p99": ..., "max": ..., "n": ...}``."""
     out: dict[str, float | None] = {f"p{p}": percentile(values, p) for p in PERCENTILES}
     out["max"] = max(values) if values else None
+    out["n"] = len(values)
     return out
+
+
+def min_samples(pct: int) -> int:
+    """Samples a ``pct`` percentile needs before it says more than the maximum: 20 for a
+    p95, 100 for a p99, 10 for a p90, 2 for a p50."""
+    return max(2, math.ceil(100 / (100 - pct) - 1e-9))
+
+
+def growth(points: Sequence[tuple[float, float]]) -> float | None:
+    """Least-squares slope of ``(audio offset, finalization lag)``: seconds of lag gained
+    per second of audio, or None when the points span less than :data:`MIN_GROWTH_SPAN_S`
+    or number fewer than 4."""
+    if len(points) < 4:
+        return None
+    xs = [x for x, _ in points]
+    if max(xs) - min(xs) < MIN_GROWTH_SPAN_S:
+        return None
+    mean_x = sum(xs) / len(xs)
+    mean_y = sum(y for _, y in points) / len(points)
+    var = sum((x - mean_x) ** 2 for x in xs)
+    return sum((x - mean_x) * (y - mean_y) for x, y in points) / var
 
 
 @dataclass(frozen=True)
@@ -62,7 +99,25 @@ class Term:
     def __str__(self) -> str:
         if self.metric == "failures":
             return f"failures<={self.bound * 100:g}%"
+        if self.metric in RATIO_METRICS:
+            return f"{self.name}<={self.bound:g}"
         return f"{self.name}<={self.bound:g}s"
+
+    def samples(self, stats: Mapping[str, object]) -> int | None:
+        """How many samples the term was judged on (attempts for failures)."""
+        if self.metric == "failures":
+            value = stats.get("attempts")
+        else:
+            series = stats.get(self.metric)
+            value = series.get("n") if isinstance(series, Mapping) else None
+        return int(value) if isinstance(value, (int, float)) else None
+
+    def thin(self, stats: Mapping[str, object]) -> bool:
+        """Whether the percentile rests on fewer samples than it needs."""
+        if self.pct is None:
+            return False
+        n = self.samples(stats)
+        return n is not None and n < min_samples(self.pct)
 
     def observed(self, stats: Mapping[str, object]) -> float | None:
         if self.metric == "failures":
@@ -76,6 +131,8 @@ class Term:
 
     def holds(self, stats: Mapping[str, object]) -> bool:
         value = self.observed(stats)
+        if value is None and self.metric in RATIO_METRICS:
+            return True  # no stream long enough to measure it: inconclusive, not failed
         return value is not None and value <= self.bound + 1e-12
 
 
@@ -95,6 +152,20 @@ class Slo:
                 shown = ("no sample" if value is None else
                          f"{value * 100:.2f}%" if term.metric == "failures" else f"{value:.3f}s")
                 out.append(f"{term} (got {shown})")
+        return out
+
+    def inconclusive(self, stats: Mapping[str, object]) -> list[str]:
+        """The terms a level could not judge well: a percentile from too few samples, or
+        no sample of ``lag_growth`` at all."""
+        out = []
+        for term in self.terms:
+            n = term.samples(stats)
+            if term.metric in RATIO_METRICS and term.observed(stats) is None:
+                out.append(f"{term.name}: no stream spanned {MIN_GROWTH_SPAN_S:g} s of audio")
+            elif term.thin(stats):
+                assert term.pct is not None
+                out.append(f"{term.name}: {n} samples, fewer than the "
+                           f"{min_samples(term.pct)} a p{term.pct} needs")
         return out
 
     def to_json(self) -> list[dict[str, object]]:
@@ -145,8 +216,10 @@ def parse_slo(text: str, *, metrics: Sequence[str]) -> Slo:
         if pct_text is None or int(pct_text) not in PERCENTILES:
             raise SloError(f"{metric} needs a percentile among "
                            f"{', '.join(f'p{p}' for p in PERCENTILES)}, got {raw.strip()!r}")
-        if unit == "%":
-            raise SloError(f"{metric} is bounded in seconds, got {raw.strip()!r}")
+        if unit == "%" or (metric in RATIO_METRICS and unit is not None):
+            raise SloError(f"{metric} is bounded in "
+                           f"{'seconds per second' if metric in RATIO_METRICS else 'seconds'}"
+                           f", got {raw.strip()!r}")
         seconds = bound / 1000 if unit == "ms" else bound
         if seconds <= 0:
             raise SloError(f"{metric} bound must be > 0 seconds, got {raw.strip()!r}")
@@ -157,3 +230,22 @@ def parse_slo(text: str, *, metrics: Sequence[str]) -> Slo:
     if len(set(names)) != len(names):
         raise SloError(f"slo names a term twice: {names}")
     return Slo(tuple(terms))
+
+
+def detection_limit(slo: Slo, stream_s: float) -> float | None:
+    """The highest capacity at which a level one stream over it still fails ``slo``, for
+    streams of ``stream_s`` audio seconds (the shorter of the audio and the hold); None when
+    no term can see an overload.
+
+    One stream over a capacity ``c`` falls behind by ``1 / (c + 1)`` of every second
+    (processor sharing), so its lag crosses a finalization bound ``b`` once the stream has
+    run about ``1.3 x b x (c + 1)`` seconds (docs/calibration.md#keeps-up), and its lag
+    grows faster than a ``lag_growth`` bound ``g`` while ``c < 1 / g - 1``.
+    """
+    limits = []
+    for term in slo.terms:
+        if term.metric == "finalization":
+            limits.append(stream_s / (1.3 * term.bound) - 1)
+        elif term.metric == "lag_growth" and stream_s >= MIN_GROWTH_SPAN_S:
+            limits.append(1 / term.bound - 1)
+    return max(limits) if limits else None
