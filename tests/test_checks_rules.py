@@ -118,6 +118,16 @@ def test_a_scale_in_step_that_removes_nothing_does_not_flap():
         build(flapping, exact_zero))] == ["AsyncScaleIn"]
 
 
+@pytest.mark.parametrize("adjustment", [0, {"Ref": "Adjustment"}])
+def test_a_scale_in_step_that_changes_by_zero_or_a_parameter_is_not_a_removal(adjustment):
+    def change(template: dict[str, Any]) -> None:
+        props(template, "AsyncScaleIn")["StepScalingPolicyConfiguration"][
+            "StepAdjustments"][0]["ScalingAdjustment"] = adjustment
+
+    assert RULE["AsyncScaleInStepFlaps"].check(build(_scale_in(threshold=1, upper=0),
+                                                     change)) == []
+
+
 # --- ScheduleExpression -----------------------------------------------------------------------
 
 
@@ -134,6 +144,31 @@ def test_every_bad_schedule_of_a_target_is_reported():
                                       "cron(0 8 * * *)")))
     assert [(resource, message.split(":")[0]) for resource, message in found] == [
         ("RtTarget", "scheduled action s1"), ("RtTarget", "scheduled action s2")]
+
+
+def test_two_problems_of_one_schedule_are_joined_and_an_unnamed_action_is_numbered():
+    # given a target whose first action has no schedule, and whose second has no name and a
+    # schedule with two fields out of range
+    actions = [{"ScheduledActionName": "no-schedule", "ScalableTargetAction": {"MinCapacity": 1}},
+               {"Schedule": "cron(61 25 * * ? *)", "ScalableTargetAction": {"MinCapacity": 1}},
+               "not an action"]
+    found = messages("ScheduleExpression", build(_set("RtTarget", ["ScheduledActions"], actions)))
+    # then the second is reported by its place, with both problems
+    assert found == [("RtTarget", (
+        "scheduled action #2: 'cron(61 25 * * ? *)' has minutes '61': 61 is out of range; "
+        "valid minutes: 0-59, ranges a-b, lists a,b and '*'; 'cron(61 25 * * ? *)' has hours "
+        "'25': 25 is out of range; valid hours: 0-23, ranges a-b, lists a,b and '*'"))]
+
+
+def test_a_schedule_only_eventbridge_questions_is_a_warning():
+    # given a rate whose unit EventBridge wants plural (docs/aws-behaviour.md#schedule-expressions)
+    findings = RULE["ScheduleExpression"].check(build(_schedules("rate(2 hour)")))
+    # then it is a warning on the target, not an error
+    assert [(f.rule, f.level, f.resource, f.message) for f in findings] == [(
+        "SageMakerScaling-ScheduleExpression", "warning", "RtTarget",
+        "scheduled action s0: 'rate(2 hour)' says 'hour' for a value of 2: EventBridge wants a "
+        "singular unit for 1 and a plural one above, and Application Auto Scaling's reference "
+        "does not say whether it does too; write 'rate(2 hours)' to be sure")]
 
 
 # --- AlarmTopicAllowsCloudWatch ---------------------------------------------------------------
@@ -198,6 +233,25 @@ def _statement(**statement: Any) -> Any:
 def test_which_topic_policy_statements_let_cloudwatch_publish(statement, fires):
     found = RULE["AlarmTopicAllowsCloudWatch"].check(build(_statement(**statement)))
     assert [f.resource for f in found] == (["RtTopicPolicy"] if fires else [])
+
+
+@pytest.mark.parametrize("document", ["{}", {}, {"Statement": [{"Effect": "Allow",
+                                                                 "NotAction": "sns:Subscribe",
+                                                                 "Principal": "*"}]}])
+def test_a_policy_document_that_allows_nothing_readable_is_reported(document):
+    # a document given as a string, without statements, or without Action: no allow found
+    found = RULE["AlarmTopicAllowsCloudWatch"].check(
+        build(_set("RtTopicPolicy", ["PolicyDocument"], document)))
+    assert [f.resource for f in found] == ["RtTopicPolicy"]
+
+
+def test_the_allow_for_cloudwatch_is_found_after_other_statements():
+    allow = {"Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+             "Action": "sns:Publish"}
+    events = {**allow, "Principal": {"Service": "events.amazonaws.com"}}
+    statements = ["PolicyDocument", "Statement"]
+    assert RULE["AlarmTopicAllowsCloudWatch"].check(
+        build(_set("RtTopicPolicy", statements, ["not a statement", events, allow]))) == []
 
 
 def test_an_unconditional_deny_overrides_an_allow_for_cloudwatch():
@@ -276,6 +330,32 @@ def test_a_dimension_set_by_a_parameter_is_not_judged():
 def test_a_wake_up_step_acts_at_one_only_within_its_bounds(lower, upper, wakes):
     template = build(_step_bounds("AsyncWakeUp", lower, upper))
     assert (RULE["AsyncWakeUpFromZero"].check(template) == []) is wakes
+
+
+def test_a_wake_up_step_must_start_at_the_reading_not_just_above_the_threshold():
+    # given an alarm at >= 0.5 and a step from 4 above it: a reading of 1 is 0.5 above
+    template = build(_set("AsyncWakeUpAlarm", ["Threshold"], 0.5), _step_bounds("AsyncWakeUp", 4))
+    # then no step acts at 1, so nothing wakes the endpoint
+    assert [f.resource for f in RULE["AsyncWakeUpFromZero"].check(template)] == ["AsyncTarget"]
+
+
+def test_an_operator_set_by_a_parameter_is_trusted_with_the_first_step():
+    template = build(_set("AsyncWakeUpAlarm", ["ComparisonOperator"], {"Ref": "Operator"}),
+                     _step_bounds("AsyncWakeUp", 4))
+    assert RULE["AsyncWakeUpFromZero"].check(template) == []
+
+
+def test_an_anomaly_detection_band_is_not_a_wake_up():
+    template = build(_set("AsyncWakeUpAlarm", ["ComparisonOperator"],
+                          "LessThanLowerOrGreaterThanUpperThreshold"))
+    assert [f.resource for f in RULE["AsyncWakeUpFromZero"].check(template)] == ["AsyncTarget"]
+
+
+def test_a_wake_up_without_steps_and_a_parameter_threshold_wakes_nothing():
+    template = build(_set("AsyncWakeUpAlarm", ["Threshold"], {"Ref": "Threshold"}),
+                     _set("AsyncWakeUp", ["StepScalingPolicyConfiguration", "StepAdjustments"],
+                          []))
+    assert [f.resource for f in RULE["AsyncWakeUpFromZero"].check(template)] == ["AsyncTarget"]
 
 
 def test_a_wake_up_alarm_with_a_parameter_threshold_is_trusted():

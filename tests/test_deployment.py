@@ -839,11 +839,12 @@ def test_the_traffic_floor_note_names_each_alarms_floor():
         "latency": RollbackAlarmOptions(minimum_requests=20, period=MINUTES(5)),
         "errors": RollbackAlarmOptions(minimum_requests=cdk.Token.as_number({"Ref": "Floor"})),
     })
-    assert note.startswith(
+    assert note == (
         "The rollback alarms judge only periods with at least their minimum_requests (errors: "
         "a floor set at deploy time; latency: 20 requests per 300 s); quieter periods count "
         "as healthy, so an endpoint below that traffic during an update gets no error "
-        "guardrail and a bad release is not rolled back.")
+        "guardrail and a bad release is not rolled back. Lower minimum_requests in "
+        "rollback_alarm_options or send test traffic while the update bakes.")
     assert "(none created)" in traffic_floor_note({})
 
 
@@ -860,7 +861,11 @@ def test_a_canary_no_larger_than_an_error_rate_threshold_is_diluted():
         "moves the rate by about its own share and cannot roll back on its own. Raise the "
         "canary's percent or lower the threshold (rollback_alarm_options).")
     # above every threshold, or not a canary: nothing to say
-    assert diluted_canary_warning(canary, {"faults": 0.04}) is None
+    assert diluted_canary_warning(canary, {"faults": 0.0499}) is None
+    # and a canary whose percent is known only at deploy time is not judged
+    deploy_time = DeploymentStrategy.canary(percent=cdk.Token.as_number({"Ref": "Percent"}),
+                                            wait=MINUTES(10))
+    assert diluted_canary_warning(deploy_time, {"errors": 0.5}) is None
     linear = DeploymentStrategy.linear(step_percent=10, wait=MINUTES(1))
     assert diluted_canary_warning(linear, {"errors": 0.5}) is None
 
@@ -882,3 +887,33 @@ def test_the_stepped_floor_problem_names_the_prop_and_the_limit(strategy, limit)
         "DeploymentStrategy.all_at_once(), got 1")
     # a floor known only at deploy time is left alone
     assert stepped_update_floor_problem(strategy, cdk.Token.as_number({"Ref": "Min"})) is None
+
+
+def test_the_execution_role_describes_the_rollback_alarms_by_their_arns():
+    from aws_cdk import aws_iam as iam
+
+    from deepgram_scaling.deployment import describe_alarms_statement
+
+    # given a stack with a known account and region, and its execution policy
+    stack = cdk.Stack(cdk.App(), "Describe",
+                      env=cdk.Environment(account="123456789012", region="us-east-1"))
+    policy = iam.ManagedPolicy(stack, "Policy")
+
+    def alarm_arn(name: str) -> dict[str, Any]:
+        return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"},
+                                  f":cloudwatch:us-east-1:123456789012:alarm:{name}"]]}
+
+    def resources(*names: str, **kwargs: Any) -> Any:
+        statement = stack.resolve(describe_alarms_statement(policy, names, **kwargs)
+                                  .to_statement_json())
+        assert (statement["Action"], statement["Effect"]) == ("cloudwatch:DescribeAlarms", "Allow")
+        return statement["Resource"]
+
+    # when named alarms are described (by default they are this app's metric alarms)
+    # then each is one ARN, in order
+    assert resources("speech-latency", "speech-errors") == [alarm_arn("speech-errors"),
+                                                             alarm_arn("speech-latency")]
+    # and a name CloudFormation generates widens them to every alarm of the account
+    assert resources("speech-errors", cdk.Token.as_string({"Ref": "Alarm"})) == alarm_arn("*")
+    # and an alarm of another app, perhaps composite, needs a permission on *
+    assert resources("team-release", foreign=True) == "*"
