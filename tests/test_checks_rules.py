@@ -363,3 +363,84 @@ def test_a_wake_up_alarm_with_a_parameter_threshold_is_trusted():
                               _step_bounds("AsyncWakeUp", 4)))
     # the first step is taken as the one that acts
     assert RULE["AsyncWakeUpFromZero"].check(template) == []
+
+
+# --- more edges: every target, policy and topic is judged, whatever comes first ------------------
+
+
+def _first(logical_id: str) -> Any:
+    """Moves a resource to the front of the template's Resources."""
+    def mutate(template: dict[str, Any]) -> None:
+        resources = template["Resources"]
+        template["Resources"] = {logical_id: resources.pop(logical_id), **resources}
+    return mutate
+
+
+def test_a_flapping_scale_in_is_found_after_a_target_that_is_not_judged():
+    # given the real-time target (never at zero) ahead of the async one that flaps
+    template = build(_scale_in(threshold=1, upper=0), _first("RtTarget"))
+    assert [f.resource for f in RULE["AsyncScaleInStepFlaps"].check(template)] == ["AsyncScaleIn"]
+
+
+def test_a_scale_in_on_a_real_time_endpoint_is_left_to_its_own_rule():
+    # given the flapping policy attached to the real-time target, wrongly at zero
+    template = build(_scale_in(threshold=1, upper=0),
+                     _set("AsyncScaleIn", ["ScalingTargetId"], {"Ref": "RtTarget"}),
+                     _set("RtTarget", ["MinCapacity"], 0))
+    # then this rule says nothing (RealtimeMinCapacity reports the zero)
+    assert RULE["AsyncScaleInStepFlaps"].check(template) == []
+    assert [f.resource for f in RULE["RealtimeMinCapacity"].check(template)] == ["RtTarget"]
+
+
+def test_a_scale_in_alarm_with_a_parameter_operator_is_trusted():
+    template = build(_scale_in(threshold=1, upper=0),
+                     _set("AsyncScaleInAlarm", ["ComparisonOperator"], {"Ref": "Operator"}))
+    assert RULE["AsyncScaleInStepFlaps"].check(template) == []
+
+
+def _composite_on_topic(template: dict[str, Any]) -> None:
+    template["Resources"]["RtComposite"] = {"Type": "AWS::CloudWatch::CompositeAlarm",
+                                            "Properties": {
+        "AlarmRule": "ALARM(RtErrorsAlarm)", "AlarmActions": [{"Ref": "RtTopic"}]}}
+
+
+def test_a_composite_alarm_that_notifies_the_topic_is_named():
+    found = messages("AlarmTopicAllowsCloudWatch",
+                     build(case("AlarmTopicAllowsCloudWatch", "ssl-only-policy"),
+                           _composite_on_topic))
+    ((_, message),) = found
+    assert message.startswith("topic RtTopic is notified by RtErrorsAlarm, RtComposite, but")
+
+
+def test_each_topic_policy_is_judged_and_a_topic_no_alarm_notifies_is_not():
+    # given the base's policy, which allows CloudWatch, then an inline policy on the same
+    # topic that does not, and an ssl-only policy on a topic no alarm notifies
+    ssl_only = props(build(case("AlarmTopicAllowsCloudWatch", "ssl-only-policy")),
+                     "RtTopicPolicy")["PolicyDocument"]
+
+    def more_policies(template: dict[str, Any]) -> None:
+        resources = template["Resources"]
+        resources["RtTopicInlinePolicy"] = {"Type": "AWS::SNS::TopicInlinePolicy",
+                                            "Properties": {"TopicArn": {"Ref": "RtTopic"},
+                                                           "PolicyDocument": ssl_only}}
+        resources["QuietTopic"] = {"Type": "AWS::SNS::Topic", "Properties": {}}
+        resources["QuietTopicPolicy"] = {"Type": "AWS::SNS::TopicPolicy", "Properties": {
+            "Topics": [{"Ref": "QuietTopic"}], "PolicyDocument": ssl_only}}
+
+    found = RULE["AlarmTopicAllowsCloudWatch"].check(build(more_policies))
+    # then only the inline policy of the notified topic is reported
+    assert [f.resource for f in found] == ["RtTopicInlinePolicy"]
+
+
+def test_a_step_policy_on_a_deepgram_endpoint_has_no_scale_in_cooldown_to_judge():
+    def step_policy(template: dict[str, Any]) -> None:
+        template["Resources"]["RtStep"] = {
+            "Type": "AWS::ApplicationAutoScaling::ScalingPolicy", "Properties": {
+                "PolicyName": "step", "PolicyType": "StepScaling",
+                "ScalingTargetId": {"Ref": "RtTarget"},
+                "StepScalingPolicyConfiguration": {
+                    "AdjustmentType": "ChangeInCapacity", "Cooldown": 60,
+                    "StepAdjustments": [{"MetricIntervalLowerBound": 0,
+                                         "ScalingAdjustment": 1}]}}}
+
+    assert RULE["StreamingScaleInCooldown"].check(build(step_policy)) == []
