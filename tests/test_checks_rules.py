@@ -444,3 +444,20 @@ def test_a_step_policy_on_a_deepgram_endpoint_has_no_scale_in_cooldown_to_judge(
                                          "ScalingAdjustment": 1}]}}}
 
     assert RULE["StreamingScaleInCooldown"].check(build(step_policy)) == []
+
+
+def test_a_flapping_scale_in_is_found_after_one_with_a_parameter_threshold():
+    # given, ahead of the flapping policy, another whose alarm threshold is a parameter
+    def trusted_first(template: dict[str, Any]) -> None:
+        resources = template["Resources"]
+        policy = {**resources["AsyncScaleIn"]}
+        alarm = {**resources["AsyncScaleInAlarm"],
+                 "Properties": {**props(template, "AsyncScaleInAlarm"),
+                                "Threshold": {"Ref": "Threshold"},
+                                "AlarmActions": [{"Ref": "AsyncScaleInEarly"}]}}
+        template["Resources"] = {"AsyncScaleInEarly": policy,
+                                 "AsyncScaleInEarlyAlarm": alarm, **resources}
+
+    template = build(_scale_in(threshold=1, upper=0), trusted_first)
+    # then the flapping one is still reported
+    assert [f.resource for f in RULE["AsyncScaleInStepFlaps"].check(template)] == ["AsyncScaleIn"]
