@@ -33,8 +33,12 @@ SCALE = 20.0
 #: SLOs of the knee tests. A wall-clock stall of the test process (a loaded machine) reads
 #: as 20 times longer; bounds of 3-4 s leave 120-170 ms of wall-clock margin over the
 #: emulator's 0.6 s at its knee, and long enough audio still overloads one stream more.
-LOOSE = "first_result_p95<=3,finalization_p95<=4,failures<=0.5%"
-TIGHTER = "first_result_p95<=3,finalization_p95<=3,failures<=1%"
+#: The lag_growth term (bound 0.03: a stall of the loaded machine adds a one-off jump to a
+#: stream's lag, not a slope) sees one stream over any capacity below 32, whatever the audio.
+LOOSE = "first_result_p95<=3,finalization_p95<=4,lag_growth_p50<=0.03,failures<=0.5%"
+TIGHTER = "first_result_p95<=3,finalization_p95<=3,lag_growth_p50<=0.03,failures<=1%"
+#: Without the lag_growth term: one stream over 12 stays under a 4 s lag for 20 s streams.
+NO_GROWTH = "first_result_p95<=3,finalization_p95<=4,failures<=0.5%"
 
 
 def silence(seconds: float, rate: int = 8000) -> Audio:
@@ -47,13 +51,15 @@ def options(hold_s: float, scale: float = SCALE, **kwargs: Any) -> RunOptions:
 
 
 def emulator(scale: float = SCALE, **kwargs: Any) -> Emulator:
-    return Emulator(time_scale=scale, final_s=1.0, **kwargs)
+    kwargs.setdefault("final_s", 1.0)
+    return Emulator(time_scale=scale, **kwargs)
 
 
 async def stream_search(capacity: float, audio_s: float, slo: str | None = None,
                         plan: SearchPlan | None = None, **kwargs: Any
                         ) -> tuple[CalibrationResult, Emulator]:
-    async with emulator(stream_capacity=capacity) as emu:
+    # latency rising with load before the knee, finals at an uneven cadence
+    async with emulator(stream_capacity=capacity, congestion=True, final_jitter=0.5) as emu:
         result = await calibrate_stream(
             audio=silence(audio_s), url=emu.ws_url, plan=plan or SearchPlan(max_streams=8),
             options=options(audio_s),
@@ -62,25 +68,45 @@ async def stream_search(capacity: float, audio_s: float, slo: str | None = None,
 
 
 def test_the_stream_search_finds_the_knee_for_several_capacities_slos_and_audio():
-    # given three servers of different capacity, audio lengths and SLOs, searched at once
-    cases = [(2, 16.0, LOOSE, SearchPlan(max_streams=4)),
-             (3, 21.0, LOOSE, SearchPlan(max_streams=6)),
-             (4, 20.0, TIGHTER, SearchPlan(start=2, max_streams=6))]
+    # given servers of different capacity, audio lengths and SLOs, searched at once (the
+    # capacity-12 case runs alone: 13 streams at once would load the machine in these
+    # accelerated runs); at 12 one stream more falls behind by 1/13 of a second a second,
+    # 0.9 s over 12 s streams, which only the lag_growth term sees
+    cases = [(2, 12.0, LOOSE, SearchPlan(max_streams=4)),
+             (4, 16.0, TIGHTER, SearchPlan(start=2, max_streams=6))]
 
     async def all_cases() -> list[tuple[CalibrationResult, Emulator]]:
         return await asyncio.gather(*(stream_search(c, a, s, p) for c, a, s, p in cases))
 
     # when
     outcomes = asyncio.run(all_cases())
-    # then
+    cases.append((12, 12.0, LOOSE, SearchPlan(start=11, max_streams=13)))
+    outcomes.append(asyncio.run(stream_search(*cases[-1])))
+    # then the capacity is the knee or one step below it, never above
     for (capacity, audio_s, _, _), (result, emu) in zip(cases, outcomes, strict=True):
-        assert result.capacity is not None, result.to_json()
-        assert abs(result.capacity - capacity) <= 1, (capacity, audio_s, [
-            (lv.concurrency, lv.violations) for lv in result.levels])
+        assert result.capacity in (capacity - 1, capacity), (capacity, audio_s, [
+            (lv.concurrency, lv.violations, lv.stats["lag_growth"]["p50"])
+            for lv in result.levels])
         failing = [lv for lv in result.levels if not lv.passed]
         assert failing and all(lv.violations for lv in failing)
         assert result.levels[-1].concurrency == result.capacity  # the confirmation
         assert emu.sessions == set() and emu.active == 0
+
+
+def test_without_the_keeps_up_term_one_stream_over_a_large_capacity_passes():
+    # given the capacity-12 server, 20 s streams and an SLO on the lag alone
+    async def run() -> CalibrationResult:
+        async with emulator(stream_capacity=12) as emu:
+            return await calibrate_stream(
+                audio=silence(20.0), url=emu.ws_url,
+                plan=SearchPlan(start=13, max_streams=13, confirm=False),
+                options=options(20.0), slo=parse_slo(NO_GROWTH, metrics=STREAM_METRICS))
+
+    # when
+    level = asyncio.run(run()).levels[0]
+    # then the overloaded level passes its lag bound while its lag grows steadily
+    assert level.passed
+    assert level.stats["lag_growth"]["p50"] > 0.05
 
 
 def test_the_endpoint_path_drives_the_sdk_through_a_transport_factory():
@@ -110,7 +136,8 @@ def test_refusals_past_the_servers_limit_count_as_failures():
     async def run() -> CalibrationResult:
         async with emulator(stream_capacity=100, max_active=3) as emu:
             return await calibrate_stream(audio=silence(3.0), url=emu.ws_url,
-                                          plan=SearchPlan(max_streams=8), options=options(4.0))
+                                          plan=SearchPlan(max_streams=8), options=options(4.0),
+                                          slo=parse_slo(LOOSE, metrics=STREAM_METRICS))
 
     # when
     result = asyncio.run(run())
@@ -145,7 +172,8 @@ def test_cancelling_closes_every_stream_and_still_reports():
         async with emulator(stream_capacity=8) as emu:
             task = asyncio.ensure_future(calibrate_stream(
                 audio=silence(20.0), url=emu.ws_url, plan=SearchPlan(max_streams=8),
-                options=options(20.0), on_level=lambda _lv: None))
+                options=options(20.0), on_level=lambda _lv: None,
+                slo=parse_slo(LOOSE, metrics=STREAM_METRICS)))
             while emu.active < 2:
                 await asyncio.sleep(0.01)
             await asyncio.sleep(0.1)
@@ -257,8 +285,8 @@ def test_batch_against_an_endpoint_keeps_every_request_of_a_level_in_flight():
     # when a level of 40 concurrent requests runs (more than asyncio's default pool)
     result = asyncio.run(calibrate_batch(
         audio=audio, invoker=invoker, plan=SearchPlan(start=40, max_streams=40, confirm=False),
-        options=RunOptions(hold_s=0.3),
-        slo=parse_slo("latency_p95<=1,failures<=0.5%", metrics=BATCH_METRICS)))
+        options=RunOptions(hold_s=3.0, time_scale=10),
+        slo=parse_slo("latency_p95<=5,failures<=0.5%", metrics=BATCH_METRICS)))
     # then every request of the level was at the server at once
     assert peak[0] == 40
     assert result.levels[0].passed and result.capacity == 40

@@ -40,6 +40,9 @@ def test_a_pool_and_a_target_come_from_a_result(tmp_path: Path):
     ({"target": {"kind": "url", "url": "ws://h:8080"}},
      "needs a result that names its instance type"),
     ({"capacity": None}, "needs a capacity, got none"),
+    ({"time_scale": 20.0}, "accelerated clock"),
+    ({"interrupted": True, "stopped": "interrupted during level 8"}, "it was interrupted"),
+    ({"mode": "batch"}, "measured batch requests"),
 ])
 def test_a_result_without_type_or_capacity_makes_no_pool(tmp_path: Path,
                                                           changes: dict[str, object],
@@ -47,6 +50,40 @@ def test_a_result_without_type_or_capacity_makes_no_pool(tmp_path: Path,
     path = write(tmp_path, **changes)
     with pytest.raises(DeepgramScalingConfigError, match=message):
         InstancePool.from_calibration(str(path))
+
+
+def test_a_capacity_that_is_only_a_lower_bound_makes_a_pool_with_a_warning(tmp_path: Path):
+    capped = write(tmp_path, "capped.json",
+                   stopped="stream cap 12 reached with every level passing")
+    with pytest.warns(UserWarning, match="only a lower bound"):
+        assert InstancePool.from_calibration(str(capped)).max_concurrency == 12
+    with pytest.warns(UserWarning, match="only a lower bound"):
+        assert measured_capacities([str(capped)]) == {"ml.g6.2xlarge": 12}
+
+
+def test_a_search_that_found_its_knee_warns_of_nothing(tmp_path: Path):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert InstancePool.from_calibration(str(write(tmp_path))).max_concurrency == 12
+
+
+def test_a_level_measured_on_several_instances_counts_per_instance():
+    # given --allow-scaling on an endpoint running 3 instances, where level 12 passed
+    result = sample_result()
+    result.target = {**result.target, "instance_count": 3}
+    # when
+    result.set_capacity(12)
+    # then
+    assert (result.capacity, result.measured_capacity, result.target_concurrency) == (4, 12, 3)
+    from deepgram_scaling.calibrate.report import conclusion
+
+    assert "divided by 3" in conclusion(result)
+    result.target = {**result.target, "instance_count": 1}
+    result.set_capacity(12)
+    assert (result.capacity, result.measured_capacity) == (12, 12)
+    assert "divided by" not in conclusion(result)
 
 
 def test_an_unreadable_result_is_a_config_error(tmp_path: Path):
@@ -58,7 +95,7 @@ def test_a_one_instance_calibration_deployment_scales_on_the_measured_target(
         tmp_path: Path, new_stack: Callable[..., cdk.Stack]):
     # given a calibrated type, deployed pinned to one instance as docs/calibration.md shows
     path = write(tmp_path)
-    stack = new_stack("Calibrated")
+    stack = new_stack("Calibrated", nag=False)  # cdk-nag runs on the same construct elsewhere
     # when
     RealtimeDeepgramEndpoint(stack, "Speech", model=DeepgramModel.from_image(IMAGE_URI),
                              instance_pools=[InstancePool.from_calibration(str(path))],
@@ -94,6 +131,8 @@ def test_the_simulator_takes_measured_capacities(tmp_path: Path):
     ({"mode": "batch"}, "measured batch requests"),
     ({"target": {"kind": "url", "url": "ws://h"}}, "names no instance type"),
     ({"capacity": None}, "no level met its SLO"),
+    ({"time_scale": 20.0}, "accelerated clock"),
+    ({"interrupted": True, "stopped": "interrupted during level 8"}, "it was interrupted"),
 ])
 def test_the_simulator_refuses_results_that_measured_no_stream_capacity(
         tmp_path: Path, changes: dict[str, object], message: str):

@@ -338,3 +338,141 @@ def test_a_run_where_even_one_stream_fails_says_so():
     text = conclusion(result)
     assert "no level met the SLO" in text and "even one stream failed it" in text
     assert "InstancePool" not in text
+
+
+# -- audit 19 ------------------------------------------------------------------------------
+
+def test_the_default_stream_slo_holds_a_keeps_up_term():
+    from deepgram_scaling.calibrate.slo import DEFAULT_STREAM_SLO
+
+    slo = parse_slo(DEFAULT_STREAM_SLO, metrics=STREAM_METRICS)
+    assert str(slo) == ("first_result_p95<=1s,finalization_p95<=2s,lag_growth_p50<=0.02,"
+                        "failures<=0.5%")
+    with pytest.raises(SloError, match="lag_growth is bounded in seconds per second"):
+        parse_slo("lag_growth_p50<=2%", metrics=STREAM_METRICS)
+
+
+def test_lag_growth_is_the_slope_of_lag_over_a_long_enough_stream():
+    from deepgram_scaling.calibrate.slo import growth
+
+    # a stream falling behind by 1/13 of each second, and one keeping up with noise
+    behind = [(t, 0.6 + t / 13) for t in range(1, 21)]
+    steady = [(t, 0.6 + (0.2 if t % 3 == 0 else 0.0)) for t in range(1, 21)]
+    assert growth(behind) == pytest.approx(1 / 13)
+    slope = growth(steady)
+    assert slope is not None and abs(slope) < 0.01
+    # too short or too few to say
+    assert growth([(t, t / 13) for t in range(1, 6)]) is None
+    assert growth([(0, 0.1), (5, 0.2), (12, 0.3)]) is None
+
+
+def test_a_percentile_from_too_few_samples_is_inconclusive():
+    from deepgram_scaling.calibrate.slo import min_samples
+
+    assert [min_samples(p) for p in (50, 90, 95, 99)] == [2, 10, 20, 100]
+    slo = parse_slo("first_result_p95<=1,lag_growth_p50<=0.02,failures<=1%",
+                    metrics=STREAM_METRICS)
+    thin = {"attempts": 8, "failure_rate": 0.0, "first_result": summary([0.3] * 8),
+            "lag_growth": summary([])}
+    enough = {"attempts": 20, "failure_rate": 0.0, "first_result": summary([0.3] * 20),
+              "lag_growth": summary([0.0, 0.01])}
+    # the missing lag_growth does not fail the level; it is reported
+    assert slo.violations(thin) == []
+    assert slo.inconclusive(thin) == [
+        "first_result_p95: 8 samples, fewer than the 20 a p95 needs",
+        "lag_growth_p50: no stream spanned 10 s of audio"]
+    assert slo.inconclusive(enough) == []
+
+
+def test_the_overload_a_run_can_see_follows_the_projects_formula():
+    from deepgram_scaling.calibrate.slo import detection_limit
+
+    lag_only = parse_slo("finalization_p95<=2", metrics=STREAM_METRICS)
+    both = parse_slo("finalization_p95<=2,lag_growth_p50<=0.02", metrics=STREAM_METRICS)
+    # 60 s streams and a 2 s bound: 60 >= 1.3 x 2 x (c + 1) up to c of about 22
+    assert detection_limit(lag_only, 60) == pytest.approx(60 / 2.6 - 1)
+    assert detection_limit(both, 60) == pytest.approx(49)
+    assert detection_limit(both, 5) == pytest.approx(5 / 2.6 - 1)  # too short for growth
+    assert detection_limit(parse_slo("failures<=1%", metrics=STREAM_METRICS), 60) is None
+
+
+def test_the_conclusion_warns_when_one_stream_over_the_capacity_could_pass():
+    from deepgram_scaling.calibrate.report import conclusion
+
+    result = sample_result(capacity=50)  # 30 s audio, SLO without a finalization term
+    assert "one stream more than 50 may pass" in conclusion(result)
+    result.slo = parse_slo("finalization_p95<=2,lag_growth_p50<=0.01", metrics=STREAM_METRICS)
+    assert "may pass" not in conclusion(result)
+    assert "the failure term resolves" in conclusion(result)
+
+
+def test_a_blocked_event_loop_marks_the_level_client_bound():
+    import time
+
+    from deepgram_scaling.calibrate.runner import BatchCalibration, RunOptions
+
+    async def run(block_s: float) -> LevelResult:
+        async def invoke() -> None:
+            time.sleep(block_s)  # a synchronous call on the loop, as a credential look-up
+            await asyncio.sleep(0.01)
+
+        calibration = BatchCalibration(
+            invoker=invoke, audio=Audio(pcm=b"\0\0" * 800, encoding="linear16",
+                                        sample_rate=8000),
+            slo=parse_slo("latency_p95<=5", metrics=BATCH_METRICS),
+            plan=SearchPlan(), options=RunOptions(hold_s=0.4), on_progress=None, on_level=None)
+        return await calibration.run_level(2)
+
+    blocked, free = asyncio.run(run(0.08)), asyncio.run(run(0.0))
+    assert any(n.startswith("client-bound") for n in blocked.notes)
+    assert blocked.stats["loop_lag"]["p99"] > 0.05
+    assert not any(n.startswith("client-bound") for n in free.notes)
+
+
+def test_an_accelerated_clock_the_machine_cannot_keep_is_refused():
+    from deepgram_scaling.calibrate.runner import RunOptions, check_time_scale, default_slo
+
+    # 1 s first-result bound: at most 10 x; 100 ms chunks would allow 20 x
+    with pytest.raises(ValueError, match="time_scale must be at most 10 for these settings"):
+        check_time_scale(default_slo("stream"), RunOptions(time_scale=20))
+    check_time_scale(default_slo("stream"), RunOptions(time_scale=10))
+    loose = parse_slo("finalization_p95<=4", metrics=STREAM_METRICS)
+    with pytest.raises(ValueError, match="at most 2 for"):
+        check_time_scale(loose, RunOptions(time_scale=5, chunk_s=0.01))
+
+
+def test_botocore_errors_are_told_apart_by_their_code():
+    from botocore.exceptions import ClientError
+
+    from deepgram_scaling.calibrate.stream_client import failure_kind
+
+    def error(code: str, status: int) -> ClientError:
+        return ClientError({"Error": {"Code": code, "Message": "m"},
+                            "ResponseMetadata": {"HTTPStatusCode": status}}, "InvokeEndpoint")
+
+    assert failure_kind(error("ModelError", 424)) == "ModelError-424"
+    assert failure_kind(error("ThrottlingException", 429)) == "ThrottlingException-429"
+    assert failure_kind(RuntimeError("x")) == "error-RuntimeError"
+
+
+def test_a_close_error_is_a_note_only_on_the_lenient_path_with_every_final():
+    from deepgram_scaling.calibrate.stream_client import StreamRecord, _judge_close_error
+
+    def judged(lenient: bool, finalized_to: float) -> StreamRecord:
+        record = StreamRecord(started=0.0, audio_s=10.0, finalized_to=finalized_to)
+        sent = asyncio.Event()
+        sent.set()
+        _judge_close_error(record, RuntimeError("Input stream broken"), sent, lenient)
+        return record
+
+    assert judged(True, 10.0).note == "after-close-stream-error-RuntimeError"
+    assert judged(True, 10.0).failure is None
+    assert judged(True, 6.0).failure == "error-RuntimeError"  # finals missing
+    assert judged(False, 10.0).failure == "error-RuntimeError"  # the URL path
+
+
+def test_the_runtime_client_pools_as_many_connections_as_streams():
+    from deepgram_scaling.calibrate.cli import boto3_clients
+
+    assert boto3_clients("us-east-1", 200).runtime.meta.config.max_pool_connections == 200
+    assert boto3_clients("us-east-1", 4).runtime.meta.config.max_pool_connections == 10

@@ -123,6 +123,7 @@ class Calibration:
     def __init__(self, *, slo: Slo, plan: SearchPlan, options: RunOptions,
                  on_progress: Progress | None, on_level: Callable[[LevelResult], None] | None
                  ) -> None:
+        check_time_scale(slo, options)
         self.slo, self.plan, self.options = slo, plan, options
         self.clock = Clock(options.time_scale)
         self.on_progress, self.on_level = on_progress, on_level
@@ -254,6 +255,33 @@ class BatchCalibration(Calibration):
     def stats(self, records: list[Any]) -> dict[str, Any]:
         records_typed: list[BatchRecord] = records
         return batch_stats(records_typed, self.options.hold_s)
+
+
+#: Wall-clock margin an accelerated run needs under its smallest time bound: a stall of the
+#: client or the emulator reads ``time_scale`` times longer.
+MIN_BOUND_WALL_S = 0.1
+#: Wall-clock length a chunk needs at least on an accelerated clock (the event loop's
+#: timers are not finer).
+MIN_CHUNK_WALL_S = 0.005
+
+
+def check_time_scale(slo: Slo, options: RunOptions) -> None:
+    """Refuse an accelerated clock that the machine cannot keep: a time bound shorter than
+    :data:`MIN_BOUND_WALL_S` of wall time, or chunks shorter than :data:`MIN_CHUNK_WALL_S`.
+    At the defaults (100 ms chunks, a 1 s first-result bound) that allows up to 10 x
+    (docs/calibration.md#accelerated).
+
+    :raises ValueError: naming the largest time scale these settings allow.
+    """
+    scale = options.time_scale
+    if scale <= 1:
+        return
+    bounds = [t.bound for t in slo.terms if t.metric not in ("failures", "lag_growth")]
+    limit = min([b / MIN_BOUND_WALL_S for b in bounds] + [options.chunk_s / MIN_CHUNK_WALL_S])
+    if scale > limit + 1e-9:
+        raise ValueError(f"time_scale must be at most {limit:g} for these settings (each time "
+                         f"bound must last {MIN_BOUND_WALL_S:g} s of wall time and each chunk "
+                         f"{MIN_CHUNK_WALL_S:g} s), got {scale:g}")
 
 
 def default_slo(mode: str) -> Slo:

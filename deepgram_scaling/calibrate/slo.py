@@ -31,7 +31,7 @@ BATCH_METRICS = ("latency",)
 DEFAULT_STREAM_SLO = ("first_result_p95<=1,finalization_p95<=2,lag_growth_p50<=0.02,"
                       "failures<=0.5%")
 #: Shortest audio span (seconds) over which a stream's lag growth is measured.
-MIN_GROWTH_SPAN_S = 15.0
+MIN_GROWTH_SPAN_S = 10.0
 #: Metrics without a unit of seconds.
 RATIO_METRICS = ("lag_growth",)
 DEFAULT_BATCH_SLO = "latency_p95<=10,failures<=0.5%"
