@@ -20,7 +20,8 @@ from pathlib import Path
 
 #: Bytes per sample of the raw encodings Deepgram's streaming API accepts that we can pace.
 SAMPLE_WIDTHS = {"linear16": 2, "linear32": 4, "mulaw": 1, "alaw": 1}
-#: Default chunk: 100 ms, the size Deepgram's streaming examples send.
+#: Default chunk: 100 ms, inside the 20-250 ms Deepgram recommends sending at once
+#: (docs/aws-behaviour.md#stream-pacing).
 DEFAULT_CHUNK_S = 0.1
 
 

@@ -10,7 +10,7 @@ was sent to the moment the result arrived (docs/aws-behaviour.md#deepgram-result
 
 Pacing starts once the session is open, as Deepgram's own stress client does: a
 ``KeepAlive`` goes first (it opens a lazy transport and has no answer,
-docs/aws-behaviour.md#deepgram-keep-alive), and each chunk leaves when its last sample
+docs/aws-behaviour.md#deepgram-finalize), and each chunk leaves when its last sample
 would exist counting from the moment that send completed, so a slow open delays the stream
 instead of bursting the chunks it held back. A stream ends with ``CloseStream``; Deepgram
 answers with the last finals and a ``Metadata`` message, then closes
