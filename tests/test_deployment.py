@@ -738,25 +738,63 @@ def test_settings_at_the_apis_bounds_are_accepted(strategy):
 
 
 @pytest.mark.parametrize(("strategy", "expected"), [
-    # one bake, then the termination wait: 600 + 300 s
-    (DeploymentStrategy.all_at_once(wait=MINUTES(10), termination_wait=MINUTES(5),
-                                    maximum_execution_timeout=MINUTES(15)), "900 s over 1 step"),
+    # one bake, then the termination wait: 600 + 300 s (built in the test: the factories are
+    # under test too)
+    (lambda: DeploymentStrategy.all_at_once(wait=MINUTES(10), termination_wait=MINUTES(5),
+                                            maximum_execution_timeout=MINUTES(15)),
+     "900 s over 1 step(s)), got 15 minutes"),
     # a canary bakes twice
-    (DeploymentStrategy.canary(percent=10, wait=MINUTES(5),
-                               maximum_execution_timeout=MINUTES(10)), "600 s over 2 step"),
+    (lambda: DeploymentStrategy.canary(percent=10, wait=MINUTES(5),
+                                       maximum_execution_timeout=MINUTES(10)),
+     "600 s over 2 step(s)), got 10 minutes"),
     # 30 % steps are four
-    (DeploymentStrategy.linear(step_percent=30, wait=MINUTES(5), termination_wait=MINUTES(1),
-                               maximum_execution_timeout=MINUTES(21)), "1260 s over 4 step"),
+    (lambda: DeploymentStrategy.linear(step_percent=30, wait=MINUTES(5),
+                                       termination_wait=MINUTES(1),
+                                       maximum_execution_timeout=MINUTES(21)),
+     "1260 s over 4 step(s)), got 21 minutes"),
     # a rolling update has no termination wait
-    (DeploymentStrategy.rolling(batch_percent=25, wait=MINUTES(5),
-                                maximum_execution_timeout=MINUTES(20)), "1200 s over 4 step"),
-])
+    (lambda: DeploymentStrategy.rolling(batch_percent=25, wait=MINUTES(5),
+                                        maximum_execution_timeout=MINUTES(20)),
+     "1200 s over 4 step(s)), got 20 minutes"),
+], ids=["all-at-once", "canary", "linear", "rolling"])
 def test_a_timeout_no_longer_than_the_waits_is_refused(strategy, expected):
     # given a timeout equal to the waits it must contain / when checked
-    (found,) = strategy_problems(strategy)
+    (found,) = strategy_problems(strategy())
     # then the timeout is refused with the waits it had to exceed
-    assert found.startswith("deployment.maximum_execution_timeout must exceed the waits it "
-                            f"contains ({expected}(s)), got ")
+    assert found == ("deployment.maximum_execution_timeout must exceed the waits it contains "
+                     f"({expected}")
+
+
+def test_the_waits_of_steps_known_only_at_deploy_time_are_not_added_up():
+    # given linear steps whose size is a parameter: the number of steps is unknown
+    linear = DeploymentStrategy.linear(step_percent=cdk.Token.as_number({"Ref": "Step"}),
+                                       wait=MINUTES(30), maximum_execution_timeout=MINUTES(10))
+    # then the timeout is not compared with the waits
+    assert linear.steps is None
+    assert strategy_problems(linear) == []
+
+
+@pytest.mark.parametrize("max_capacity", [0, True, 2.5])
+def test_a_maximum_that_is_not_a_whole_fleet_leaves_the_steps_alone(max_capacity):
+    linear = DeploymentStrategy.linear(step_percent=10, wait=MINUTES(1))
+    assert linear.steps_on(max_capacity) == 10
+
+
+@pytest.mark.parametrize("min_capacity", [True, 1.5])
+def test_a_floor_that_is_not_a_whole_number_is_left_to_the_number_check(min_capacity):
+    from deepgram_scaling.deployment import stepped_update_floor_problem
+
+    canary = DeploymentStrategy.canary(percent=10, wait=MINUTES(1))
+    assert stepped_update_floor_problem(canary, min_capacity) is None
+
+
+def test_a_bake_known_only_at_deploy_time_is_not_compared():
+    from deepgram_scaling.alarms import RollbackAlarmOptions
+    from deepgram_scaling.deployment import short_bake_warning
+
+    canary = DeploymentStrategy.canary(percent=10,
+                                       wait=SECONDS(cdk.Token.as_number({"Ref": "Bake"})))
+    assert short_bake_warning(canary, {"errors": RollbackAlarmOptions()}) is None
 
 
 @pytest.mark.parametrize("strategy", [
@@ -813,6 +851,12 @@ def test_render_gives_the_deployment_config_of_each_kind():
 ])
 def test_the_extra_instances_an_update_runs_beside_a_fleet_of_four(strategy, extra):
     assert strategy.extra_instances(4) == extra
+
+
+def test_a_rolling_batch_that_divides_the_fleet_is_exact():
+    # a quarter of 404 instances is 101, not rounded
+    assert DeploymentStrategy.rolling(batch_percent=25, wait=MINUTES(1)).extra_instances(
+        404) == 101
 
 
 def test_a_bake_as_long_as_the_alarm_window_is_enough():
