@@ -73,7 +73,7 @@ def test_the_stream_search_finds_the_knee_for_several_capacities_slos_and_audio(
     # accelerated runs); at 12 one stream more falls behind by 1/13 of a second a second,
     # 0.9 s over 12 s streams, which only the lag_growth term sees
     cases = [(2, 12.0, LOOSE, SearchPlan(max_streams=4)),
-             (4, 16.0, TIGHTER, SearchPlan(start=2, max_streams=6))]
+             (4, 14.0, TIGHTER, SearchPlan(start=2, max_streams=6))]
 
     async def all_cases() -> list[tuple[CalibrationResult, Emulator]]:
         return await asyncio.gather(*(stream_search(c, a, s, p) for c, a, s, p in cases))

@@ -476,3 +476,21 @@ def test_the_runtime_client_pools_as_many_connections_as_streams():
 
     assert boto3_clients("us-east-1", 200).runtime.meta.config.max_pool_connections == 200
     assert boto3_clients("us-east-1", 4).runtime.meta.config.max_pool_connections == 10
+
+
+def test_the_time_cap_counts_the_wait_for_the_last_close():
+    from deepgram_scaling.calibrate.runner import BatchCalibration, RunOptions
+
+    def may_run(cap: float) -> bool:
+        async def invoke() -> None:
+            return None
+
+        calibration = BatchCalibration(
+            invoker=invoke, audio=Audio(pcm=b"\0\0" * 800, encoding="linear16",
+                                        sample_rate=8000),
+            slo=parse_slo("latency_p95<=5", metrics=BATCH_METRICS), plan=SearchPlan(),
+            options=RunOptions(hold_s=60, close_timeout_s=15, max_total_s=cap),
+            on_progress=None, on_level=None)
+        return calibration.may_run(1)
+
+    assert may_run(80.0) and not may_run(70.0)  # a 60 s hold can end 15 s late

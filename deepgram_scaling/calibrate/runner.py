@@ -144,9 +144,12 @@ class Calibration:
         await self.slot(0, _Level(1), until)
 
     def may_run(self, _concurrency: int) -> bool:
+        """Whether a level can end within the time cap, counting the wait for the last
+        streams to close after the hold."""
         cap = self.options.max_total_s
         elapsed = self.clock.now() - self.started
-        return cap is None or elapsed + self.options.hold_s <= cap
+        longest = self.options.hold_s + self.options.close_timeout_s
+        return cap is None or elapsed + longest <= cap
 
     async def run_level(self, concurrency: int) -> LevelResult:
         level = _Level(concurrency)
