@@ -460,16 +460,16 @@ OPTIONS = RollbackAlarmOptions()
       "replaces; pass one of them, got both"]),
     ({"deployment": CANARY, "min_capacity": 2, "rollback_alarms": []},
      ["rollback_alarms must be a list of 1 to 10 alarms (the API's limit), got []"]),
-    ({"deployment": CANARY, "min_capacity": 2, "rollback_alarms": "speech-errors"},
-     ["rollback_alarms must be a list of 1 to 10 alarms (the API's limit), got "
-      "'speech-errors'"]),
+    ({"deployment": CANARY, "min_capacity": 2, "rollback_alarms": "errors"},
+     ["rollback_alarms must be a list of 1 to 10 alarms (the API's limit), got 'errors'"]),
     ({"deployment": CANARY, "min_capacity": 2,
       "rollback_alarms": [alarm(str(n)) for n in range(11)]},
      [Prefix("rollback_alarms must be a list of 1 to 10 alarms (the API's limit), got [")]),
     ({"deployment": CANARY, "min_capacity": 2,
-      "rollback_alarms": [alarm(), "speech-latency", alarm(None)]},
+      "rollback_alarms": [alarm(), "speech-latency", alarm(None), SimpleNamespace(alarm_arn="a")]},
      ["rollback_alarms[1] must be a cloudwatch.IAlarm, got 'speech-latency'",
-      Prefix("rollback_alarms[2] must be a cloudwatch.IAlarm, got namespace(")]),
+      Prefix("rollback_alarms[2] must be a cloudwatch.IAlarm, got namespace("),
+      "rollback_alarms[3] must be a cloudwatch.IAlarm, got namespace(alarm_arn='a')"]),
 ], ids=["suspend-not-bool", "alarms-without-deployment", "options-without-deployment",
         "not-a-strategy", "alarms-and-options", "no-alarms", "alarms-not-a-list",
         "eleven-alarms", "not-an-alarm"])
@@ -523,8 +523,18 @@ def test_a_marketplace_package_refuses_guardrails_and_their_alarms():
                               rollback_alarm_options=OPTIONS)) == [
         "rollback_alarm_options have no effect on a Marketplace package: SageMaker applies no "
         "guardrail there, so nothing would roll back; drop them, got rollback_alarm_options"]
-    # the user's rollback alarms on a package: counted, not inspected further
+    # the user's rollback alarms on a package: counted (or echoed), not inspected further
+    assert problems_of(shared(model=package, deployment=at_once, rollback_alarms=7))[0].endswith(
+        "drop them, got 7 alarm(s)")
     assert problems_of(shared(model=package, deployment=at_once,
                               rollback_alarms=[alarm(), "not-an-alarm"])) == [
         "rollback_alarms have no effect on a Marketplace package: SageMaker applies no "
         "guardrail there, so nothing would roll back; drop them, got 2 alarm(s)"]
+
+
+def test_security_groups_given_as_one_string_are_refused():
+    # given a vpc and a security group id where a list of groups belongs
+    found = problems_of(shared(vpc=SimpleNamespace(), security_groups="sg1"))
+    # then the list is asked for, echoing the string
+    assert found == ["security_groups must be a list of 1 to 5 security groups (SageMaker's "
+                     "limit), got 'sg1'"]
