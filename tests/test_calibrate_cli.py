@@ -86,6 +86,10 @@ def test_the_command_prints_levels_and_the_code_to_paste_and_writes_json_and_plo
     result = load_result(tmp_path / "r.json")
     assert status == 0 and result.capacity == 2
     assert "first p50/p95 ms" in out and "pass" in out
+    # 5 s streams, finalization_p95<=4 and no lag_growth term: blind past a capacity of 0
+    assert "with 5 s streams the SLO sees one stream over the capacity up to a capacity " \
+           "of about 0" in out
+    assert "warning: with 5 s streams, one stream more than 2 may pass" in out
     assert "FAIL: failures<=0.5% (got" in out
     assert f'InstancePool("ml.g6.2xlarge", max_concurrency={result.capacity})' in out
     assert f"target_concurrency_per_instance={result.target_concurrency}," in out
