@@ -80,7 +80,7 @@ def test_the_stream_search_finds_the_knee_for_several_capacities_slos_and_audio(
 
     # when
     outcomes = asyncio.run(all_cases())
-    cases.append((12, 12.0, LOOSE, SearchPlan(start=11, max_streams=13)))
+    cases.append((12, 12.0, LOOSE, SearchPlan(start=12, max_streams=13)))
     outcomes.append(asyncio.run(stream_search(*cases[-1])))
     # then the capacity is the knee or one step below it, never above
     for (capacity, audio_s, _, _), (result, emu) in zip(cases, outcomes, strict=True):
@@ -114,8 +114,8 @@ def test_the_endpoint_path_drives_the_sdk_through_a_transport_factory():
     async def run() -> tuple[CalibrationResult, Emulator]:
         async with emulator(stream_capacity=2) as emu:
             result = await calibrate_stream(
-                audio=silence(12.0), transport_factory=emu.transport_factory,
-                plan=SearchPlan(max_streams=3), options=options(12.0),
+                audio=silence(10.0), transport_factory=emu.transport_factory,
+                plan=SearchPlan(max_streams=3), options=options(10.0),
                 slo=parse_slo(TIGHTER, metrics=STREAM_METRICS),
                 target={"kind": "endpoint", "endpoint_name": "Streaming-1",
                         "instance_type": "ml.g6.2xlarge", "instance_count": 1})
@@ -171,8 +171,8 @@ def test_cancelling_closes_every_stream_and_still_reports():
     async def run() -> tuple[CalibrationResult, Emulator]:
         async with emulator(stream_capacity=8) as emu:
             task = asyncio.ensure_future(calibrate_stream(
-                audio=silence(20.0), url=emu.ws_url, plan=SearchPlan(max_streams=8),
-                options=options(20.0), on_level=lambda _lv: None,
+                audio=silence(8.0), url=emu.ws_url, plan=SearchPlan(max_streams=8),
+                options=options(8.0), on_level=lambda _lv: None,
                 slo=parse_slo(LOOSE, metrics=STREAM_METRICS)))
             while emu.active < 2:
                 await asyncio.sleep(0.01)
