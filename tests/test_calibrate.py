@@ -47,6 +47,7 @@ def silence(seconds: float, rate: int = 8000) -> Audio:
 
 
 def options(hold_s: float, scale: float = SCALE, **kwargs: Any) -> RunOptions:
+    kwargs.setdefault("settle_s", 2.0)
     return RunOptions(hold_s=hold_s, time_scale=scale, chunk_s=0.5, **kwargs)
 
 

@@ -73,7 +73,7 @@ def args(audio: Path, *extra: str) -> list[str]:
     # Latency bounds loose enough for a loaded machine: here only the refusals decide.
     return ["stream", "--audio", str(audio), "--hold", "5", "--max-streams", "4",
             "--slo", "first_result_p95<=4,finalization_p95<=4,failures<=0.5%",
-            "--time-scale", SCALE, "--emulated-server", *extra]
+            "--time-scale", SCALE, "--emulated-server", "--settle", "2", *extra]
 
 
 def test_the_command_prints_levels_and_the_code_to_paste_and_writes_json_and_plot(

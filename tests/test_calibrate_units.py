@@ -4,7 +4,9 @@ search, audio reading and pacing, the result file and its schema."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
+import itertools
 import json
 import wave
 from dataclasses import dataclass
@@ -493,4 +495,44 @@ def test_the_time_cap_counts_the_wait_for_the_last_close():
             on_progress=None, on_level=None)
         return calibration.may_run(1)
 
-    assert may_run(80.0) and not may_run(70.0)  # a 60 s hold can end 15 s late
+    # a 60 s hold can end 15 s late, after up to 15 s of settling
+    assert may_run(91.0) and not may_run(85.0)
+
+
+def test_a_failed_level_is_followed_by_a_pause_for_the_backlog():
+    from deepgram_scaling.calibrate.runner import BatchCalibration, RunOptions
+
+    def gaps(settle_s: float) -> list[float]:
+        starts: list[float] = []
+        clock: list[Clock] = []
+
+        async def invoke() -> None:
+            await asyncio.sleep(0.001)
+
+        async def run() -> None:
+            calibration = BatchCalibration(
+                invoker=invoke, audio=Audio(pcm=b"\0\0" * 800, encoding="linear16",
+                                            sample_rate=8000),
+                slo=parse_slo("latency_p95<=5", metrics=BATCH_METRICS), plan=SearchPlan(),
+                options=RunOptions(hold_s=1.0, time_scale=50, chunk_s=0.5,
+                                   settle_s=settle_s),
+                on_progress=None, on_level=None)
+            clock.append(calibration.clock)
+            original = calibration.run_level
+
+            async def run_level(concurrency: int) -> LevelResult:
+                starts.append(calibration.clock.now())
+                result = await original(concurrency)
+                # the first level fails, the second passes
+                return dataclasses.replace(result, passed=len(starts) > 1)
+
+            calibration.run_level = run_level  # type: ignore[method-assign]
+            await calibration._settled(1)
+            await calibration._settled(1)
+            await calibration._settled(1)
+        asyncio.run(run())
+        return [b - a for a, b in itertools.pairwise(starts)]
+
+    after_fail, after_pass = gaps(20.0)
+    assert after_fail >= 20.0 and after_pass < 10.0
+    assert gaps(0.0)[0] < 10.0

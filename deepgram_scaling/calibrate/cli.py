@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
                          metavar="KEY=VALUE", help="another Deepgram query parameter")
         sub.add_argument("--hold", type=float, default=60.0, help="seconds per level "
                                                                   "(default 60)")
+        sub.add_argument("--settle", type=float, default=15.0,
+                         help="seconds to pause after a failed level, for the server's "
+                              "backlog to drain (default 15)")
         sub.add_argument("--chunk-ms", type=float, default=100.0,
                          help="audio per message when streaming (default 100)")
         sub.add_argument("--slo", default=DEFAULT_STREAM_SLO if mode == "stream"
@@ -155,7 +158,7 @@ def main(argv: Sequence[str] | None = None, *, clients: Clients | None = None,
                           resolution=args.resolution)
         options = RunOptions(hold_s=args.hold, target_fraction=args.target_fraction,
                              max_total_s=args.max_minutes * 60, time_scale=args.time_scale,
-                             chunk_s=args.chunk_ms / 1000)
+                             chunk_s=args.chunk_ms / 1000, settle_s=args.settle)
     except (OSError, AudioError, SloError, ValueError) as err:
         print(f"calibrate: {err}", file=sys.stderr)
         return 2
@@ -189,7 +192,8 @@ def main(argv: Sequence[str] | None = None, *, clients: Clients | None = None,
         target = facts.to_target()
         _print(f"endpoint {facts.endpoint_name}: {facts.instance_count} x "
                f"{facts.instance_type}, variant {facts.variant_name}")
-        _print(plan_text(plan, hold_s=args.hold, close_s=options.close_timeout_s,
+        _print(plan_text(plan, hold_s=args.hold,
+                         close_s=options.close_timeout_s + options.settle_s,
                          max_total_s=options.max_total_s or 0, instance_count=facts.instance_count))
         if args.mode == "stream":
             _print(detection_text(slo, min(args.hold, audio.duration_s)))

@@ -60,6 +60,9 @@ class RunOptions:
     :param close_timeout_s: Wait for the close after ``CloseStream``. Default: 15.
     :param time_scale: Audio seconds per wall second; only the tests change it, together
         with the emulated server's. Default: 1.
+    :param settle_s: Pause after a failed level before the next one, so that a server
+        still working through an overload's backlog does not fail the level after it.
+        Default: 15.
     """
 
     hold_s: float = 60.0
@@ -70,6 +73,7 @@ class RunOptions:
     chunk_s: float = DEFAULT_CHUNK_S
     close_timeout_s: float = DEFAULT_CLOSE_TIMEOUT_S
     time_scale: float = 1.0
+    settle_s: float = 15.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -79,6 +83,8 @@ class RunOptions:
             problems.append(f"target_fraction must be in (0, 1], got {self.target_fraction}")
         if not 0.005 <= self.chunk_s <= 1:
             problems.append(f"chunk_s must be between 0.005 and 1 second, got {self.chunk_s}")
+        if not self.settle_s >= 0:
+            problems.append(f"settle_s must be >= 0, got {self.settle_s}")
         if self.max_total_s is not None and not self.max_total_s > 0:
             problems.append(f"max_total_s must be > 0, got {self.max_total_s}")
         if problems:
@@ -130,6 +136,7 @@ class Calibration:
         self.started = self.clock.now()
         #: The level a cancellation cut short, if any.
         self.partial: LevelResult | None = None
+        self._last_failed = False
 
     def slot(self, index: int, level: _Level, until: float) -> Awaitable[None]:
         raise NotImplementedError
@@ -148,7 +155,7 @@ class Calibration:
         streams to close after the hold."""
         cap = self.options.max_total_s
         elapsed = self.clock.now() - self.started
-        longest = self.options.hold_s + self.options.close_timeout_s
+        longest = self.options.hold_s + self.options.close_timeout_s + self.options.settle_s
         return cap is None or elapsed + longest <= cap
 
     async def run_level(self, concurrency: int) -> LevelResult:
@@ -208,7 +215,15 @@ class Calibration:
         except asyncio.CancelledError:
             return SearchOutcome(interrupted=True, stopped="interrupted during the warm-up")
         self.started = self.clock.now()
-        return await search(self.plan, self.run_level, may_run=self.may_run)
+        return await search(self.plan, self._settled, may_run=self.may_run)
+
+    async def _settled(self, concurrency: int) -> LevelResult:
+        """``run_level``, after a pause when the level before it failed."""
+        if self._last_failed and self.options.settle_s:
+            await self.clock.sleep_until(self.clock.now() + self.options.settle_s)
+        result = await self.run_level(concurrency)
+        self._last_failed = not result.passed
+        return result
 
 
 async def _probe_loop(lateness: list[float]) -> None:
