@@ -11,8 +11,10 @@ import pytest
 from deepgram_scaling.checks import RULES
 
 from .checks_templates import (
+    _TRACKING_BELOW_ONE,
     NON_COMPLIANT,
     _compose,
+    _delete,
     _scale_in,
     _schedules,
     _set,
@@ -461,3 +463,156 @@ def test_a_flapping_scale_in_is_found_after_one_with_a_parameter_threshold():
     template = build(_scale_in(threshold=1, upper=0), trusted_first)
     # then the flapping one is still reported
     assert [f.resource for f in RULE["AsyncScaleInStepFlaps"].check(template)] == ["AsyncScaleIn"]
+
+
+# --- AsyncWakeUpFromZero and the wake-up scan -------------------------------------------------
+
+
+def _math_wake_up(metric: str) -> Any:
+    """The wake-up alarm as metric math over ``metric`` of the async endpoint."""
+    def mutate(template: dict[str, Any]) -> None:
+        alarm = props(template, "AsyncWakeUpAlarm")
+        for key in ("MetricName", "Namespace", "Dimensions", "Statistic", "Period"):
+            del alarm[key]
+        alarm["Metrics"] = [
+            {"Id": "e1", "Expression": "FILL(m1, 0)", "ReturnData": True},
+            {"Id": "m1", "ReturnData": False, "MetricStat": {"Period": 60, "Stat": "Average",
+                                                            "Metric": {
+                "Namespace": "AWS/SageMaker", "MetricName": metric,
+                "Dimensions": [{"Name": "EndpointName",
+                                "Value": {"Fn::GetAtt": ["AsyncEndpoint", "EndpointName"]}}]}}}]
+    return mutate
+
+
+def _wake_up_config(**config: Any) -> Any:
+    return _set("AsyncWakeUp", ["StepScalingPolicyConfiguration"], config)
+
+
+def wakes(template: dict[str, Any]) -> bool:
+    """Whether AsyncWakeUpFromZero accepts the async endpoint's way up from zero."""
+    return RULE["AsyncWakeUpFromZero"].check(template) == []
+
+
+def test_metric_math_over_the_backlog_wakes_the_endpoint():
+    assert wakes(build(_math_wake_up("HasBacklogWithoutCapacity")))
+    # but not over a metric with no data at zero instances, nor with a step that adds nothing
+    assert not wakes(build(_math_wake_up("ModelLatency")))
+    assert not wakes(build(_math_wake_up("HasBacklogWithoutCapacity"), _wake_up_config(
+        AdjustmentType="ChangeInCapacity",
+        StepAdjustments=[{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 0}])))
+
+
+def test_metric_math_over_the_per_instance_backlog_is_an_indirect_wake_up():
+    found = messages("WakeUpOnIndirectSignal",
+                     build(_math_wake_up("ApproximateBacklogSizePerInstance")))
+    ((resource, message),) = found
+    assert resource == "AsyncWakeUp"
+    assert message.startswith("the only wake-up of AsyncEndpoint reads "
+                              "ApproximateBacklogSizePerInstance (AsyncWakeUpAlarm); ")
+
+
+@pytest.mark.parametrize(("config", "up"), [
+    ({"AdjustmentType": "ChangeInCapacity",
+      "StepAdjustments": [{"MetricIntervalLowerBound": 0,
+                           "ScalingAdjustment": {"Ref": "Adjustment"}}]}, True),
+    ({"AdjustmentType": "PercentChangeInCapacity", "MinAdjustmentMagnitude": 1,
+      "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}]}, True),
+    ({"AdjustmentType": "PercentChangeInCapacity", "MinAdjustmentMagnitude": 1,
+      "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 0}]}, False),
+], ids=["parameter-adjustment-trusted", "one-percent-with-a-magnitude-of-one", "zero-percent"])
+def test_which_steps_add_an_instance_at_zero(config, up):
+    assert wakes(build(_wake_up_config(**config))) is up
+
+
+def _sum_alarm(period: int | None, operator: str, threshold: float) -> Any:
+    def mutate(template: dict[str, Any]) -> None:
+        alarm = props(template, "AsyncWakeUpAlarm")
+        alarm.update(Statistic="Sum", ComparisonOperator=operator, Threshold=threshold)
+        if period is None:
+            del alarm["Period"]
+        else:
+            alarm["Period"] = period
+    return mutate
+
+
+def test_a_sum_over_longer_periods_counts_each_minute_of_backlog():
+    # a sum over two minutes reads 2 while a request waits: >= 2 is in ALARM
+    assert wakes(build(_sum_alarm(120, "GreaterThanOrEqualToThreshold", 2)))
+    # without a period (one minute), the sum reads 1: > 1 is never in ALARM
+    assert not wakes(build(_sum_alarm(None, "GreaterThanThreshold", 1)))
+
+
+def test_target_tracking_on_a_named_endpoint_of_no_resource_is_doubted():
+    template = build(_TRACKING_BELOW_ONE, _set(
+        "AsyncBacklogScaling", [_TT, "CustomizedMetricSpecification", "Dimensions"],
+        [{"Name": "EndpointName", "Value": {"Ref": "Name"}}]))
+    # then the policy is a wake-up, but one whose endpoint cannot be checked
+    assert wakes(template)
+    ((resource, message),) = messages("WakeUpAlarmWatchesTarget", template)
+    assert (resource, message.split(":")[0]) == (
+        "AsyncBacklogScaling",
+        "this wake-up of AsyncEndpoint reads the backlog of endpoint '{{Ref")
+    ((_, indirect),) = messages("WakeUpOnIndirectSignal", template)
+    assert "target-tracking policy on ApproximateBacklogSizePerInstance with a target value " \
+           "of 0.5" in indirect
+
+
+def test_a_target_value_set_by_a_parameter_is_quoted_as_unknown():
+    template = build(_delete("AsyncWakeUp", "AsyncWakeUpAlarm"),
+                     _set("AsyncBacklogScaling", [_TT, "TargetValue"], {"Ref": "Target"}))
+    ((_, message),) = messages("AsyncWakeUpFromZero", template)
+    assert message.endswith("a backlog below the target value (?) of AsyncBacklogScaling never "
+                            "wakes it")
+
+
+def test_an_async_endpoint_that_can_never_run_says_so():
+    found = messages("AsyncWakeUpFromZero",
+                     build(case("AsyncWakeUpFromZero", "max-capacity-zero")))
+    assert found == [("AsyncTarget", (
+        "MaxCapacity is 0 on asynchronous endpoint AsyncEndpoint: it can never have an "
+        "instance, so no queued request is ever served; set MaxCapacity to 1 or more"))]
+
+
+@pytest.mark.parametrize(("rule", "name", "resource"), [
+    ("AsyncWakeUpFromZero", "no-wake-up", "AsyncTarget"),
+    ("AsyncWakeUpFromZero", "max-capacity-zero", "AsyncTarget"),
+    ("AsyncWakeUpFromZero", "wake-alarm-watches-another-endpoint", "AsyncTarget"),
+    ("WakeUpAddsWhileRunning", "backlog-size-beside-target-tracking", "AsyncWakeUp"),
+])
+def test_an_async_target_is_judged_after_a_real_time_one(rule, name, resource):
+    # given the real-time target first in the template / then the async one is still judged
+    template = build(case(rule, name), _first("RtTarget"))
+    assert [f.resource for f in RULE[rule].check(template)] == [resource]
+
+
+WAKES_ON_BACKLOG_SIZE = ("this step policy wakes AsyncEndpoint on ApproximateBacklogSize "
+                         "(GreaterThanOrEqualToThreshold 1 in AsyncWakeUpAlarm), which counts "
+                         "requests being processed as well as queued ones: while instances run "
+                         "and work it stays at 1 or more, the alarm stays in ALARM and the step "
+                         "adds an instance after every cooldown, ")
+WAKE_ON_THE_RIGHT_SIGNAL = (" Wake on HasBacklogWithoutCapacity, which is 1 only while no "
+                            "instance runs")
+
+
+def test_a_wake_up_on_the_whole_backlog_adds_instances_while_running():
+    # beside target tracking
+    assert messages("WakeUpAddsWhileRunning", build(
+        case("WakeUpAddsWhileRunning", "backlog-size-beside-target-tracking"))) == [(
+            "AsyncWakeUp",
+            f"{WAKES_ON_BACKLOG_SIZE}beside target tracking.{WAKE_ON_THE_RIGHT_SIGNAL}")]
+    # alone, up to a maximum known only at deploy time
+    assert messages("WakeUpAddsWhileRunning", build(
+        case("WakeUpAddsWhileRunning", "backlog-size-step-only"),
+        _set("AsyncTarget", ["MaxCapacity"], {"Ref": "Max"}))) == [(
+            "AsyncWakeUp", f"{WAKES_ON_BACKLOG_SIZE}up to MaxCapacity (?) while a single long "
+                           f"request runs.{WAKE_ON_THE_RIGHT_SIGNAL}")]
+
+
+@pytest.mark.parametrize(("change", "fires"), [
+    (_set("AsyncTarget", ["MaxCapacity"], 2), True),
+    (_set("AsyncTarget", ["MaxCapacity"], 1), False),  # one instance at most: nothing to add
+    (_set("AsyncTarget", ["MinCapacity"], 1), False),  # never at zero: no wake-up to judge
+])
+def test_a_wake_up_adding_while_running_needs_room_and_a_floor_of_zero(change, fires):
+    template = build(case("WakeUpAddsWhileRunning", "backlog-size-beside-target-tracking"), change)
+    assert bool(RULE["WakeUpAddsWhileRunning"].check(template)) is fires
