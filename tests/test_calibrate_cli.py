@@ -101,7 +101,7 @@ def test_the_command_prints_levels_and_the_code_to_paste_and_writes_json_and_plo
 
 
 def stubbed(count: int = 1, target: tuple[int, int] | None = (1, 1), pools: int = 1,
-            status: str = "InService") -> tuple[Clients, list[Stubber]]:
+            status: str = "InService", scheduled: int = 0) -> tuple[Clients, list[Stubber]]:
     sagemaker = boto3.client("sagemaker", region_name=REGION, aws_access_key_id="x",
                              aws_secret_access_key="x")
     autoscaling = boto3.client("application-autoscaling", region_name=REGION,
@@ -134,6 +134,16 @@ def stubbed(count: int = 1, target: tuple[int, int] | None = (1, 1), pools: int 
         "ServiceNamespace": "sagemaker",
         "ResourceIds": [f"endpoint/{ENDPOINT}/variant/AllTraffic"],
         "ScalableDimension": "sagemaker:variant:DesiredInstanceCount"})
+    actions = [{
+        "ScheduledActionName": f"night-{i}", "ScheduledActionARN": "arn:aws:autoscaling:x",
+        "ServiceNamespace": "sagemaker", "Schedule": "cron(0 20 * * ? *)",
+        "ResourceId": f"endpoint/{ENDPOINT}/variant/AllTraffic",
+        "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+        "ScalableTargetAction": {"MinCapacity": 1, "MaxCapacity": 4},
+        "CreationTime": "2026-11-30T10:00:00Z"} for i in range(scheduled)]
+    aas.add_response("describe_scheduled_actions", {"ScheduledActions": actions}, {
+        "ServiceNamespace": "sagemaker", "ResourceId": f"endpoint/{ENDPOINT}/variant/AllTraffic",
+        "ScalableDimension": "sagemaker:variant:DesiredInstanceCount"})
     sm.activate()
     aas.activate()
     return Clients(sagemaker, autoscaling, None), [sm, aas]
@@ -144,6 +154,7 @@ def stubbed(count: int = 1, target: tuple[int, int] | None = (1, 1), pools: int 
     ({"target": (1, 4)}, "allows 1-4 instances: pin it to min = max = 1"),
     ({"pools": 2}, "lists 2 instance pools"),
     ({"status": "Updating"}, "is Updating, not InService"),
+    ({"scheduled": 1}, "has scheduled actions ['night-0'] that can change its minimum"),
 ])
 def test_an_endpoint_that_may_not_be_one_instance_is_refused(
         audio_file: Path, capsys: pytest.CaptureFixture[str], kwargs: dict[str, Any],

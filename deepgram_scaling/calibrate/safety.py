@@ -2,10 +2,12 @@
 
 ``DescribeEndpoint`` and ``DescribeEndpointConfig`` give the variant, its instance type and
 how many instances run; ``DescribeScalableTargets`` whether Application Auto Scaling may
-change that count. A calibration measures one instance, so it refuses an endpoint that runs
-more than one, or whose scalable target could add one mid-run (anything but min = max = 1),
-unless ``--allow-scaling`` (docs/aws-behaviour.md#calibration-one-instance). Before it
-starts it prints the levels, the longest it can run and the instance-hours that costs.
+change that count, and ``DescribeScheduledActions`` whether a scheduled action could change
+its minimum and maximum mid-run. A calibration measures one instance, so it refuses an
+endpoint that runs more than one, or whose scalable target could add one mid-run (anything
+but min = max = 1, or any scheduled action on it), unless ``--allow-scaling``
+(docs/aws-behaviour.md#calibration-one-instance). Before it starts it prints the levels, the
+longest it can run and the instance-hours that costs.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class EndpointFacts:
     instance_pools: tuple[str, ...]
     min_capacity: int | None
     max_capacity: int | None
+    scheduled_actions: tuple[str, ...] = ()
 
     def to_target(self) -> dict[str, Any]:
         return {"kind": "endpoint", "endpoint_name": self.endpoint_name, "region": self.region,
@@ -65,11 +68,15 @@ def describe(sagemaker: Any, autoscaling: Any, endpoint_name: str, region: str
         ServiceNamespace="sagemaker", ResourceIds=[f"endpoint/{endpoint_name}/variant/{name}"],
         ScalableDimension=SCALABLE_DIMENSION).get("ScalableTargets", [])
     target = targets[0] if targets else {}
+    scheduled = autoscaling.describe_scheduled_actions(
+        ServiceNamespace="sagemaker", ResourceId=f"endpoint/{endpoint_name}/variant/{name}",
+        ScalableDimension=SCALABLE_DIMENSION).get("ScheduledActions", [])
     return EndpointFacts(
         endpoint_name=endpoint_name, region=region, status=endpoint.get("EndpointStatus", ""),
         variant_name=name, instance_type=instance_type,
         instance_count=summary.get("CurrentInstanceCount"), instance_pools=pools,
-        min_capacity=target.get("MinCapacity"), max_capacity=target.get("MaxCapacity"))
+        min_capacity=target.get("MinCapacity"), max_capacity=target.get("MaxCapacity"),
+        scheduled_actions=tuple(a.get("ScheduledActionName", "?") for a in scheduled))
 
 
 def problems(facts: EndpointFacts, *, allow_scaling: bool) -> list[str]:
@@ -93,6 +100,11 @@ def problems(facts: EndpointFacts, *, allow_scaling: bool) -> list[str]:
         found.append(f"the scalable target of variant {facts.variant_name} allows "
                      f"{facts.min_capacity}-{facts.max_capacity} instances: pin it to min = "
                      "max = 1 so scaling cannot change what is measured, or pass "
+                     "--allow-scaling")
+    if facts.scheduled_actions:
+        found.append(f"the scalable target of variant {facts.variant_name} has scheduled "
+                     f"actions {list(facts.scheduled_actions)} that can change its minimum and "
+                     "maximum mid-run: delete them for the calibration, or pass "
                      "--allow-scaling")
     return found
 
