@@ -4,6 +4,7 @@ one change at a time)."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -616,3 +617,69 @@ def test_a_wake_up_on_the_whole_backlog_adds_instances_while_running():
 def test_a_wake_up_adding_while_running_needs_room_and_a_floor_of_zero(change, fires):
     template = build(case("WakeUpAddsWhileRunning", "backlog-size-beside-target-tracking"), change)
     assert bool(RULE["WakeUpAddsWhileRunning"].check(template)) is fires
+
+
+def _second_async_endpoint(template: dict[str, Any]) -> None:
+    """A second async endpoint at MinCapacity 0, with no policy at all."""
+    resources = template["Resources"]
+    for name in ("AsyncModel", "AsyncConfig", "AsyncEndpoint", "AsyncTarget"):
+        resources[f"{name}2"] = copy.deepcopy(resources[name])
+    props(template, "AsyncModel2")["ModelName"] = "async-model-2"
+    props(template, "AsyncConfig2")["ProductionVariants"][0]["ModelName"] = {
+        "Fn::GetAtt": ["AsyncModel2", "ModelName"]}
+    props(template, "AsyncEndpoint2")["EndpointConfigName"] = {
+        "Fn::GetAtt": ["AsyncConfig2", "EndpointConfigName"]}
+    props(template, "AsyncTarget2")["ResourceId"] = {"Fn::Join": ["", [
+        "endpoint/", {"Fn::GetAtt": ["AsyncEndpoint2", "EndpointName"]}, "/variant/AllTraffic"]]}
+
+
+@pytest.mark.parametrize(("first", "expected"), [
+    (None, ["AsyncTarget2"]),  # the first wakes
+    (_set("AsyncTarget", ["MinCapacity"], 1), ["AsyncTarget2"]),  # the first never at zero
+    (_set("AsyncTarget", ["MaxCapacity"], 0), ["AsyncTarget", "AsyncTarget2"]),
+], ids=["first-wakes", "first-never-at-zero", "first-never-runs"])
+def test_every_async_endpoint_is_judged_whatever_the_first_one_is(first, expected):
+    changes = [_second_async_endpoint] + ([first] if first else [])
+    found = RULE["AsyncWakeUpFromZero"].check(build(*changes))
+    assert [f.resource for f in found] == expected
+
+
+def test_each_tracking_policy_that_cannot_wake_is_named():
+    # given no step wake-up and two target-tracking policies on the backlog at 1 and 5
+    def second_tracking(template: dict[str, Any]) -> None:
+        resources = template["Resources"]
+        resources["AsyncBacklogScaling2"] = copy.deepcopy(resources["AsyncBacklogScaling"])
+        props(template, "AsyncBacklogScaling2")[_TT]["TargetValue"] = 1
+
+    ((_, message),) = messages("AsyncWakeUpFromZero",
+                               build(_delete("AsyncWakeUp", "AsyncWakeUpAlarm"), second_tracking))
+    assert message.endswith(
+        "; target tracking alone does not wake it: a backlog below the target value (5) of "
+        "AsyncBacklogScaling never wakes it; target tracking alone does not wake it: a backlog "
+        "below the target value (1) of AsyncBacklogScaling2 never wakes it")
+
+
+def test_a_wake_up_is_found_after_policies_that_are_not_one():
+    # a step policy with no alarm ahead of tracking below 1
+    assert wakes(build(_delete("AsyncWakeUpAlarm"), _first("AsyncWakeUp"),
+                       _set("AsyncBacklogScaling", [_TT, "TargetValue"], 0.5)))
+    # tracking at 5 ahead of tracking below 1
+    def low_tracking(template: dict[str, Any]) -> None:
+        resources = template["Resources"]
+        resources["AsyncLowTracking"] = copy.deepcopy(resources["AsyncBacklogScaling"])
+        props(template, "AsyncLowTracking")[_TT]["TargetValue"] = 0.5
+
+    assert wakes(build(_delete("AsyncWakeUp", "AsyncWakeUpAlarm"), low_tracking))
+    # a scale-in on a latency alarm, and one on the per-instance backlog, ahead of the wake-up
+    assert wakes(build(_scale_in(threshold=0.5, upper=0, operator="LessThanThreshold"),
+                       _first("AsyncScaleIn")))
+    assert wakes(build(_scale_in(threshold=0.5, upper=0, operator="LessThanThreshold"),
+                       _set("AsyncScaleInAlarm", ["MetricName"], "ModelLatency"),
+                       _first("AsyncScaleIn")))
+
+
+def test_tracking_and_metric_math_wake_ups_are_not_judged_as_adding_while_running():
+    for template in (build(_TRACKING_BELOW_ONE), build(_math_wake_up("HasBacklogWithoutCapacity"))):
+        assert RULE["WakeUpAddsWhileRunning"].check(template) == []
+    # and tracking on the endpoint's own name is not doubted
+    assert RULE["WakeUpAlarmWatchesTarget"].check(build(_TRACKING_BELOW_ONE)) == []
