@@ -683,3 +683,15 @@ def test_tracking_and_metric_math_wake_ups_are_not_judged_as_adding_while_runnin
         assert RULE["WakeUpAddsWhileRunning"].check(template) == []
     # and tracking on the endpoint's own name is not doubted
     assert RULE["WakeUpAlarmWatchesTarget"].check(build(_TRACKING_BELOW_ONE)) == []
+
+
+def test_tracking_of_another_endpoint_ahead_does_not_hide_the_own_one():
+    # given, ahead of the async endpoint's own tracking below 1, one on the real-time endpoint
+    def foreign_first(template: dict[str, Any]) -> None:
+        resources = template["Resources"]
+        foreign = copy.deepcopy(resources["AsyncBacklogScaling"])
+        foreign["Properties"][_TT]["CustomizedMetricSpecification"]["Dimensions"] = [
+            {"Name": "EndpointName", "Value": {"Fn::GetAtt": ["RtEndpoint", "EndpointName"]}}]
+        template["Resources"] = {"AsyncForeignTracking": foreign, **resources}
+
+    assert wakes(build(_TRACKING_BELOW_ONE, foreign_first))
