@@ -695,3 +695,54 @@ def test_tracking_of_another_endpoint_ahead_does_not_hide_the_own_one():
         template["Resources"] = {"AsyncForeignTracking": foreign, **resources}
 
     assert wakes(build(_TRACKING_BELOW_ONE, foreign_first))
+
+
+# --- MetricPublishedByEndpointType and ScalableTargetResolvesToEndpoint: what each says ---------
+
+NEVER_SCALES = "so this policy never scales"
+
+
+@pytest.mark.parametrize(("rule", "name", "resource", "message"), [
+    ("MetricPublishedByEndpointType", "async-on-invocations-per-instance", "AsyncBacklogScaling",
+     "the predefined metric SageMakerVariantInvocationsPerInstance is not published by "
+     f"asynchronous endpoints; AsyncEndpoint is asynchronous, {NEVER_SCALES}"),
+    ("MetricPublishedByEndpointType", "async-alarm-on-concurrency", "AsyncConcurrencyAlarm",
+     "ConcurrentRequestsPerModel is published only by inference-component, realtime, "
+     "serverless endpoints; AsyncEndpoint is async, so this alarm never sees data (scale async "
+     "endpoints on ApproximateBacklogSizePerInstance)"),
+    ("MetricPublishedByEndpointType", "realtime-alarm-on-backlog", "RtAgeAlarm",
+     "ApproximateAgeOfOldestRequest is published only by async endpoints; RtEndpoint is "
+     "realtime, so this alarm never sees data"),
+    ("MetricPublishedByEndpointType", "variant-type-on-copies", "IcScaling",
+     "the predefined metric SageMakerVariantInvocationsPerInstance measures a variant's "
+     "instances; this policy scales an inference component's copies, which are measured by "
+     "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution or "
+     "SageMakerInferenceComponentInvocationsPerCopy"),
+    ("MetricPublishedByEndpointType", "copy-type-on-a-variant", "RtScaling",
+     "the predefined metric SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution "
+     "measures an inference component's copies; this policy scales a variant's instances, "
+     "which are measured by the SageMakerVariant... types"),
+    ("ScalableTargetResolvesToEndpoint", "literal-without-dependency", "RtTarget",
+     "ResourceId names RtEndpoint by its name without depending on it, so CloudFormation may "
+     "register the target before the endpoint exists; use Fn::GetAtt RtEndpoint.EndpointName "
+     "or DependsOn"),
+    ("ScalableTargetResolvesToEndpoint", "names-no-endpoint", "RtTarget",
+     "ResourceId 'endpoint/elsewhere/variant/AllTraffic' names no endpoint in this template; "
+     "the checks that depend on the endpoint's type were skipped for it"),
+    ("ScalableTargetResolvesToEndpoint", "ref-gives-the-arn", "RtTarget",
+     "ResourceId uses Ref on RtEndpoint, which gives the endpoint's ARN, not its name; use "
+     "Fn::GetAtt RtEndpoint.EndpointName"),
+    ("ScalableTargetResolvesToEndpoint", "copies-named-without-dependency", "IcTarget",
+     "ResourceId names IcComponent by its name without depending on it, so CloudFormation may "
+     "register the target before the component exists; add DependsOn IcComponent"),
+    ("ScalableTargetResolvesToEndpoint", "copies-of-no-component", "IcTarget",
+     "ResourceId 'inference-component/elsewhere' names no inference component in this "
+     "template; the inference-component checks were skipped for it"),
+], ids=lambda value: value if isinstance(value, str) and " " not in value else None)
+def test_each_finding_says_what_is_wrong_and_how_to_fix_it(rule, name, resource, message):
+    assert messages(rule, build(case(rule, name))) == [(resource, message)]
+
+
+def test_a_target_without_policies_has_no_metric_to_judge():
+    template = build(_delete("RtScaling"), _delete("AsyncBacklogScaling", "AsyncWakeUp"))
+    assert RULE["MetricPublishedByEndpointType"].check(template) == []
