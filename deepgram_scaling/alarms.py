@@ -59,6 +59,8 @@ class AlarmOptions:
         period_ok = problems.duration(f"{prop}.period", self.period, minimum_s=60,
                                       why="(the endpoint metrics are published per minute)")
         seconds = to_seconds(self.period) if period_ok else None
+        if is_token(seconds):  # a period known only at deploy time: no range to check here
+            seconds = None
         if isinstance(seconds, (int, float)) and seconds % 60:
             period_ok = False
             problems.add(f"{prop}.period must be a multiple of 60 seconds (the endpoint "

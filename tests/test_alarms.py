@@ -379,3 +379,13 @@ def test_the_async_rollback_options_name_the_published_request_count():
     assert "fails for any reason" in doc
     assert lookup(SAGEMAKER, "InvocationsProcesssed") is not None
     assert [spec.metric for spec in ASYNC_ROLLBACK_ALARMS] == ["invocation_5xx_errors"]
+
+
+def test_a_period_known_only_at_deploy_time_is_not_range_checked():
+    # given a period whose seconds are a token (e.g. a CfnParameter's value)
+    stack = cdk.Stack(cdk.App(), "Tokens")
+    seconds = cdk.CfnParameter(stack, "Seconds", type="Number", default=300).value_as_number
+    # when options are made with it, then nothing is refused (the house rule skips range
+    # checks on unresolved tokens) and the evaluation still counts its datapoints
+    options = AlarmOptions(period=cdk.Duration.seconds(seconds), evaluation_periods=3)
+    assert options.evaluation_periods == 3
