@@ -10,6 +10,7 @@ from aws_cdk.assertions import Template
 
 _ASSET_HASH = re.compile(r"[0-9a-f]{64}")
 ASSET_HASH_PLACEHOLDER = "<asset-hash>"
+VERSION_PLACEHOLDER = "<deepgram-scaling-version>"
 
 
 def scrub(value: Any) -> Any:
@@ -27,14 +28,20 @@ def snapshot_template(stack: Stack) -> dict[str, Any]:
     """The stack's template with the values that change between runs removed.
 
     Drops the ``BootstrapVersion`` parameter, the ``CheckBootstrapVersion`` rule and the
-    ``CDKMetadata`` resource and condition, and replaces asset hashes with
-    ``"<asset-hash>"``. The result is ready for syrupy or any other snapshot tool.
+    ``CDKMetadata`` resource and condition, replaces asset hashes with ``"<asset-hash>"``
+    and the library version in each endpoint's ``deepgram-scaling`` metadata with
+    ``"<deepgram-scaling-version>"`` (so that upgrading the library alone changes no
+    snapshot). The result is ready for syrupy or any other snapshot tool.
     """
     template: dict[str, Any] = dict(Template.from_stack(stack).to_json())
     template.get("Parameters", {}).pop("BootstrapVersion", None)
     template.get("Rules", {}).pop("CheckBootstrapVersion", None)
     template.get("Resources", {}).pop("CDKMetadata", None)
     template.get("Conditions", {}).pop("CDKMetadataAvailable", None)
+    for resource in template.get("Resources", {}).values():
+        ours = resource.get("Metadata", {}).get("deepgram-scaling")
+        if isinstance(ours, dict) and "version" in ours:
+            ours["version"] = VERSION_PLACEHOLDER
     for section in ("Parameters", "Rules", "Conditions"):
         if section in template and not template[section]:
             del template[section]

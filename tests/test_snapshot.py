@@ -28,6 +28,10 @@ def test_snapshot_helper_drops_volatile_values(example_stack):
     assert "BootstrapVersion" not in template.get("Parameters", {})
     assert "CheckBootstrapVersion" not in template.get("Rules", {})
     assert "CDKMetadata" not in template["Resources"]
+    versions = {r["Metadata"]["deepgram-scaling"]["version"]
+                for r in template["Resources"].values()
+                if "deepgram-scaling" in r.get("Metadata", {})}
+    assert versions == {"<deepgram-scaling-version>"}
 
 
 def test_construct_defaults_snapshot(new_stack, snapshot):
