@@ -23,7 +23,7 @@ import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from ..metric_math import MetricMathError, compile_queries, queries_from_template
 from ..schedule_expressions import schedule_problems, schedule_warnings
@@ -678,10 +678,8 @@ def _async_wake_scan(scaling: _Scaling, target: str) -> _WakeScan:
             continue
         scan.wakes.append(_Wake(policy, None, tracked, False, target_value,
                                 watched_name if watched == "unresolved" else None))
-    for policy, alarm in _disabled_drivers(scaling, target,
-                                           {*_DIRECT_WAKE, *_INDIRECT_WAKE}):
-        scan.passed_over.append(f"{alarm} has ActionsEnabled false, so it never invokes "
-                                f"{policy}")
+    scan.passed_over.extend(_disabled_notes(scaling, target,
+                                            {*_DIRECT_WAKE, *_INDIRECT_WAKE}))
     for policy, config, alarm in scaling.policy_steps(target):
         props = graph.properties(alarm)
         metric = _alarm_metric(props)
@@ -705,28 +703,39 @@ def _async_wake_scan(scaling: _Scaling, target: str) -> _WakeScan:
                     if _adds_from_zero(config, step) else None)
         if wake is None:
             continue
-        watched, watched_name = _watches(_dimension_values(props, "EndpointName"), own,
-                                         endpoint_of)
-        if watched == "other":
-            scan.passed_over.append(f"{alarm} watches {watched_name}, not {own}")
-        elif watched == "unresolved":
-            scan.wakes.append(dataclasses.replace(wake, unresolved=watched_name))
-        else:
-            scan.wakes.append(wake)
+        _keep_own_wake(scan.wakes, scan.passed_over, wake, alarm, own, _watches(
+            _dimension_values(props, "EndpointName"), own, endpoint_of))
     return scan
 
 
-def _disabled_drivers(scaling: _Scaling, target: str, signals: set[str] | frozenset[str]
-                      ) -> Iterator[tuple[str, str]]:
-    """(policy, alarm) for each alarm on a wake-up signal with ActionsEnabled false that
-    names a policy of the target among its AlarmActions."""
+def _disabled_notes(scaling: _Scaling, target: str, signals: set[str] | frozenset[str]
+                    ) -> Iterator[str]:
+    """A note for each alarm on a wake-up signal with ActionsEnabled false that names a
+    policy of the target among its AlarmActions: it changes state but never wakes it."""
     graph = scaling.graph
     for policy in scaling.policies_of.get(target, []):
         for alarm in sorted(scaling.disabled):
             props = graph.properties(alarm)
             names = {render(m.get("MetricName")) for m in _metric_specs(props)}
             if names & signals and policy in references(props.get("AlarmActions", [])):
-                yield policy, alarm
+                yield f"{alarm} has ActionsEnabled false, so it never invokes {policy}"
+
+
+_AnyWake = TypeVar("_AnyWake", "_Wake", "_CopyWake")
+
+
+def _keep_own_wake(wakes: list[_AnyWake], passed_over: list[str], wake: _AnyWake, alarm: str,
+                   own: str | None, watched: tuple[str, str | None]) -> None:
+    """Count a step wake-up whose alarm watches the target's own resource (``watched``
+    from :func:`_watches`), marked unresolved when the name it watches is not in the
+    template; note one that watches another resource instead."""
+    status, name = watched
+    if status == "other":
+        passed_over.append(f"{alarm} watches {name}, not {own}")
+    elif status == "unresolved":
+        wakes.append(dataclasses.replace(wake, unresolved=name))
+    else:
+        wakes.append(wake)
 
 
 def _passed_over(scan_notes: Sequence[str]) -> str:
@@ -1020,9 +1029,7 @@ def _copy_wake_ups(scaling: _Scaling, target: str) -> _CopyWakeScan:
     graph = scaling.graph
     own = scaling.component_targets[target].component
     scan = _CopyWakeScan()
-    for policy, alarm in _disabled_drivers(scaling, target, {NO_CAPACITY}):
-        scan.passed_over.append(f"{alarm} has ActionsEnabled false, so it never invokes "
-                                f"{policy}")
+    scan.passed_over.extend(_disabled_notes(scaling, target, {NO_CAPACITY}))
     for policy, config, alarm in scaling.policy_steps(target):
         props = graph.properties(alarm)
         metric = _alarm_metric(props)
@@ -1039,15 +1046,9 @@ def _copy_wake_ups(scaling: _Scaling, target: str) -> _CopyWakeScan:
                 wake = _CopyWake(policy, alarm, failures)
         if wake is None:
             continue
-        watched, name = _watches(
+        _keep_own_wake(scan.wakes, scan.passed_over, wake, alarm, own, _watches(
             _dimension_values(props, "InferenceComponentName"), own,
-            lambda value: scaling._component_named(render(value)))
-        if watched == "other":
-            scan.passed_over.append(f"{alarm} watches {name}, not {own}")
-        elif watched == "unresolved":
-            scan.wakes.append(dataclasses.replace(wake, unresolved=name))
-        else:
-            scan.wakes.append(wake)
+            lambda value: scaling._component_named(render(value))))
     return scan
 
 
