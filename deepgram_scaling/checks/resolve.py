@@ -182,16 +182,13 @@ class Endpoint:
     retains_variant_properties: bool
 
 
-@dataclass
-class Target:
-    id: str
-    resource_id: str  # rendered
-    endpoint: str | None
-    tie: Tie | None
-    variant: str | None
+class ZeroMinimum:
+    """Whether a scalable target's minimum can be 0, and what sets it, for the targets of
+    endpoint variants and of inference components alike."""
+
     min_capacity: float | None
     #: ``MinCapacity`` each scheduled action sets, by ``ScheduledActionName`` (or position)
-    scheduled_minimums: dict[str, float] = field(default_factory=dict)
+    scheduled_minimums: dict[str, float]
 
     @property
     def may_reach_zero(self) -> bool:
@@ -207,6 +204,18 @@ class Target:
         if len(names) == 1:
             return f"the scheduled action {names[0]} sets MinCapacity 0"
         return f"the scheduled actions {', '.join(names)} set MinCapacity 0"
+
+
+@dataclass
+class Target(ZeroMinimum):
+    id: str
+    resource_id: str  # rendered
+    endpoint: str | None
+    tie: Tie | None
+    variant: str | None
+    min_capacity: float | None
+    #: ``MinCapacity`` each scheduled action sets, by ``ScheduledActionName`` (or position)
+    scheduled_minimums: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass

@@ -40,6 +40,7 @@ from .resolve import (
     UNKNOWN,
     Graph,
     MetricUse,
+    ZeroMinimum,
     number,
     references,
     render,
@@ -347,7 +348,7 @@ def _operator_text(props: Mapping[str, Any]) -> str:
 
 
 @dataclass
-class ComponentTarget:
+class ComponentTarget(ZeroMinimum):
     """A scalable target on an inference component's copies."""
 
     id: str
@@ -359,17 +360,6 @@ class ComponentTarget:
     #: whether ResourceId names the component by a literal (or parameter) name rather than
     #: through a reference to it
     by_literal_name: bool = False
-
-    @property
-    def may_reach_zero(self) -> bool:
-        return self.min_capacity == 0 or 0 in self.scheduled_minimums.values()
-
-    @property
-    def zero_minimum_source(self) -> str:
-        if self.min_capacity == 0:
-            return "MinCapacity is 0"
-        names = [name for name, minimum in self.scheduled_minimums.items() if minimum == 0]
-        return f"the scheduled action {', '.join(names)} sets MinCapacity 0"
 
 
 def _scheduled_minimums(props: Mapping[str, Any]) -> dict[str, float]:
