@@ -317,6 +317,17 @@ CALIBRATION_HELP = ("results of 'deepgram-scaling calibrate stream --json': each
 PLOT_HELP = "also draw load and capacity over time into this PNG (needs matplotlib)"
 
 
+def _add_replay_options(command: argparse.ArgumentParser) -> None:
+    """The options simulate and compare share: the trace, what the simulator assumes, and
+    how the figures come out."""
+    command.add_argument("--trace", required=True, help=TRACE_HELP)
+    command.add_argument("--params", metavar="FILE", help=PARAMS_HELP)
+    command.add_argument("--calibration", nargs="+", metavar="FILE", help=CALIBRATION_HELP)
+    command.add_argument("--start", help=START_HELP)
+    command.add_argument("--json", action="store_true", help=JSON_HELP)
+    command.add_argument("--plot", metavar="OUT.png", help=PLOT_HELP)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deepgram-scaling",
@@ -327,24 +338,14 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("template", help="a synthesized template (cdk.out/STACK.template.json)")
     simulate.add_argument("--endpoint", help="endpoint construct id or logical id "
                           "(default: the only endpoint; required when there are several)")
-    simulate.add_argument("--trace", required=True, help=TRACE_HELP)
-    simulate.add_argument("--params", metavar="FILE", help=PARAMS_HELP)
-    simulate.add_argument("--calibration", nargs="+", metavar="FILE", help=CALIBRATION_HELP)
-    simulate.add_argument("--start", help=START_HELP)
-    simulate.add_argument("--json", action="store_true", help=JSON_HELP)
-    simulate.add_argument("--plot", metavar="OUT.png", help=PLOT_HELP)
+    _add_replay_options(simulate)
     simulate.set_defaults(func=cmd_simulate)
 
     compare = sub.add_parser("compare", help="several policies over the same trace")
     compare.add_argument("templates", nargs="+", metavar="TEMPLATE[:ENDPOINT]",
                          help="templates, each with an endpoint to pick (default: all of "
                               "its endpoints)")
-    compare.add_argument("--trace", required=True, help=TRACE_HELP)
-    compare.add_argument("--params", metavar="FILE", help=PARAMS_HELP)
-    compare.add_argument("--calibration", nargs="+", metavar="FILE", help=CALIBRATION_HELP)
-    compare.add_argument("--start", help=START_HELP)
-    compare.add_argument("--json", action="store_true", help=JSON_HELP)
-    compare.add_argument("--plot", metavar="OUT.png", help=PLOT_HELP)
+    _add_replay_options(compare)
     compare.set_defaults(func=cmd_compare)
 
     recommend = sub.add_parser("recommend", help="search for the cheapest policy meeting an SLO")
