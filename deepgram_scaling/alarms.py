@@ -268,23 +268,47 @@ def create_alarms(
         threshold = options.threshold
         if threshold is None:
             threshold = spec.defaults.threshold
-        alarm = cloudwatch.Alarm(
-            scope,
-            spec.construct_id,
+        created[spec.name] = _notifying_alarm(
+            scope, spec, options, action,
             metric=getattr(metrics, spec.metric)(period=options.period),
             threshold=max_capacity if threshold is None else threshold,
-            evaluation_periods=options.evaluation_periods,
-            datapoints_to_alarm=options.datapoints_to_alarm or options.evaluation_periods,
             comparison_operator=GTE,
             treat_missing_data=spec.treat_missing_data,
-            alarm_description=spec.description,
             alarm_name=f"{name_prefix}-{spec.construct_id}" if name_prefix else None,
         )
-        if action is not None:
-            alarm.add_alarm_action(action)
-            alarm.add_ok_action(action)
-        created[spec.name] = alarm
     return created
+
+
+def _notifying_alarm(
+    scope: Construct,
+    spec: AlarmSpec | RollbackSpec,
+    options: AlarmOptions,
+    action: cloudwatch.IAlarmAction | None,
+    *,
+    metric: cloudwatch.IMetric,
+    threshold: float,
+    comparison_operator: cloudwatch.ComparisonOperator,
+    treat_missing_data: cloudwatch.TreatMissingData,
+    alarm_name: str | None,
+) -> cloudwatch.Alarm:
+    """One alarm of a table, on the evaluation window ``options`` set, that invokes
+    ``action`` (when given) on ALARM and on OK."""
+    alarm = cloudwatch.Alarm(
+        scope,
+        spec.construct_id,
+        metric=metric,
+        threshold=threshold,
+        evaluation_periods=options.evaluation_periods,
+        datapoints_to_alarm=options.datapoints_to_alarm or options.evaluation_periods,
+        comparison_operator=comparison_operator,
+        treat_missing_data=treat_missing_data,
+        alarm_description=spec.description,
+        alarm_name=alarm_name,
+    )
+    if action is not None:
+        alarm.add_alarm_action(action)
+        alarm.add_ok_action(action)
+    return alarm
 
 
 # --- rollback alarms -----------------------------------------------------------------------
@@ -501,21 +525,14 @@ def create_rollback_alarms(
         assert result.expression is not None
         threshold = options.threshold if options.threshold is not None \
             else spec.defaults.threshold
-        alarm = cloudwatch.Alarm(
-            scope, spec.construct_id,
+        created[spec.name] = _notifying_alarm(
+            scope, spec, options, action,
             metric=cloudwatch.MathExpression(expression=result.expression,
                                              using_metrics=using, period=options.period,
                                              label=f"{spec.name} with traffic"),
             threshold=threshold if threshold is not None else 0,
-            evaluation_periods=options.evaluation_periods,
-            datapoints_to_alarm=options.datapoints_to_alarm or options.evaluation_periods,
             comparison_operator=GT,
             treat_missing_data=NOT_BREACHING,
-            alarm_description=spec.description,
             alarm_name=f"{name_prefix}-{spec.construct_id}",
         )
-        if action is not None:
-            alarm.add_alarm_action(action)
-            alarm.add_ok_action(action)
-        created[spec.name] = alarm
     return created
