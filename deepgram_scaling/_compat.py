@@ -23,8 +23,8 @@ from __future__ import annotations
 import hashlib
 import re
 import weakref
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from typing import NamedTuple, TypeVar
 
 from aws_cdk import CfnResource, Stack
 from aws_cdk import aws_s3 as s3
@@ -59,6 +59,20 @@ def cdk_logical_id(components: list[str]) -> str:
     return human[:_MAX_HUMAN_LENGTH] + digest[:8].upper()
 
 
+_Key = TypeVar("_Key")
+_Answer = TypeVar("_Answer")
+
+
+def remembered(known: weakref.WeakKeyDictionary[_Key, _Answer], key: _Key,
+               ask: Callable[[_Key], _Answer]) -> _Answer:
+    """``ask(key)``, asked once per key and kept in ``known``: for the lookups that are a
+    round trip to the jsii kernel each (``make bench-synth``)."""
+    answer = known.get(key)
+    if answer is None:
+        answer = known[key] = ask(key)
+    return answer
+
+
 # ``Stack.of`` per construct, asked of the jsii kernel once (each is a round trip,
 # ``make bench-synth``). Weak keys: an entry goes with its construct.
 _stacks: weakref.WeakKeyDictionary[IConstruct, Stack] = weakref.WeakKeyDictionary()
@@ -66,10 +80,7 @@ _stacks: weakref.WeakKeyDictionary[IConstruct, Stack] = weakref.WeakKeyDictionar
 
 def stack_of(scope: IConstruct) -> Stack:
     """``Stack.of(scope)``, remembered per construct."""
-    stack = _stacks.get(scope)
-    if stack is None:
-        stack = _stacks[scope] = Stack.of(scope)
-    return stack
+    return remembered(_stacks, scope, Stack.of)
 
 
 class StackEnv(NamedTuple):
@@ -85,10 +96,7 @@ _envs: weakref.WeakKeyDictionary[Stack, StackEnv] = weakref.WeakKeyDictionary()
 
 def stack_env(stack: Stack) -> StackEnv:
     """``stack``'s partition, region and account, asked of the kernel once per stack."""
-    env = _envs.get(stack)
-    if env is None:
-        env = _envs[stack] = StackEnv(stack.partition, stack.region, stack.account)
-    return env
+    return remembered(_envs, stack, lambda s: StackEnv(s.partition, s.region, s.account))
 
 
 def format_arn(stack: Stack, *, service: str, resource: str, resource_name: str,

@@ -22,6 +22,7 @@ from typing import Any
 from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct
 
+from ._compat import remembered
 from ._compat import stack_of as _stack_of
 
 # One kernel object per construct, asked for once: a policy gets several acknowledgements,
@@ -32,10 +33,7 @@ _validations: weakref.WeakKeyDictionary[IConstruct, Validations] = weakref.WeakK
 
 
 def _validations_of(scope: IConstruct) -> Validations:
-    validations = _validations.get(scope)
-    if validations is None:
-        validations = _validations[scope] = Validations.of(scope)
-    return validations
+    return remembered(_validations, scope, Validations.of)
 
 
 class _Batch:
