@@ -48,6 +48,7 @@ CONTENT_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".flac": "audio/flac
                  ".ogg": "audio/ogg", ".opus": "audio/ogg", ".m4a": "audio/mp4",
                  ".webm": "audio/webm"}
 ACCESS_DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
+NO_REGION = "no AWS region: pass --region or set AWS_REGION"
 
 
 class AwsCommandError(Exception):
@@ -104,7 +105,7 @@ def translated(action: str, resource: str,
             "no AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and "
             "AWS_SECRET_ACCESS_KEY), or run 'aws sso login'") from None
     except NoRegionError:
-        raise error_type("no AWS region: pass --region or set AWS_REGION") from None
+        raise error_type(NO_REGION) from None
     except EndpointConnectionError as error:
         raise error_type(f"cannot reach AWS for {action}: {error}") from None
     except ClientError as error:
@@ -315,13 +316,20 @@ def report(result: SmokeResult, *, words: int = 12) -> str:
             f"{result.latency_s:.2f} s\ntranscript: {said}")
 
 
-def boto3_clients(region: str | None) -> Clients:
-    """Clients from boto3's usual chain of credentials and region."""
+def boto3_session(region: str | None, error_type: type[AwsCommandError] = SmokeError) -> Any:
+    """A boto3 session on its usual chain of credentials and region, ``region`` first;
+    ``error_type`` when that chain finds no region either."""
     import boto3
 
     session = boto3.Session(region_name=region)
     if session.region_name is None:
-        raise SmokeError("no AWS region: pass --region or set AWS_REGION")
+        raise error_type(NO_REGION)
+    return session
+
+
+def boto3_clients(region: str | None) -> Clients:
+    """Clients from boto3's usual chain of credentials and region."""
+    session = boto3_session(region)
     return Clients(sagemaker=session.client("sagemaker"),
                    runtime=session.client("sagemaker-runtime"), s3=session.client("s3"),
                    region=session.region_name)

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .smoke import AwsCommandError, translated
+from .smoke import AwsCommandError, boto3_session, translated
 
 ENDPOINT_TYPE = "AWS::SageMaker::Endpoint"
 TARGET_TYPE = "AWS::ApplicationAutoScaling::ScalableTarget"
@@ -495,11 +495,7 @@ def render(stack: StackReport) -> str:
 
 
 def boto3_clients(region: str | None) -> Clients:
-    import boto3
-
-    session = boto3.Session(region_name=region)
-    if session.region_name is None:
-        raise StatusError("no AWS region: pass --region or set AWS_REGION")
+    session = boto3_session(region, StatusError)
     return Clients(cloudformation=session.client("cloudformation"),
                    sagemaker=session.client("sagemaker"),
                    autoscaling=session.client("application-autoscaling"),

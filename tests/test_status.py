@@ -519,3 +519,17 @@ def test_status_never_imports_the_cdk():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_no_region_is_a_one_line_error(monkeypatch, tmp_path, capsys):
+    # given no region in the environment or a config file
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "absent"))
+
+    # when status builds its boto3 clients
+    code = main([STACK])
+
+    # then it says what to set, on one line, and exits 2
+    assert code == 2
+    assert capsys.readouterr().err == "error: no AWS region: pass --region or set AWS_REGION\n"
