@@ -253,14 +253,21 @@ def test_no_strategy_keeps_todays_template(new_stack):
                for a in template.find_resources("AWS::CloudWatch::Alarm").values())
 
 
-def test_user_rollback_alarms_with_fixed_names(new_stack):
+@pytest.fixture(scope="module")
+def own_rollback_alarm(new_stack: Callable[..., cdk.Stack]) -> tuple[cdk.Stack, Template]:
+    """A canary whose rollback alarm is the user's own, with a fixed name."""
     stack = new_stack("UserAlarms", nag=False)
     mine = cloudwatch.Alarm(stack, "Mine", alarm_name="speech-canary-errors", threshold=1,
                             evaluation_periods=1,
                             metric=cloudwatch.Metric(namespace="Team", metric_name="Errors"))
     realtime(stack, deployment=DeploymentStrategy.canary(percent=20, wait=MINUTES(5)),
              rollback_alarms=[mine])
-    config = endpoint_props(Template.from_stack(stack))["DeploymentConfig"]
+    return stack, Template.from_stack(stack)
+
+
+def test_user_rollback_alarms_with_fixed_names(own_rollback_alarm):
+    _, template = own_rollback_alarm
+    config = endpoint_props(template)["DeploymentConfig"]
     assert config["AutoRollbackConfiguration"] == {"Alarms": [{"AlarmName": "speech-canary-errors"}]}
 
 
@@ -615,13 +622,8 @@ def test_the_rollback_alarms_traffic_floor_is_announced(canary):
     assert len(infos) == 1
 
 
-def test_no_traffic_floor_is_announced_for_the_users_own_alarms(new_stack):
-    stack = new_stack("OwnAlarmsFloor", nag=False)
-    mine = cloudwatch.Alarm(stack, "Mine", alarm_name="speech-canary-errors", threshold=1,
-                            evaluation_periods=1,
-                            metric=cloudwatch.Metric(namespace="Team", metric_name="Errors"))
-    realtime(stack, deployment=DeploymentStrategy.canary(percent=20, wait=MINUTES(5)),
-             rollback_alarms=[mine])
+def test_no_traffic_floor_is_announced_for_the_users_own_alarms(own_rollback_alarm):
+    stack, _ = own_rollback_alarm
     assert not Annotations.from_stack(stack).find_info(
         "*", Match.string_like_regexp("The rollback alarms judge only periods"))
 
@@ -654,14 +656,9 @@ def test_an_imported_rollback_alarm_is_described_with_a_wildcard(new_stack):
     assert describe_alarms_resources(template) == ["*"]
 
 
-def test_an_alarm_of_this_app_is_described_by_its_arn(new_stack):
-    stack = new_stack("OwnAlarm", nag=False)
-    mine = cloudwatch.Alarm(stack, "Mine", alarm_name="speech-canary-errors", threshold=1,
-                            evaluation_periods=1,
-                            metric=cloudwatch.Metric(namespace="Team", metric_name="Errors"))
-    realtime(stack, deployment=DeploymentStrategy.canary(percent=20, wait=MINUTES(5)),
-             rollback_alarms=[mine])
-    (resource,) = describe_alarms_resources(Template.from_stack(stack))
+def test_an_alarm_of_this_app_is_described_by_its_arn(own_rollback_alarm):
+    _, template = own_rollback_alarm
+    (resource,) = describe_alarms_resources(template)
     assert "alarm:speech-canary-errors" in json.dumps(resource)
 
 
