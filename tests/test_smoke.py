@@ -23,6 +23,7 @@ from deepgram_scaling import cli
 from deepgram_scaling.calling import custom_attributes, tone_wav
 from deepgram_scaling.smoke import Clients, SmokeError, boto3_clients, main
 
+from .aws_stubs import offline_session, stubbed
 from .conftest import ROOT
 
 REGION = "us-east-1"
@@ -86,22 +87,24 @@ class Stubbed:
         self.sagemaker.add_response("describe_endpoint_config", response,
                                     {"EndpointConfigName": CONFIG})
 
+    def async_job_queued(self, **locations: str) -> None:
+        """An async endpoint that takes the upload and queues the job, its result due at
+        ``OutputLocation`` (and, when given, its failure at ``FailureLocation``)."""
+        self.endpoint()
+        self.config(asynchronous=True)
+        self.s3.add_response("put_object", {})
+        self.runtime.add_response("invoke_endpoint_async", {
+            "OutputLocation": f"s3://{BUCKET}/output/id-1.out", **locations})
+
 
 @pytest.fixture
 def aws() -> Iterator[Stubbed]:
-    session = boto3.session.Session(aws_access_key_id="testing",
-                                    aws_secret_access_key="testing", region_name=REGION)
+    session = offline_session(REGION)
     clients = Clients(sagemaker=session.client("sagemaker"),
                       runtime=session.client("sagemaker-runtime"),
                       s3=session.client("s3"), region=REGION)
-    stubbed = Stubbed(clients, Stubber(clients.sagemaker), Stubber(clients.runtime),
-                      Stubber(clients.s3))
-    for stubber in (stubbed.sagemaker, stubbed.runtime, stubbed.s3):
-        stubber.activate()
-    yield stubbed
-    for stubber in (stubbed.sagemaker, stubbed.runtime, stubbed.s3):
-        stubber.assert_no_pending_responses()
-        stubber.deactivate()
+    with stubbed(clients.sagemaker, clients.runtime, clients.s3) as stubbers:
+        yield Stubbed(clients, *stubbers)
 
 
 def run(aws: Stubbed, *args: str, clock: FakeClock | None = None) -> int:
@@ -171,11 +174,7 @@ def test_a_200_answer_that_is_not_a_transcript_fails(aws, capsys, answer, quoted
 
 
 def test_an_async_result_that_is_an_error_body_fails(aws, capsys):
-    aws.endpoint()
-    aws.config(asynchronous=True)
-    aws.s3.add_response("put_object", {})
-    aws.runtime.add_response("invoke_endpoint_async",
-                             {"OutputLocation": f"s3://{BUCKET}/output/id-1.out"})
+    aws.async_job_queued()
     aws.s3.add_response("head_object", {"ContentLength": 10})
     aws.s3.add_response("get_object", {"Body": body(b'{"error": "model not loaded"}')})
 
@@ -368,12 +367,7 @@ def test_no_such_endpoint(aws, capsys):
 
 
 def test_an_async_failure_is_reported_from_the_failure_object(aws, capsys):
-    aws.endpoint()
-    aws.config(asynchronous=True)
-    aws.s3.add_response("put_object", {})
-    aws.runtime.add_response("invoke_endpoint_async", {
-        "OutputLocation": f"s3://{BUCKET}/output/id-1.out",
-        "FailureLocation": f"s3://{BUCKET}/failure/id-1.out"})
+    aws.async_job_queued(FailureLocation=f"s3://{BUCKET}/failure/id-1.out")
     aws.s3.add_client_error("head_object", "404", "Not Found", 404)
     aws.s3.add_response("head_object", {"ContentLength": 10})
     aws.s3.add_response("get_object", {"Body": body(b'{"err_code": 400,\n "err_msg": "bad"}')})
@@ -385,11 +379,7 @@ def test_an_async_failure_is_reported_from_the_failure_object(aws, capsys):
 
 
 def test_an_async_result_that_never_comes(aws, capsys):
-    aws.endpoint()
-    aws.config(asynchronous=True)
-    aws.s3.add_response("put_object", {})
-    aws.runtime.add_response("invoke_endpoint_async",
-                             {"OutputLocation": f"s3://{BUCKET}/output/id-1.out"})
+    aws.async_job_queued()
     for _ in range(4):
         aws.s3.add_client_error("head_object", "404", "Not Found", 404)
     clock = FakeClock()
@@ -404,11 +394,7 @@ def test_an_async_result_that_never_comes(aws, capsys):
 def test_a_result_that_stays_forbidden_is_called_access_denied(aws, capsys):
     # without s3:ListBucket S3 answers 403 for an object not there yet: smoke keeps waiting,
     # then names the permission
-    aws.endpoint()
-    aws.config(asynchronous=True)
-    aws.s3.add_response("put_object", {})
-    aws.runtime.add_response("invoke_endpoint_async",
-                             {"OutputLocation": f"s3://{BUCKET}/output/id-1.out"})
+    aws.async_job_queued()
     for _ in range(2):
         aws.s3.add_client_error("head_object", "403", "Forbidden", 403)
 

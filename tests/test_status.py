@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 import yaml
 from botocore.stub import Stubber
@@ -25,6 +24,7 @@ from deepgram_scaling.status import (
     name_from_physical_id,
 )
 
+from .aws_stubs import offline_session, stubbed
 from .conftest import ROOT
 
 REGION = "us-east-1"
@@ -137,20 +137,12 @@ class Stubbed:
 
 @pytest.fixture
 def aws() -> Iterator[Stubbed]:
-    session = boto3.session.Session(aws_access_key_id="testing",
-                                    aws_secret_access_key="testing", region_name=REGION)
+    session = offline_session(REGION)
     clients = Clients(cloudformation=session.client("cloudformation"),
                       sagemaker=session.client("sagemaker"),
                       autoscaling=session.client("application-autoscaling"), region=REGION)
-    stubbed = Stubbed(clients, Stubber(clients.cloudformation), Stubber(clients.sagemaker),
-                      Stubber(clients.autoscaling))
-    stubbers = (stubbed.cloudformation, stubbed.sagemaker, stubbed.autoscaling)
-    for stubber in stubbers:
-        stubber.activate()
-    yield stubbed
-    for stubber in stubbers:
-        stubber.assert_no_pending_responses()
-        stubber.deactivate()
+    with stubbed(clients.cloudformation, clients.sagemaker, clients.autoscaling) as stubbers:
+        yield Stubbed(clients, *stubbers)
 
 
 def run(aws: Stubbed, capsys: pytest.CaptureFixture[str], *flags: str) -> tuple[int, str, str]:
