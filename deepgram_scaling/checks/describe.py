@@ -27,10 +27,10 @@ from .resolve import (
     Graph,
     Policy,
     Target,
-    _scheduled_minimums,
     number,
     references,
     render,
+    scheduled_minimums_of,
 )
 from .template import TemplateReadError, load_template
 
@@ -116,7 +116,7 @@ class _Describer:
                 "EndpointName")) if component is not None else (None, None))
             shown = self.show(component) if component is not None else name
             found.append(Target(lid, resource_id, endpoint, tie, f"inference component {shown}",
-                                number(props.get("MinCapacity")), _scheduled_minimums(props)))
+                                number(props.get("MinCapacity")), scheduled_minimums_of(props)))
         return found
 
     def _policies_of(self, target: str) -> list[Policy]:

@@ -157,7 +157,9 @@ def _placeholder(text: str) -> tuple[str, str, str] | None:
     return (match.group(1), match.group(2), match.group(3)) if match else None
 
 
-def _scheduled_minimums(props: Mapping[str, Any]) -> dict[str, float]:
+def scheduled_minimums_of(props: Mapping[str, Any]) -> dict[str, float]:
+    """The ``MinCapacity`` each of a scalable target's scheduled actions sets, by
+    ``ScheduledActionName`` (``#n`` by position when it has none)."""
     actions = props.get("ScheduledActions")
     found: dict[str, float] = {}
     for n, action in enumerate(actions if isinstance(actions, list) else []):
@@ -379,7 +381,7 @@ class Graph:
             endpoint, tie = self.endpoint_named(match.group(1))
             variant = match.group(2)
         return Target(lid, resource_id, endpoint, tie, variant,
-                      number(props.get("MinCapacity")), _scheduled_minimums(props))
+                      number(props.get("MinCapacity")), scheduled_minimums_of(props))
 
     def _policy(self, lid: str) -> Policy:
         props = self.properties(lid)

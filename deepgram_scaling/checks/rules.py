@@ -44,6 +44,7 @@ from .resolve import (
     number,
     references,
     render,
+    scheduled_minimums_of,
 )
 
 PACK = "SageMakerScaling"
@@ -362,17 +363,6 @@ class ComponentTarget(ZeroMinimum):
     by_literal_name: bool = False
 
 
-def _scheduled_minimums(props: Mapping[str, Any]) -> dict[str, float]:
-    actions = props.get("ScheduledActions")
-    found: dict[str, float] = {}
-    for n, action in enumerate(actions if isinstance(actions, list) else []):
-        scaling = action.get("ScalableTargetAction") if isinstance(action, Mapping) else None
-        minimum = number(scaling.get("MinCapacity")) if isinstance(scaling, Mapping) else None
-        if minimum is not None:
-            found[render(action.get("ScheduledActionName", f"#{n + 1}"))] = minimum
-    return found
-
-
 class _Scaling:
     """Indexes over one template built once: which alarms drive which policy, which
     policies act on which target (variant or inference component), which endpoints host
@@ -430,7 +420,7 @@ class _Scaling:
         match = _COMPONENT_RESOURCE_ID.match(resource_id)
         component = self._component_named(match.group(1)) if match else None
         return ComponentTarget(lid, resource_id, component, number(props.get("MinCapacity")),
-                               number(props.get("MaxCapacity")), _scheduled_minimums(props),
+                               number(props.get("MaxCapacity")), scheduled_minimums_of(props),
                                by_literal_name=match is not None and "{{" not in match.group(1))
 
     def _copy_policy_target(self, props: Mapping[str, Any], by_resource_id: Mapping[str, str]
