@@ -40,6 +40,7 @@ from .resolve import (
     UNKNOWN,
     Graph,
     MetricUse,
+    Target,
     ZeroMinimum,
     number,
     references,
@@ -688,6 +689,12 @@ def _async_wake_scan(scaling: _Scaling, target: str) -> _WakeScan:
     return scan
 
 
+def _async_targets_to_zero(graph: Graph) -> Iterator[Target]:
+    """The scalable targets of asynchronous endpoints whose minimum can be 0."""
+    return (target for target in graph.targets.values()
+            if target.may_reach_zero and graph.endpoint_kind(target.endpoint) == "async")
+
+
 def _disabled_notes(scaling: _Scaling, target: str, signals: set[str] | frozenset[str]
                     ) -> Iterator[str]:
     """A note for each alarm on a wake-up signal with ActionsEnabled false that names a
@@ -778,9 +785,7 @@ def wake_up_adds_while_running(template: Mapping[str, Any]) -> list[Finding]:
     context = _context(template)
     graph, scaling = context.graph, context.scaling
     findings = []
-    for target in graph.targets.values():
-        if not target.may_reach_zero or graph.endpoint_kind(target.endpoint) != "async":
-            continue
+    for target in _async_targets_to_zero(graph):
         maximum = number(graph.properties(target.id).get("MaxCapacity"))
         if maximum is not None and maximum <= 1:
             continue  # one instance at most: nothing to add
@@ -810,9 +815,7 @@ def wake_up_on_indirect_signal(template: Mapping[str, Any]) -> list[Finding]:
     context = _context(template)
     graph, scaling = context.graph, context.scaling
     findings = []
-    for target in graph.targets.values():
-        if not target.may_reach_zero or graph.endpoint_kind(target.endpoint) != "async":
-            continue
+    for target in _async_targets_to_zero(graph):
         wakes = _async_wake_scan(scaling, target.id).wakes
         if any(w.metric in _DIRECT_WAKE and w.alarm is not None for w in wakes):
             continue
@@ -844,9 +847,7 @@ def wake_up_alarm_watches_target(template: Mapping[str, Any]) -> list[Finding]:
     context = _context(template)
     graph, scaling = context.graph, context.scaling
     findings = []
-    for target in graph.targets.values():
-        if not target.may_reach_zero or graph.endpoint_kind(target.endpoint) != "async":
-            continue
+    for target in _async_targets_to_zero(graph):
         for wake in _async_wake_scan(scaling, target.id).wakes:
             if wake.unresolved is not None:
                 findings.append(_finding(
