@@ -60,10 +60,6 @@ class InstanceType:
     provision_s: float = 300.0  # docs/aws-behaviour.md#instance-provisioning-time
     price_per_hour: float = 1.5  # docs/aws-behaviour.md#instance-billing
 
-    @property
-    def hard(self) -> float:
-        return self.hard_limit if self.hard_limit is not None else 2 * self.capacity
-
 
 #: Illustrative prices (USD/hour, 2026-11, placeholders to override) and capacities.
 DEFAULT_TYPES: dict[str, InstanceType] = {
@@ -203,24 +199,3 @@ def check_params(params: Params, where: str = "params") -> None:
     for name, spec in params.types.items():
         if spec.capacity <= 0:
             raise ParamsError(f"{where}.types.{name}.capacity must be > 0, got {spec.capacity!r}")
-
-
-def params_table() -> list[tuple[str, str, str]]:
-    """(parameter, default, source) rows for documentation."""
-    p = Params()
-    return [
-        ("step_s", f"{p.step_s:g}", "ConcurrentRequestsPerModel is emitted every 10 s"),
-        ("metric_period_s", f"{p.metric_period_s:g}",
-         "backlog metrics, HasBacklogWithoutCapacity, metric-math policies: per minute"),
-        ("high_datapoints", str(p.high_datapoints), "practitioners' reports (undocumented)"),
-        ("low_datapoints", str(p.low_datapoints), "practitioners' reports (undocumented)"),
-        ("scale_in_margin", f"{p.scale_in_margin:g}", "AWS: scale-in when ~10% below target"),
-        ("removal_s", f"{p.removal_s:g}", "how long a scale-in keeps the endpoint Updating "
-         "(unconfirmed)"),
-        ("bill_provisioning", str(p.bill_provisioning), "provisioning time billed (unconfirmed)"),
-        ("types.<type>.capacity", "per type", "your load test; template capacities win"),
-        ("types.<type>.hard_limit", "2 x capacity", "assumption (max_active_requests)"),
-        ("types.<type>.provision_s", "300", "AWS: about 4-6 minutes without caching"),
-        ("types.<type>.price_per_hour", "per type", "illustrative 2026-11; override"),
-        ("shortages", "none", "per-type capacity shortage windows"),
-    ]
