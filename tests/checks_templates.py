@@ -573,6 +573,10 @@ NON_COMPLIANT: dict[str, list[tuple[str, Mutation, set[str]]]] = {
         ("alarm-actions-disabled",
          _compose(_inference_component(), _set("IcWakeUpAlarm", ["ActionsEnabled"], False)),
          {"IcTarget"}),
+        ("alarm-watches-the-components-arn",
+         _compose(_inference_component(), _set("IcWakeUpAlarm", ["Dimensions"], [
+             {"Name": "InferenceComponentName", "Value": {"Ref": "IcComponent"}}])),
+         {"IcTarget"}),
     ],
     "InferenceComponentWakeUpNeedsTwoFailures": [
         ("aws-example-greater-than-one",
@@ -620,6 +624,22 @@ NON_COMPLIANT: dict[str, list[tuple[str, Mutation, set[str]]]] = {
          _set("RtErrorsAlarm", ["Dimensions"],
               [{"Name": "EndpointName", "Value": {"Ref": "RtEndpoint"}}, _VARIANT]),
          {"RtErrorsAlarm"}),
+        ("component-ref-as-dimension",
+         _compose(_inference_component(), _set("IcWakeUpAlarm", ["Dimensions"], [
+             {"Name": "InferenceComponentName", "Value": {"Ref": "IcComponent"}}])),
+         {"IcWakeUpAlarm"}),
+        ("component-arn-as-dimension",
+         _compose(_inference_component(), _set("IcWakeUpAlarm", ["Dimensions"], [
+             {"Name": "InferenceComponentName",
+              "Value": _att("IcComponent", "InferenceComponentArn")}])),
+         {"IcWakeUpAlarm"}),
+        ("component-ref-everywhere",
+         _compose(_inference_component(),
+                  _set("IcTarget", ["ResourceId"],
+                       {"Fn::Join": ["", ["inference-component/", {"Ref": "IcComponent"}]]}),
+                  _set("IcWakeUpAlarm", ["Dimensions"], [
+                      {"Name": "InferenceComponentName", "Value": {"Ref": "IcComponent"}}])),
+         {"IcTarget", "IcWakeUpAlarm"}),
     ],
     "MixedFleetSignalSurvivesEmptyPool": [
         ("aws-weighted-sum", _mixed_fleet("(a / 8 + b / 20) / 2"), {"RtScaling"}),
@@ -813,7 +833,17 @@ COMPLIANT: dict[str, list[tuple[str, Mutation]]] = {
               {"Fn::Sub": "endpoint/${RtEndpoint.EndpointName}/variant/AllTraffic"})),
     ],
     "ScalableTargetVariantExists": [],
-    "EndpointNameDimensionIsAName": [],
+    "EndpointNameDimensionIsAName": [
+        ("component-named-literally", _inference_component()),
+        ("component-named-by-parameter",
+         _compose(_inference_component(),
+                  lambda t: t.setdefault("Parameters", {}).update(
+                      {"IcName": {"Type": "String", "Default": "ic-model"}}),
+                  _set("IcComponent", ["InferenceComponentName"], {"Ref": "IcName"}),
+                  _set("IcTarget", ["ResourceId"], {"Fn::Sub": "inference-component/${IcName}"}),
+                  _set("IcWakeUpAlarm", ["Dimensions"], [
+                      {"Name": "InferenceComponentName", "Value": {"Ref": "IcName"}}]))),
+    ],
     "MixedFleetSignalSurvivesEmptyPool": [
         ("most-loaded-pool", _mixed_fleet("IF(ua >= ub, ua, ub)", ("ua", "a / 8"),
                                           ("ub", "b / 20"))),

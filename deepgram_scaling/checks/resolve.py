@@ -31,12 +31,12 @@ VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
 
 #: The attribute of each SageMaker resource that returns the name its property sets
-#: (docs/aws-behaviour.md#name-attributes).
+#: (docs/aws-behaviour.md#name-attributes). An inference component has none: its Ref and
+#: attributes give its ARN and state (docs/aws-behaviour.md#inference-component-ref-is-arn).
 NAME_ATTRIBUTES = {
     ENDPOINT: "EndpointName",
     ENDPOINT_CONFIG: "EndpointConfigName",
     "AWS::SageMaker::Model": "ModelName",
-    "AWS::SageMaker::InferenceComponent": "InferenceComponentName",
 }
 _GETATT_PLACEHOLDER = re.compile(r"\{\{GetAtt:([^}.]+)\.([^}]+)\}\}")
 

@@ -362,6 +362,9 @@ class ComponentTarget(ZeroMinimum):
     #: whether ResourceId names the component by a literal (or parameter) name rather than
     #: through a reference to it
     by_literal_name: bool = False
+    #: the component whose ``Ref`` or ``Fn::GetAtt`` ResourceId holds: its ARN, not its
+    #: name (docs/aws-behaviour.md#inference-component-ref-is-arn)
+    by_arn_of: str | None = None
 
 
 class _Scaling:
@@ -403,11 +406,16 @@ class _Scaling:
                 self.policies_of.setdefault(target, []).append(scaling_policy.id)
         self.deepgram = self._deepgram_endpoints()
 
-    def _component_named(self, text: str) -> str | None:
+    def component_by_arn(self, text: str) -> str | None:
+        """The inference component whose ``Ref`` or ``Fn::GetAtt`` ``text`` is: CloudFormation
+        gives a component's ARN (and other attributes), never its name
+        (docs/aws-behaviour.md#inference-component-ref-is-arn)."""
         match = re.fullmatch(r"\{\{(Ref|GetAtt):([^}.]+)\.?([^}]*)\}\}", text)
-        if match and match.group(2) in self.components:
-            return match.group(2)
-        if UNKNOWN in text:
+        return match.group(2) if match and match.group(2) in self.components else None
+
+    def _component_named(self, text: str) -> str | None:
+        """The inference component whose InferenceComponentName ``text`` equals."""
+        if UNKNOWN in text or self.component_by_arn(text) is not None:
             return None
         for lid, props in self.components.items():
             name = props.get("InferenceComponentName")
@@ -422,7 +430,8 @@ class _Scaling:
         component = self._component_named(match.group(1)) if match else None
         return ComponentTarget(lid, resource_id, component, number(props.get("MinCapacity")),
                                number(props.get("MaxCapacity")), scheduled_minimums_of(props),
-                               by_literal_name=match is not None and "{{" not in match.group(1))
+                               by_literal_name=match is not None and "{{" not in match.group(1),
+                               by_arn_of=self.component_by_arn(match.group(1)) if match else None)
 
     def _copy_policy_target(self, props: Mapping[str, Any], by_resource_id: Mapping[str, str]
                             ) -> str | None:
@@ -1027,9 +1036,16 @@ def _copy_wake_ups(scaling: _Scaling, target: str) -> _CopyWakeScan:
                 wake = _CopyWake(policy, alarm, failures)
         if wake is None:
             continue
+        names = _dimension_values(props, "InferenceComponentName")
+        by_arn = [lid for value in names
+                  if (lid := scaling.component_by_arn(render(value))) is not None]
+        if by_arn and len(by_arn) == len(names):
+            # an ARN as the dimension matches no data (EndpointNameDimensionIsAName)
+            scan.passed_over.append(
+                f"{alarm} watches the ARN of {by_arn[0]} (Ref or Fn::GetAtt), not its name")
+            continue
         _keep_own_wake(scan.wakes, scan.passed_over, wake, alarm, own, _watches(
-            _dimension_values(props, "InferenceComponentName"), own,
-            lambda value: scaling._component_named(render(value))))
+            names, own, lambda value: scaling._component_named(render(value))))
     return scan
 
 
@@ -1262,6 +1278,8 @@ def scalable_target_resolves_to_endpoint(template: Mapping[str, Any]) -> list[Fi
         findings.append(_finding("ScalableTargetResolvesToEndpoint", "warning", target.id,
                                  message))
     for copies in _context(template).scaling.component_targets.values():
+        if copies.by_arn_of is not None:
+            continue  # an error of EndpointNameDimensionIsAName
         if copies.component is None:
             message = (f"ResourceId {copies.resource_id!r} names no inference component in "
                        "this template; the inference-component checks were skipped for it")
@@ -1292,17 +1310,51 @@ def scalable_target_variant_exists(template: Mapping[str, Any]) -> list[Finding]
     return findings
 
 
+def _component_fix(component: str) -> str:
+    return (f"set InferenceComponentName on {component} and use the same literal or "
+            "parameter here (CloudFormation has no attribute that returns the name)")
+
+
 def endpoint_name_dimension_is_a_name(template: Mapping[str, Any]) -> list[Finding]:
     """``Ref`` on an endpoint gives its ARN; as the ``EndpointName`` dimension of a metric it
-    matches no data."""
-    return [
+    matches no data. ``Ref`` or ``Fn::GetAtt`` on an inference component gives its ARN (or
+    another attribute), never its name: as the ``InferenceComponentName`` dimension it matches
+    no data, and in an ``inference-component/`` ResourceId it names no component."""
+    context = _context(template)
+    graph, scaling = context.graph, context.scaling
+    findings = [
         _finding("EndpointNameDimensionIsAName", "error", use.owner,
                  f"the EndpointName dimension of {use.name} is Ref {use.endpoint}, which gives "
                  f"the endpoint's ARN, so this {use.owner_type} matches no data; use "
                  f"Fn::GetAtt {use.endpoint}.EndpointName")
-        for use in _graph(template).metric_uses
+        for use in graph.metric_uses
         if use.tie == "arn" and "EndpointName" in use.dimensions
     ]
+    owners = [(alarm, "alarm", graph.properties(alarm)) for alarm in graph.alarms]
+    for policy in graph.policies.values():
+        config = policy.properties.get("TargetTrackingScalingPolicyConfiguration")
+        spec = config.get("CustomizedMetricSpecification") if isinstance(
+            config, Mapping) else None
+        if isinstance(spec, Mapping):
+            owners.append((policy.id, "policy", spec))
+    for owner, kind, props in owners:
+        for value in _dimension_values(props, "InferenceComponentName"):
+            component = scaling.component_by_arn(render(value))
+            if component is not None:
+                findings.append(_finding(
+                    "EndpointNameDimensionIsAName", "error", owner,
+                    f"the InferenceComponentName dimension is {render(value)}, which gives "
+                    f"the ARN (or another attribute) of {component}, not its name, so this "
+                    f"{kind} matches no data; " + _component_fix(component)))
+    for copies in scaling.component_targets.values():
+        if copies.by_arn_of is not None:
+            findings.append(_finding(
+                "EndpointNameDimensionIsAName", "error", copies.id,
+                f"ResourceId {copies.resource_id!r} holds a Ref or Fn::GetAtt of "
+                f"{copies.by_arn_of}, which gives the component's ARN (or another attribute), "
+                "not its name, so it names no inference component; "
+                + _component_fix(copies.by_arn_of)))
+    return findings
 
 
 def _pool_queries(spec: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
@@ -1516,8 +1568,11 @@ RULES: tuple[Rule, ...] = (
          "use the VariantName of the endpoint config's production variant",
          "variant-scalable-target", _judged(scalable_target_variant_exists)),
     Rule("EndpointNameDimensionIsAName", "error",
-         "a metric's EndpointName dimension is Ref on an endpoint, which gives its ARN",
-         "use Fn::GetAtt <Endpoint>.EndpointName",
+         "a metric's EndpointName dimension is Ref on an endpoint, which gives its ARN; or an "
+         "InferenceComponentName dimension or an inference-component/ ResourceId is Ref or "
+         "Fn::GetAtt on an inference component, which gives its ARN, never its name",
+         "use Fn::GetAtt <Endpoint>.EndpointName; for a component, the literal or parameter "
+         "its InferenceComponentName is set to",
          "endpoint-ref-is-arn", _judged(endpoint_name_dimension_is_a_name)),
     Rule("MixedFleetSignalSurvivesEmptyPool", "warning",
          "metric math over per-InstanceType metrics sums them with fixed weights, so a pool "
