@@ -15,9 +15,10 @@ from deepgram_scaling.checks.describe import (
     describe_template,
     main,
 )
+from deepgram_scaling.checks.rules import RULES_BY_NAME as RULE_BY_NAME
 from deepgram_scaling.cli import main as top_level_main
 
-from .checks_templates import build, compliant
+from .checks_templates import COMPLIANT, NON_COMPLIANT, build, compliant
 
 
 @pytest.fixture(scope="module")
@@ -194,3 +195,96 @@ def test_inference_component_copies_are_described_under_their_endpoint():
     assert (target["floor"], target["ceiling"]) == (0, 2)
     assert "NoCapacityInvocationFailures >= 1" in target["wake_up"]
     assert {p["type"] for p in target["policies"]} == {"step", "target tracking"}
+
+
+# --- the wake-up line says what `check` judges (the same scans) ----------------------------
+
+
+def wake_up_of(template: dict, target_id: str) -> str:
+    return next(t["wake_up"] for e in describe_template(template) for t in e["targets"]
+                if t["target"] == target_id)
+
+
+_WAKE_RULES = {"AsyncWakeUpFromZero": "AsyncTarget",
+               "InferenceComponentWakeUpFromZero": "IcTarget"}
+
+
+@pytest.mark.parametrize(("rule", "mutation"), [
+    pytest.param(rule, mutation, id=f"{rule}-{case}")
+    for rule in _WAKE_RULES for case, mutation, _ in NON_COMPLIANT[rule]])
+def test_no_wake_up_where_check_finds_none(rule, mutation):
+    # given a template where the check reports no wake-up from zero
+    template = build(mutation)
+    assert RULE_BY_NAME[rule].check(template)
+    # when it is described
+    wake_up = wake_up_of(template, _WAKE_RULES[rule])
+    # then describe shows none either
+    assert wake_up.startswith("none: "), wake_up
+
+
+@pytest.mark.parametrize(("rule", "mutation"), [
+    pytest.param(rule, mutation, id=f"{rule}-{case}")
+    for rule in _WAKE_RULES for case, mutation in COMPLIANT[rule]])
+def test_a_wake_up_where_check_accepts_one(rule, mutation):
+    # given a template whose wake-up (or floor) the check accepts
+    template = build(mutation)
+    assert RULE_BY_NAME[rule].check(template) == []
+    # when it is described
+    wake_up = wake_up_of(template, _WAKE_RULES[rule])
+    # then describe shows a wake-up or says none is needed
+    assert not wake_up.startswith("none: "), wake_up
+
+
+def _case(rule: str, name: str) -> dict:
+    return build(next(m for case, m, *_ in [*NON_COMPLIANT[rule], *COMPLIANT[rule]]
+                      if case == name))
+
+
+def test_a_wake_up_watching_another_endpoint_is_not_counted():
+    wake_up = wake_up_of(_case("AsyncWakeUpFromZero", "wake-alarm-watches-another-endpoint"),
+                         "AsyncTarget")
+    assert wake_up.startswith("none: MinCapacity is 0 and nothing adds capacity from zero")
+    assert "not counted: AsyncWakeUpAlarm watches RtEndpoint, not AsyncEndpoint" in wake_up
+
+
+def test_a_wake_up_with_actions_disabled_is_not_counted():
+    wake_up = wake_up_of(_case("AsyncWakeUpFromZero", "wake-alarm-actions-disabled"),
+                         "AsyncTarget")
+    assert wake_up.startswith("none: ")
+    assert ("not counted: AsyncWakeUpAlarm has ActionsEnabled false, so it never invokes "
+            "AsyncWakeUp") in wake_up
+
+
+def test_a_ceiling_of_zero_has_no_wake_up():
+    wake_up = wake_up_of(_case("AsyncWakeUpFromZero", "max-capacity-zero"), "AsyncTarget")
+    assert wake_up.startswith("none: MaxCapacity is 0")
+
+
+def test_a_step_that_starts_above_one_does_not_wake():
+    wake_up = wake_up_of(_case("AsyncWakeUpFromZero", "step-starts-above-one"), "AsyncTarget")
+    assert wake_up.startswith("none: ")
+    assert "AsyncWakeUp on" not in wake_up
+
+
+def test_target_tracking_below_one_is_the_wake_up():
+    # given target tracking on the backlog at 0.5 and no step wake-up, which check accepts
+    template = _case("WakeUpOnIndirectSignal", "target-tracking-below-one-alone")
+    assert RULE_BY_NAME["AsyncWakeUpFromZero"].check(template) == []
+    # when it is described, then the tracking policy is the wake-up
+    wake_up = wake_up_of(template, "AsyncTarget")
+    assert wake_up.startswith("AsyncBacklogScaling: target tracking on")
+    assert "target value of 0.5, below 1" in wake_up
+
+
+def test_target_tracking_at_one_alone_waits_for_the_backlog():
+    wake_up = wake_up_of(_case("AsyncWakeUpFromZero", "target-tracking-at-one-alone"),
+                         "AsyncTarget")
+    assert wake_up.startswith("none: ")
+    assert "target tracking of AsyncBacklogScaling at 1 waits" in wake_up
+
+
+def test_a_copy_wake_up_on_the_components_arn_is_not_counted():
+    wake_up = wake_up_of(_case("InferenceComponentWakeUpFromZero",
+                               "alarm-watches-the-components-arn"), "IcTarget")
+    assert wake_up.startswith("none: ")
+    assert "IcWakeUpAlarm watches a Ref or Fn::GetAtt of IcComponent" in wake_up

@@ -32,6 +32,12 @@ from .resolve import (
     render,
     scheduled_minimums_of,
 )
+from .rules import (
+    _async_wake_scan,
+    _copy_wake_ups,
+    _Scaling,
+    _scheduled_maximum_above_zero,
+)
 from .template import TemplateReadError, load_template
 
 #: Application Auto Scaling's cooldown for SageMaker variants when a policy leaves it out
@@ -48,10 +54,6 @@ INFERENCE_COMPONENT = "AWS::SageMaker::InferenceComponent"
 #: A scalable target on an inference component's copies: ``inference-component/<name>``
 #: (docs/aws-behaviour.md#inference-component-wake-up).
 COPY_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
-#: Metrics an alarm may wake an endpoint at zero on (docs/aws-behaviour.md#wake-up-from-zero).
-WAKE_SIGNALS = frozenset({"HasBacklogWithoutCapacity", "ApproximateBacklogSize",
-                          "ApproximateBacklogSizePerInstance", "ApproximateAgeOfOldestRequest",
-                          "NoCapacityInvocationFailures"})
 
 
 _PLACEHOLDER = re.compile(r"\{\{(?:Ref|GetAtt):([^}]+)\}\}")
@@ -84,6 +86,8 @@ class _Describer:
     def __init__(self, template: Mapping[str, Any], show: Any = None) -> None:
         self.graph = Graph(template)
         self.show = show or (lambda lid: lid)
+        #: the indexes the checks judge the wake-up from, so that both say the same
+        self.scaling = _Scaling(self.graph)
 
     def endpoints(self) -> list[dict[str, Any]]:
         scaled: dict[str, list[Target]] = {}
@@ -109,9 +113,10 @@ class _Describer:
                     or not resource_id.startswith("inference-component/")):
                 continue
             name = resource_id.removeprefix("inference-component/")
-            component = next((c for c, p in components.items()
-                              if render(p.get("InferenceComponentName")) == name
-                              or name == f"{{{{GetAtt:{c}.InferenceComponentName}}}}"), None)
+            # tied by its InferenceComponentName only: a Ref or Fn::GetAtt of a component
+            # gives its ARN (docs/aws-behaviour.md#inference-component-ref-is-arn)
+            copies = self.scaling.component_targets.get(lid)
+            component = copies.component if copies is not None else None
             endpoint, tie = (self.graph.endpoint_named(components[component].get(
                 "EndpointName")) if component is not None else (None, None))
             shown = self.show(component) if component is not None else name
@@ -182,7 +187,7 @@ class _Describer:
             "suspended": {k: v for k, v in (props.get("SuspendedState") or {}).items()}
             if isinstance(props.get("SuspendedState"), Mapping) else {},
             "policies": described,
-            "wake_up": self._wake_up(target, described),
+            "wake_up": self._wake_up(target),
         }
 
     @staticmethod
@@ -344,23 +349,64 @@ class _Describer:
 
     # the wake-up -------------------------------------------------------------------------
 
-    def _wake_up(self, target: Target, policies: list[dict[str, Any]]) -> str:
+    def _wake_up(self, target: Target) -> str:
+        """The wake-up from zero as ``deepgram-scaling check`` judges it: the same scans of
+        step policies and target tracking (docs/aws-behaviour.md#wake-up-from-zero,
+        docs/aws-behaviour.md#inference-component-wake-up), with the alarms they pass over."""
+        props = self.graph.properties(target.id)
+        copies = target.id in self.scaling.component_targets
+        kind = None if copies else self.graph.endpoint_kind(target.endpoint)
+        if (kind == "async" and number(props.get("MaxCapacity")) == 0
+                and not _scheduled_maximum_above_zero(props)):
+            return ("none: MaxCapacity is 0, so the endpoint never has an instance "
+                    "(see deepgram-scaling check)")
         if not target.may_reach_zero:
             return f"not needed: the floor is {_num(target.min_capacity)}"
-        wakers = []
-        for policy in policies:
-            if policy["type"] != "step" or not any(
-                    (s["adjustment"] or 0) >= 1 for s in policy["steps"]):
-                continue
-            for alarm in policy["alarms"]:
-                name = alarm["signal"].split(" [")[0].split(" ")[-1]
-                if name in WAKE_SIGNALS:
-                    wakers.append(f"{policy['policy']} on {alarm['alarm']} ({name} "
-                                  f"{alarm['operator']} {_num(alarm['threshold'])})")
+        wakers: list[str] = []
+        waits = ""
+        if copies:
+            copy_scan = _copy_wake_ups(self.scaling, target.id)
+            for copy_wake in copy_scan.wakes:
+                needs = (f", needs {copy_wake.failures} failed requests in one period"
+                         if copy_wake.failures > 1 else "")
+                wakers.append(self._step_wake(copy_wake.policy, copy_wake.alarm,
+                                              "NoCapacityInvocationFailures",
+                                              copy_wake.unresolved, needs))
+            notes = copy_scan.passed_over
+        elif kind == "async":
+            scan = _async_wake_scan(self.scaling, target.id)
+            for wake in scan.wakes:
+                if wake.alarm is None:
+                    wakers.append(f"{self.show(wake.policy)}: target tracking on {wake.metric} "
+                                  f"at a target value of {_num(wake.target_value)}, below 1")
+                else:
+                    extra = (", keeps adding while instances run" if wake.adds_while_running
+                             and wake.metric == "ApproximateBacklogSize" else "")
+                    wakers.append(self._step_wake(wake.policy, wake.alarm, wake.metric,
+                                                  wake.unresolved, extra))
+            notes = scan.passed_over
+            waits = "".join(f"; target tracking of {self.show(policy)} at {value} waits for "
+                            "the backlog to pass its target" for policy, value in scan.tracking
+                            if not any(w.policy == policy for w in scan.wakes))
+        else:
+            return (f"not judged: {target.zero_minimum_source} on an endpoint whose kind is "
+                    f"{KIND_WORDS.get(kind or '', 'unknown')}, which has no wake-up check "
+                    "(see deepgram-scaling check)")
+        not_counted = ("; not counted: " + ", ".join(notes)) if notes else ""
         if not wakers:
-            return (f"none: {target.zero_minimum_source} and no step policy adds capacity "
-                    "on a backlog or no-capacity alarm (see deepgram-scaling check)")
-        return "; ".join(wakers)
+            return (f"none: {target.zero_minimum_source} and nothing adds capacity from zero"
+                    f"{waits}{not_counted} (see deepgram-scaling check)")
+        return "; ".join(wakers) + not_counted
+
+    def _step_wake(self, policy: str, alarm: str, metric: str, unresolved: str | None,
+                   extra: str) -> str:
+        props = self.graph.properties(alarm)
+        operator = render(props.get("ComparisonOperator"))
+        watches = (f", watches {_pretty(unresolved)!r}, not shown to be this resource"
+                   if unresolved is not None else "")
+        return (f"{self.show(policy)} on {self.show(alarm)} ({metric} "
+                f"{OPERATORS.get(operator, operator)} {_num(number(props.get('Threshold')))}"
+                f"{watches}{extra})")
 
 
 def describe_template(template: Mapping[str, Any], show: Any = None) -> list[dict[str, Any]]:

@@ -1042,7 +1042,8 @@ def _copy_wake_ups(scaling: _Scaling, target: str) -> _CopyWakeScan:
         if by_arn and len(by_arn) == len(names):
             # an ARN as the dimension matches no data (EndpointNameDimensionIsAName)
             scan.passed_over.append(
-                f"{alarm} watches the ARN of {by_arn[0]} (Ref or Fn::GetAtt), not its name")
+                f"{alarm} watches a Ref or Fn::GetAtt of {by_arn[0]} (its ARN or another "
+                "attribute), not its name")
             continue
         _keep_own_wake(scan.wakes, scan.passed_over, wake, alarm, own, _watches(
             names, own, lambda value: scaling._component_named(render(value))))
