@@ -144,19 +144,21 @@ class DeploymentStrategy:
         """:attr:`steps` on a fleet of at most ``max_capacity`` instances: a linear step or
         a rolling batch holds at least one instance, so a fleet of four is done in at most
         four, whatever the percentage (docs/aws-behaviour.md#stepped-update-floor; how
-        SageMaker rounds a percentage of a small fleet is unconfirmed). ``max_capacity``
-        that is not a plain whole number leaves :attr:`steps` as it is."""
+        SageMaker rounds a percentage of a small fleet is unconfirmed). ``max_capacity`` is
+        the highest ceiling the fleet may reach, a scheduled action's included
+        (:func:`highest_ceiling`); one that is not a plain whole number leaves :attr:`steps`
+        as it is."""
         steps = self.steps
         if steps is None or self.kind not in (DeploymentKind.LINEAR, DeploymentKind.ROLLING) \
-                or not isinstance(max_capacity, int) or isinstance(max_capacity, bool) \
-                or is_token(max_capacity) or max_capacity < 1:
+                or not _whole_fleet(max_capacity):
             return steps
+        assert isinstance(max_capacity, int)
         return min(steps, max_capacity)
 
     def check(self, problems: Problems, *, max_capacity: object = None) -> None:
         """Add every problem with these settings to ``problems``.
 
-        :param max_capacity: The endpoint's most instances, which bounds the number of
+        :param max_capacity: The highest ceiling of the fleet, which bounds the number of
             steps (:meth:`steps_on`). Default: None (steps as the percentage gives them).
         """
         ranges = {DeploymentKind.CANARY: ("percent", CANARY_PERCENT_RANGE),
@@ -178,24 +180,35 @@ class DeploymentStrategy:
             low, high = ROLLBACK_PERCENT_RANGE
             problems.number("deployment.rollback_batch_percent", self.rollback_batch_percent,
                             minimum=low, maximum=high, integer=True)
-        self._check_timeout_covers_the_waits(problems, self.steps_on(max_capacity))
+        timeout = self.timeout_problem(max_capacity=max_capacity)
+        if timeout is not None:
+            problems.add(timeout)
 
-    def _check_timeout_covers_the_waits(self, problems: Problems, steps: int | None) -> None:
-        limit = self.maximum_execution_timeout
+    def timeout_problem(self, *, max_capacity: object = None) -> str | None:
+        """The problem when ``maximum_execution_timeout`` does not exceed the waits of an
+        update on a fleet of at most ``max_capacity`` instances, else None. Nothing is
+        compared while the timeout, a wait or the number of steps is known only at deploy
+        time.
+
+        :param max_capacity: The highest ceiling of the fleet, a scheduled action's included
+            (:func:`highest_ceiling`). Default: None (steps as the percentage gives them).
+        """
+        limit, steps = self.maximum_execution_timeout, self.steps_on(max_capacity)
         durations = [d for d in (self.wait, self.termination_wait) if d is not None]
         if not isinstance(limit, Duration) or steps is None \
                 or not all(isinstance(d, Duration) for d in durations):
-            return
+            return None
         seconds = [to_seconds(d) for d in (limit, *durations)]
         if any(is_token(s) for s in seconds):
-            return
+            return None
         # One bake per step (docs/aws-behaviour.md#deployment-guardrails), all-at-once's one
         # included (#all-at-once-bake); the termination wait comes once, after the last.
         wait_s = seconds_or_zero(self.wait)
         waits = wait_s * steps + seconds_or_zero(self.termination_wait)
-        if seconds[0] <= waits:
-            problems.add("deployment.maximum_execution_timeout must exceed the waits it "
-                         f"contains ({waits:g} s over {steps} step(s)), got {fmt(limit)}")
+        if seconds[0] > waits:
+            return None
+        return ("deployment.maximum_execution_timeout must exceed the waits it contains "
+                f"({waits:g} s over {steps} step(s)), got {fmt(limit)}")
 
     @property
     def bake(self) -> Duration | None:
@@ -238,11 +251,29 @@ class DeploymentStrategy:
                 maximum_execution_timeout_in_seconds=timeout))
 
     def extra_instances(self, max_capacity: float) -> float:
-        """Instances the update may run beside the fleet: a whole second fleet for
+        """Instances the update may run beside a fleet of at most ``max_capacity`` (its
+        highest ceiling, a scheduled action's included): a whole second fleet for
         blue/green, one batch for rolling (docs/aws-behaviour.md#second-fleet-quota)."""
         if self.kind is DeploymentKind.ROLLING and self.percent is not None:
             return -(-max_capacity * self.percent // 100)
         return max_capacity
+
+
+def _whole_fleet(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and not is_token(value) \
+        and value >= 1
+
+
+def highest_ceiling(*ceilings: object) -> int | None:
+    """The most instances the fleet may reach: the highest of the endpoint's
+    ``max_capacity`` and every scheduled action's, which Application Auto Scaling applies
+    while the action holds (docs/aws-behaviour.md#scheduled-actions). None when one of them
+    is known only at deploy time (or is not a whole fleet): the fleet is then unbounded here.
+    ``None`` among ``ceilings`` (an action that keeps the ceiling) is skipped."""
+    known = [c for c in ceilings if c is not None]
+    if not known or not all(_whole_fleet(c) for c in known):
+        return None
+    return max(c for c in known if isinstance(c, int))
 
 
 def seconds_or_zero(duration: Duration | None) -> float:

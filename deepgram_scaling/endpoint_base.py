@@ -174,7 +174,7 @@ class DeepgramEndpointBase(EndpointAccess, Construct):
             self.scaling.suspend()
         self._deployment = props.deployment
         self._rollback_alarms = props.rollback_alarms
-        self._note_the_second_fleet(props)
+        self._note_the_second_fleet(props.max_capacity)
 
     @property
     def scalable_target(self) -> appscaling.ScalableTarget:
@@ -267,27 +267,34 @@ class DeepgramEndpointBase(EndpointAccess, Construct):
         end_time: datetime.datetime | None = None,
     ) -> None:
         """Change the capacity bounds at a scheduled time, e.g. raise the floor for known
-        busy hours; see :meth:`EndpointScaling.scale_on_schedule`."""
+        busy hours; see :meth:`EndpointScaling.scale_on_schedule`. An action that raises the
+        highest ceiling gets the second fleet's quota note again, on that ceiling."""
+        before = self.scaling.highest_ceiling
         self.scaling.scale_on_schedule(
             construct_id, schedule=schedule, min_capacity=min_capacity,
             max_capacity=max_capacity, time_zone=time_zone, start_time=start_time,
             end_time=end_time)
+        after = self.scaling.highest_ceiling
+        if before is not None and after is not None and after > before:
+            self._note_the_second_fleet(
+                after, f"While scheduled action {construct_id!r} holds (max_capacity {after}), ")
 
     # --- updates -----------------------------------------------------------------------
 
-    def _note_the_second_fleet(self, props: SharedProps) -> None:
+    def _note_the_second_fleet(self, ceiling: float, when: str = "") -> None:
         """A blue/green update, and the replacement a pool change causes, run a second fleet
-        beside the first (docs/aws-behaviour.md#second-fleet-quota)."""
-        strategy = props.deployment
-        extra = strategy.extra_instances(props.max_capacity) if strategy is not None \
-            else props.max_capacity
+        beside the first, up to its ``ceiling``: the highest the fleet may reach, a
+        scheduled action's included (docs/aws-behaviour.md#second-fleet-quota)."""
+        strategy = self._deployment
+        extra = strategy.extra_instances(ceiling) if strategy is not None else ceiling
         if is_token(extra):
             return
+        lead = f"{when}an" if when else "An"
         Annotations.of(self).add_info(
-            f"An update of the model or endpoint config may run up to {extra:g} instances "
-            "beside the fleet (blue/green runs a second fleet; rolling, one batch), and a "
-            f"change of instance_pools up to {props.max_capacity:g}: keep that much instance "
-            "quota free for every type in the pool list.")
+            f"{lead} update of the model or endpoint config may run up to {extra:g} "
+            "instances beside the fleet (blue/green runs a second fleet; rolling, one "
+            f"batch), and a change of instance_pools up to {ceiling:g}: keep that much "
+            "instance quota free for every type in the pool list.")
 
     @property
     def _renders_deployment(self) -> bool:

@@ -20,7 +20,7 @@ from constructs import Construct, IValidation
 
 from ._compat import format_arn, keep_logical_id, stack_of
 from ._validation import Problems, is_token, whole_seconds
-from .deployment import DeploymentStrategy, stepped_update_floor_problem
+from .deployment import DeploymentStrategy, highest_ceiling, stepped_update_floor_problem
 from .metric_math import MetricQuery
 from .metrics import RealtimeMetrics
 from .scaling_options import (
@@ -56,8 +56,9 @@ class EndpointScaling(Construct):
     :param min_capacity_floor: Smallest ``min_capacity`` a scheduled action may set. Default:
         1.
     :param deployment: The endpoint's update strategy: a canary, linear or rolling one
-        needs a scheduled floor of at least two instances too
-        (docs/aws-behaviour.md#stepped-update-floor). Default: None.
+        needs a scheduled floor of at least two instances too, and its timeout must cover
+        the steps on a scheduled ceiling too (docs/aws-behaviour.md#stepped-update-floor).
+        Default: None.
     """
 
     def __init__(
@@ -78,6 +79,7 @@ class EndpointScaling(Construct):
         self.max_capacity = max_capacity
         self._floor = min_capacity_floor
         self._scheduled_actions = 0
+        self._ceilings: list[object] = [max_capacity]
         #: The Application Auto Scaling target on the variant's instance count.
         self.scalable_target = appscaling.ScalableTarget(
             self,
@@ -296,6 +298,15 @@ class EndpointScaling(Construct):
                 prop=f"min_capacity of scheduled action {construct_id!r}")
             if floor is not None:
                 problems.add(floor)
+            # A fleet the action raises takes more steps than the endpoint's ceiling
+            # allowed for (docs/aws-behaviour.md#stepped-update-floor).
+            timeout = None if problems or max_capacity is None else \
+                self._deployment.timeout_problem(
+                    max_capacity=highest_ceiling(*self._ceilings, max_capacity))
+            if timeout is not None:
+                problems.add(f"{timeout}, with the ceiling of {max_capacity} instances that "
+                             f"scheduled action {construct_id!r} sets (max_capacity); lower "
+                             "that max_capacity, raise the timeout or widen the steps")
         problems.raise_if_any()
         # A string schedule is its own expression (parse_schedule made the Schedule from it):
         # no round trip to read it back (make bench-synth).
@@ -313,6 +324,7 @@ class EndpointScaling(Construct):
             end_time=end_time,
         )
         self._scheduled_actions += 1
+        self._ceilings.append(max_capacity)
         if self._scheduled_actions == MAX_SCHEDULED_ACTIONS + 1:
             # Checked at synthesis, over the final count, once the quota is passed: a
             # validation on every target would cost round trips to the jsii kernel, and a
@@ -323,6 +335,12 @@ class EndpointScaling(Construct):
     def scheduled_actions(self) -> int:
         """How many scheduled actions this target holds."""
         return self._scheduled_actions
+
+    @property
+    def highest_ceiling(self) -> int | None:
+        """The most instances the fleet may reach: the highest of ``max_capacity`` and every
+        scheduled action's ceiling. None when one of them is known only at deploy time."""
+        return highest_ceiling(*self._ceilings)
 
     def _check_bounds(self, problems: Problems, low: int | None, high: int | None) -> None:
         if low is None and high is None:

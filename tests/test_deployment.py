@@ -386,6 +386,32 @@ def test_a_small_fleet_bounds_the_steps_of_a_rolling_update(max_capacity, steps)
     assert bool(problems) == (steps * 600 >= 3600)
 
 
+@pytest.mark.parametrize(("ceilings", "highest"), [
+    ((4,), 4), ((4, 20), 20), ((4, None, 3), 4), ((None,), None),
+    ((4, cdk.Token.as_number({"Ref": "Busy"})), None),  # a ceiling set at deploy time
+    ((4, 0), None), ((4, True), None),
+])
+def test_the_highest_ceiling_counts_every_scheduled_one(ceilings, highest):
+    from deepgram_scaling.deployment import highest_ceiling
+
+    assert highest_ceiling(*ceilings) == highest
+
+
+def test_a_scheduled_ceiling_bounds_the_steps_the_timeout_must_cover():
+    # given 5 % batches baking 10 min under a 1 h timeout, on an endpoint of at most 4
+    from deepgram_scaling.deployment import highest_ceiling
+
+    strategy = DeploymentStrategy.rolling(batch_percent=5, wait=MINUTES(10),
+                                          maximum_execution_timeout=cdk.Duration.hours(1))
+    # when a scheduled action raises the ceiling to 20, or keeps it
+    raised = strategy.timeout_problem(max_capacity=highest_ceiling(4, 20))
+    kept = strategy.timeout_problem(max_capacity=highest_ceiling(4, None))
+    # then twenty bakes of 600 s overrun the hour, four do not
+    assert raised == ("deployment.maximum_execution_timeout must exceed the waits it contains "
+                      "(12000 s over 20 step(s)), got 1 hour")
+    assert kept is None
+
+
 def test_the_step_bound_leaves_canaries_and_unknown_fleets_alone():
     canary = DeploymentStrategy.canary(percent=10, wait=MINUTES(1))
     linear = DeploymentStrategy.linear(step_percent=10, wait=MINUTES(1))
@@ -593,6 +619,44 @@ def test_an_async_scheduled_floor_of_zero_is_refused_under_a_canary(new_stack):
     with pytest.raises(DeepgramScalingConfigError,
                        match=r"min_capacity of scheduled action 'Night' must be >= 2.*got 0"):
         endpoint.scale_on_schedule("Night", schedule="cron(0 22 * * ? *)", min_capacity=0)
+
+
+@pytest.mark.parametrize(("strategy", "waits"), [
+    (DeploymentStrategy.rolling(batch_percent=5, wait=MINUTES(10),
+                                maximum_execution_timeout=cdk.Duration.hours(1)),
+     "12000 s over 20"),
+    (DeploymentStrategy.linear(step_percent=10, wait=MINUTES(10),
+                               maximum_execution_timeout=cdk.Duration.hours(1)),
+     "6000 s over 10"),
+])
+def test_a_scheduled_ceiling_the_timeout_cannot_cover_is_refused(new_stack, strategy, waits):
+    # given an endpoint of at most 4 whose steps fit the timeout on 4 instances
+    endpoint = realtime(new_stack("ScheduledCeiling", nag=False), deployment=strategy)
+    # when business hours raise the fleet to 10-20: up to 10 or 20 bakes of 10 min
+    # then the action is refused as the constructor refuses the timeout, naming the action
+    with pytest.raises(DeepgramScalingConfigError, match=(
+            r"deployment.maximum_execution_timeout must exceed the waits it contains "
+            rf"\({waits} step\(s\)\), got 1 hour, with the ceiling of "
+            r"20 instances that scheduled action 'Busy' sets \(max_capacity\)")):
+        endpoint.scale_on_schedule("Busy", schedule="cron(0 8 ? * MON-FRI *)",
+                                   min_capacity=10, max_capacity=20)
+
+
+def test_a_scheduled_ceiling_the_timeout_covers_is_scheduled_and_noted(new_stack):
+    # given 5 % batches of 10 min under a 1 h timeout on an endpoint of at most 4
+    stack = new_stack("ScheduledCeilingFits", nag=False)
+    endpoint = realtime(stack, deployment=DeploymentStrategy.rolling(
+        batch_percent=5, wait=MINUTES(10), maximum_execution_timeout=cdk.Duration.hours(1)))
+    # when a scheduled action raises the ceiling to 5 (five bakes: 3000 s)
+    endpoint.scale_on_schedule("Busy", schedule="cron(0 8 ? * MON-FRI *)", max_capacity=5)
+    # then it is scheduled, and the second fleet's quota is announced on that ceiling
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalableTarget", {"ScheduledActions": [Match.object_like({
+            "ScheduledActionName": "Busy", "ScalableTargetAction": {"MaxCapacity": 5}})]})
+    infos = Annotations.from_stack(stack).find_info("*", Match.string_like_regexp(
+        r"While scheduled action 'Busy' holds \(max_capacity 5\), an update of the model or "
+        r"endpoint config may run up to 1 instances beside the fleet .*instance_pools up to 5"))
+    assert len(infos) == 1
 
 
 @pytest.mark.parametrize(("strategy", "floor"), [
