@@ -25,6 +25,14 @@ so latency rises smoothly before the hard knee (10 x base at the capacity), as b
 GPU does. ``final_jitter`` spreads the final cadence (each final covers ``final_s`` times a
 factor drawn from ``1 +- final_jitter``, seeded), as Deepgram's endpointing does.
 
+Cut points of the audio itself (``content_cuts``): real Deepgram finalizes where the audio
+lets it, so every stream of one file gets its finals at the same points of the file, each
+with a lag of its own. With ``content_cuts=(period, (lo, hi), (lag_lo, lag_hi))`` the
+emulator draws (seeded) cut points of a ``period``-second file spaced ``U(lo, hi)`` apart,
+each with an extra lag ``U(lag_lo, lag_hi)``, shared by every session; a session learns
+where in the file its audio starts from the audio itself (:func:`ticking` audio holds its
+own position, in 10 ms units, in every sample).
+
 Two SageMaker-path endings the transport can imitate: ``metadata=False`` closes without a
 ``Metadata`` message, and ``error_after_close`` makes the transport raise that message
 instead of ending cleanly after a ``CloseStream``. ``connect_delay_s`` makes the
@@ -77,6 +85,10 @@ class Session:
     finalized_to: float = 0.0
     #: Where the next final ends.
     next_final: float = 0.0
+    #: Where in the file the session's audio began (``content_cuts``), and the stream
+    #: offsets of its cut points with their extra lag.
+    file_start: float | None = None
+    cuts: list[tuple[float, float]] = field(default_factory=list)
     #: ``(wall time, audio seconds received)`` after each audio frame.
     arrivals: list[tuple[float, float]] = field(default_factory=list)
     closing: bool = False
@@ -127,7 +139,9 @@ class Emulator:
                  reset_connections: frozenset[int] = frozenset(),
                  tick_s: float = 0.004, congestion: bool = False, final_jitter: float = 0.0,
                  metadata: bool = True, error_after_close: str | None = None,
-                 connect_delay_s: float = 0.0, seed: int = 7) -> None:
+                 connect_delay_s: float = 0.0, seed: int = 7,
+                 content_cuts: tuple[float, tuple[float, float], tuple[float, float]]
+                 | None = None) -> None:
         self.stream_capacity, self.batch_capacity = stream_capacity, batch_capacity
         self.max_active, self.time_scale = max_active, time_scale
         self.base_latency_s, self.interim_s, self.final_s = base_latency_s, interim_s, final_s
@@ -136,6 +150,15 @@ class Emulator:
         self.metadata, self.error_after_close = metadata, error_after_close
         self.connect_delay_s = connect_delay_s
         self._random = random.Random(seed)
+        #: ``(file position, extra lag)`` of the file's cut points.
+        self.file_cuts: list[tuple[float, float]] = []
+        self.period_s = 0.0
+        if content_cuts is not None:
+            self.period_s, (low, high), (lag_low, lag_high) = content_cuts
+            at = self._random.uniform(low, high)
+            while at < self.period_s - 1e-6:
+                self.file_cuts.append((at, self._random.uniform(lag_low, lag_high)))
+                at += self._random.uniform(low, high)
         self.sessions: set[Session] = set()
         #: Every session that has ended, in order.
         self.ended: list[Session] = []
@@ -202,6 +225,12 @@ class Emulator:
 
     def receive(self, session: Session, data: bytes | str) -> None:
         if isinstance(data, bytes):
+            if self.file_cuts and session.file_start is None and len(data) >= 2:
+                session.file_start = int.from_bytes(data[:2], "little", signed=True) / 100
+                laps = int(session.received_s / self.period_s) + 20
+                session.cuts = sorted(
+                    ((at - session.file_start) % self.period_s + lap * self.period_s, lag)
+                    for lap in range(laps) for at, lag in self.file_cuts)
             session.received_s += len(data) / session.bytes_per_s
             session.arrivals.append((time.monotonic(), session.received_s))
             return
@@ -235,10 +264,10 @@ class Emulator:
         rho = min(0.9, busy / self.stream_capacity)
         return self.base_latency_s / (1 - rho)
 
-    def _later(self, session: Session, message: str | None) -> None:
+    def _later(self, session: Session, message: str | None, extra_s: float = 0.0) -> None:
         loop = asyncio.get_running_loop()
-        loop.call_later(self.latency_s() / self.time_scale, session.outbox.put_nowait,
-                        message)
+        loop.call_later((self.latency_s() + extra_s) / self.time_scale,
+                        session.outbox.put_nowait, message)
 
     async def _run_gpu(self) -> None:
         last = time.monotonic()
@@ -274,9 +303,17 @@ class Emulator:
     def _emit(self, session: Session) -> None:
         if session.done:
             return
+        while session.cuts and session.processed_s + 1e-9 >= session.cuts[0][0]:
+            at, extra = session.cuts.pop(0)
+            if at > session.finalized_to + 1e-9:
+                self._later(session, _results(session, session.finalized_to, at, final=True),
+                            extra)
+                session.finalized_to = at
         while session.processed_s + 1e-9 >= session.next_interim:
             end = session.next_interim
-            if self.final_jitter:
+            if self.file_cuts:
+                boundary = session.finalized_to
+            elif self.final_jitter:
                 boundary = session.finalized_to
                 if end + 1e-9 >= session.next_final:
                     boundary = end
@@ -462,3 +499,10 @@ class Transport:
             self.emulator.release_session(self.session)
             self.session = None
         self.closed = True
+
+
+def ticking(seconds: float, rate: int = 8000) -> bytes:
+    """linear16 audio whose every sample holds its own position in the file in 10 ms units,
+    for ``content_cuts``."""
+    return b"".join(int(i * 100 // rate).to_bytes(2, "little", signed=True)
+                    for i in range(int(rate * seconds)))

@@ -536,3 +536,29 @@ def test_a_failed_level_is_followed_by_a_pause_for_the_backlog():
     after_fail, after_pass = gaps(20.0)
     assert after_fail >= 20.0 and after_pass < 10.0
     assert gaps(0.0)[0] < 10.0
+
+
+def test_lag_growth_is_judged_against_the_reference_lag_at_the_same_point_of_the_file():
+    # given a 30 s file whose own cut points give lags rising 0.05 s a second, seen by the
+    # reference level from offset 0 and by a loaded stream that started 10 s into the file
+    from deepgram_scaling.calibrate.runner import stream_stats
+    from deepgram_scaling.calibrate.slo import Reference, file_points
+    from deepgram_scaling.calibrate.stream_client import StreamRecord
+
+    def lag(position: float) -> float:
+        return 0.3 + 0.05 * position
+
+    cuts = [2.0, 5.0, 9.0, 14.0, 18.0, 23.0, 27.0]
+    reference = Reference(30.0, tuple(file_points([(c, lag(c)) for c in cuts], 0.0, 30.0)))
+    steady = StreamRecord(started=0.0, file_offset=10.0, fit_points=[
+        ((c - 10.0) % 30.0, lag(c)) for c in cuts])
+    behind = StreamRecord(started=0.0, file_offset=10.0, fit_points=[
+        ((c - 10.0) % 30.0, lag(c) + 0.1 * ((c - 10.0) % 30.0)) for c in cuts])
+    # when
+    plain = stream_stats([steady], 30.0)["lag_growth"]["p50"]
+    relative = stream_stats([steady], 30.0, reference)["lag_growth"]["p50"]
+    loaded = stream_stats([behind], 30.0, reference)["lag_growth"]["p50"]
+    # then the file's own pattern cancels and the load's growth remains
+    assert abs(plain) > 0.02
+    assert abs(relative) < 1e-9
+    assert abs(loaded - 0.1) < 1e-9

@@ -81,6 +81,17 @@ class Audio:
         return out
 
 
+def rotated(chunks: list[tuple[float, bytes]], first: int, bytes_per_second: float
+            ) -> list[tuple[float, bytes]]:
+    """``chunks`` starting at chunk ``first`` and wrapping round to the start of the file,
+    with their end offsets counted from the new start."""
+    out, sent = [], 0
+    for _, piece in chunks[first:] + chunks[:first]:
+        sent += len(piece)
+        out.append((sent / bytes_per_second, piece))
+    return out
+
+
 def read_audio(path: str | Path, *, encoding: str | None = None,
                sample_rate: int | None = None, channels: int = 1) -> Audio:
     """Read a WAV file (PCM, from its header) or raw audio (``encoding`` and ``sample_rate``

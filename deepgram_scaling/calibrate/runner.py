@@ -15,12 +15,13 @@ the server, set the pace (credential look-ups, a busy CPU), and the level says s
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .audio import DEFAULT_CHUNK_S, Audio, Clock
+from .audio import DEFAULT_CHUNK_S, Audio, Clock, rotated
 from .batch_client import BatchRecord, Invoker, batch_stats, run_requests
 from .levels import SearchOutcome, SearchPlan, search
 from .result import DEFAULT_TARGET_FRACTION, CalibrationResult, LevelResult, utc_now
@@ -29,9 +30,13 @@ from .slo import (
     DEFAULT_BATCH_SLO,
     DEFAULT_STREAM_SLO,
     STREAM_METRICS,
+    Reference,
     Slo,
+    file_points,
     growth,
     parse_slo,
+    relative_points,
+    span,
     summary,
 )
 from .stream_client import DEFAULT_CLOSE_TIMEOUT_S, StreamRecord, run_stream
@@ -63,6 +68,7 @@ class RunOptions:
     :param settle_s: Pause after a failed level before the next one, so that a server
         still working through an overload's backlog does not fail the level after it.
         Default: 15.
+    :param seed: Seeds the random point of the audio file each stream starts at. Default: 0.
     """
 
     hold_s: float = 60.0
@@ -74,6 +80,7 @@ class RunOptions:
     close_timeout_s: float = DEFAULT_CLOSE_TIMEOUT_S
     time_scale: float = 1.0
     settle_s: float = 15.0
+    seed: int = 0
 
     def __post_init__(self) -> None:
         problems = []
@@ -91,7 +98,11 @@ class RunOptions:
             raise ValueError("; ".join(problems))
 
 
-def stream_stats(records: list[StreamRecord], hold_s: float) -> dict[str, Any]:
+def stream_stats(records: list[StreamRecord], hold_s: float,
+                 reference: Reference | None = None) -> dict[str, Any]:
+    """What a level measured. With a ``reference``, ``lag_growth`` is the growth of each
+    final's lag over the reference lag at the same point of the file; without one, of the
+    lag itself."""
     counted = [r for r in records if not (r.cancelled and r.failure is None)]
     failures = [r for r in counted if r.failure is not None]
     kinds: dict[str, int] = {}
@@ -105,12 +116,15 @@ def stream_stats(records: list[StreamRecord], hold_s: float) -> dict[str, Any]:
     first = [r.first_result_s for r in counted if r.first_result_s is not None]
     lags = [lag for r in counted for lag in r.finalization_lags]
     connect = [r.connect_s for r in counted if r.connect_s is not None]
-    slopes = [g for r in counted if r.failure is None
-              and (g := growth(r.lag_points())) is not None]
+    fits = [r.lag_points() if reference is None else
+            relative_points(r.lag_points(), r.file_offset, reference)
+            for r in counted if r.failure is None]
+    slopes = [g for points in fits if (g := growth(points)) is not None]
     return {"attempts": len(counted), "failures": len(failures),
             "failure_rate": len(failures) / len(counted) if counted else 1.0,
             "failure_kinds": kinds, "notes": notes, "first_result": summary(first),
             "finalization": summary(lags), "lag_growth": summary(slopes),
+            "growth_span": summary([span(points) for points in fits if points]),
             "connect": summary(connect),
             "finals": len(lags), "audio_s": round(sum(r.audio_s for r in records), 3)}
 
@@ -243,20 +257,38 @@ class StreamCalibration(Calibration):
         self.client, self.audio, self.model, self.params = client, audio, model, params
         self.lenient_close = lenient_close
         self.chunks = audio.chunks(self.options.chunk_s)
+        #: Where in the file each chunk begins.
+        self.chunk_starts = [0.0] + [end for end, _ in self.chunks[:-1]]
+        self._random = random.Random(self.options.seed)
+        #: The first level's lags by point of the file: what later levels are judged against.
+        self.reference: Reference | None = None
 
     async def slot(self, index: int, level: _Level, until: float) -> None:
         # A stream shorter than a second of audio measures nothing useful.
         while self.clock.now() < until - 1.0 or not level.records:
-            record = await run_stream(self.client, audio=self.audio, chunks=self.chunks,
+            # Each stream starts at a random point of the file, wrapping round to its start,
+            # so that the streams of a level do not all reach the audio's own cut points at
+            # once (docs/calibration.md#keeps-up).
+            first = self._random.randrange(len(self.chunks))
+            record = await run_stream(self.client, audio=self.audio,
+                                      chunks=rotated(self.chunks, first,
+                                                     self.audio.bytes_per_second),
                                       clock=self.clock, model=self.model, params=self.params,
                                       until=until, sink=level.records,
                                       close_timeout_s=self.options.close_timeout_s,
-                                      lenient_close=self.lenient_close)
+                                      lenient_close=self.lenient_close,
+                                      file_offset=self.chunk_starts[first])
             if record.failure is not None:
                 await self.clock.sleep_until(self.clock.now() + self.options.retry_pause_s)
 
     def stats(self, records: list[Any]) -> dict[str, Any]:
-        return stream_stats(records, self.options.hold_s)
+        if self.reference is None:
+            # The first level run (one stream unless --start says otherwise) is the
+            # reference: its lags are the audio's own pattern at the least load.
+            self.reference = Reference(self.audio.duration_s, tuple(
+                point for r in records if r.failure is None and not r.cancelled
+                for point in file_points(r.lag_points(), r.file_offset, self.audio.duration_s)))
+        return stream_stats(records, self.options.hold_s, self.reference)
 
 
 class BatchCalibration(Calibration):

@@ -83,6 +83,56 @@ def growth(points: Sequence[tuple[float, float]]) -> float | None:
     return sum((x - mean_x) * (y - mean_y) for x, y in points) / var
 
 
+#: Two finals of different streams end at the same point of the audio file when their ends
+#: are at most this far apart (seconds).
+MATCH_S = 0.25
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The finalization lags of a reference level (the first level run, one stream by
+    default) by the point of the audio file where each final ended, so that a final of a
+    later level is judged against the lag the file itself gives at that point.
+
+    :param period_s: The audio file's length (a slot's stream wraps round it).
+    :param points: ``(file position, lag)`` of each final of the reference level.
+    """
+
+    period_s: float
+    points: tuple[tuple[float, float], ...]
+
+    def lag_at(self, position: float) -> float | None:
+        """The median reference lag of the finals that ended within :data:`MATCH_S` of
+        ``position`` in the file, or None when none did."""
+        near = [lag for at, lag in self.points
+                if min(abs(at - position), self.period_s - abs(at - position)) <= MATCH_S]
+        return percentile(near, 50)
+
+
+def file_points(points: Sequence[tuple[float, float]], file_offset: float, period_s: float
+                ) -> list[tuple[float, float]]:
+    """``(audio offset, lag)`` of one stream as ``(file position, lag)``."""
+    return [((file_offset + at) % period_s, lag) for at, lag in points]
+
+
+def relative_points(points: Sequence[tuple[float, float]], file_offset: float,
+                    reference: Reference) -> list[tuple[float, float]]:
+    """``(audio offset, lag minus the reference lag at the same point of the file)`` for
+    each final the reference saw: the growth of that difference is the load's, whatever
+    pattern of lags the audio's own cut points make (docs/calibration.md#keeps-up)."""
+    out = []
+    for at, lag in points:
+        base = reference.lag_at((file_offset + at) % reference.period_s)
+        if base is not None:
+            out.append((at, lag - base))
+    return out
+
+
+def span(points: Sequence[tuple[float, float]]) -> float:
+    """Audio seconds between the first and the last point."""
+    return max(x for x, _ in points) - min(x for x, _ in points) if points else 0.0
+
+
 @dataclass(frozen=True)
 class Term:
     """``metric`` (``first_result``, ``finalization``, ``latency`` or ``failures``), the

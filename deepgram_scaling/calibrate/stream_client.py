@@ -55,11 +55,15 @@ class StreamRecord:
     finalized_to: float = 0.0
     cancelled: bool = False
 
-    #: ``(audio offset, lag)`` of each final, for the lag's growth over the stream.
-    lag_offsets: list[float] = field(default_factory=list)
+    #: ``(audio offset, lag)`` of each final that arrived before ``CloseStream`` was sent,
+    #: for the lag's growth over the stream: the flush final after it is cut where the
+    #: stream ended, not where the audio let the model cut, and its lag differs.
+    fit_points: list[tuple[float, float]] = field(default_factory=list)
+    #: Where in the audio file the stream began (seconds; the slot's random offset).
+    file_offset: float = 0.0
 
     def lag_points(self) -> list[tuple[float, float]]:
-        return list(zip(self.lag_offsets, self.finalization_lags, strict=True))
+        return list(self.fit_points)
 
     def finals_complete(self) -> bool:
         """Whether the finals reached the end of the audio sent (within one chunk)."""
@@ -115,14 +119,16 @@ async def run_stream(client: Any, *, audio: Audio, chunks: list[tuple[float, byt
                      clock: Clock, model: str, params: dict[str, str], until: float,
                      sink: list[StreamRecord],
                      close_timeout_s: float = DEFAULT_CLOSE_TIMEOUT_S,
-                     lenient_close: bool = False) -> StreamRecord:
+                     lenient_close: bool = False, file_offset: float = 0.0) -> StreamRecord:
     """Stream ``audio`` once (or until ``until`` on the clock), paced at real time, and
     append the record to ``sink`` however the stream ends (cancellation included).
 
     :param lenient_close: Record a missing ``Metadata`` and an error after ``CloseStream``
         as notes when every final arrived (the SageMaker path). Default: False.
+    :param file_offset: Where in the audio file ``chunks`` begin (seconds), recorded so that
+        a final can be matched with the same point of the file in another stream. Default: 0.
     """
-    record = StreamRecord(started=clock.now())
+    record = StreamRecord(started=clock.now(), file_offset=file_offset)
     sends = _Sends()
     close_sent = asyncio.Event()
     query = {**audio.query(), "interim_results": "true", **params}
@@ -130,16 +136,18 @@ async def run_stream(client: Any, *, audio: Audio, chunks: list[tuple[float, byt
         async with client.listen.v1.connect(
                 model=model, request_options={"additional_query_parameters": query}) as socket:
             handshake = clock.now() - record.started
+            # A KeepAlive opens a lazy transport (SageMaker's connects on its first send or
+            # receive) before the pacing clock starts, so a slow open delays the stream
+            # instead of bursting the chunks it held back. The receiver starts only once it
+            # went through: started before, its receive would try a refused connection a
+            # second time.
+            before = clock.now()
+            await socket.send_keep_alive()
+            origin = clock.now()
+            record.connect_s = handshake + (origin - before)
             receiver = asyncio.ensure_future(
                 _receive(socket, clock, record, sends, close_sent, lenient_close))
             try:
-                # A KeepAlive opens a lazy transport (SageMaker's connects on its first
-                # send or receive) before the pacing clock starts, so a slow open delays
-                # the stream instead of bursting the chunks it held back.
-                before = clock.now()
-                await socket.send_keep_alive()
-                origin = clock.now()
-                record.connect_s = handshake + (origin - before)
                 for end, piece in chunks:
                     if receiver.done() or origin + end > until:
                         break
@@ -210,8 +218,10 @@ async def _receive(socket: Any, clock: Clock, record: StreamRecord, sends: _Send
             if getattr(message, "is_final", False):
                 record.finalized_to = max(record.finalized_to, covered)
                 if sent is not None:
-                    record.finalization_lags.append(max(0.0, now - sent))
-                    record.lag_offsets.append(covered)
+                    lag = max(0.0, now - sent)
+                    record.finalization_lags.append(lag)
+                    if not close_sent.is_set():
+                        record.fit_points.append((covered, lag))
         elif kind == "Metadata":
             metadata = True
         elif kind == "Error":
