@@ -382,3 +382,28 @@ def test_the_checking_page_documents_apps_cfn_lint_hooks_scanning_describe_and_t
     # and the cfn-lint table gives every rule its number
     for name, number in NUMBERS.items():
         assert f"| {number} | `{name}` |" in page, name
+
+
+def test_a_message_naming_another_stack_names_the_own_stack_too(tmp_path, capsys):
+    # given two loose templates whose async endpoints are named jobs-a and jobs-b, a's
+    # wake-up alarm watching jobs-b
+    first, second = build(), build()
+    first["Resources"]["AsyncEndpoint"]["Properties"]["EndpointName"] = "jobs-a"
+    first["Resources"]["AsyncWakeUpAlarm"]["Properties"]["Dimensions"] = [
+        {"Name": "EndpointName", "Value": "jobs-b"}]
+    first["Resources"]["RtErrorsAlarm"]["Properties"]["Dimensions"] = [
+        {"Name": "EndpointName", "Value": {"Ref": "RtEndpoint"}},
+        {"Name": "VariantName", "Value": "AllTraffic"}]
+    second["Resources"]["AsyncEndpoint"]["Properties"]["EndpointName"] = "jobs-b"
+    (tmp_path / "a.template.json").write_text(json.dumps(first))
+    (tmp_path / "b.template.json").write_text(json.dumps(second))
+    # when the folder is checked
+    _, findings = findings_of(capsys, str(tmp_path))
+    # then a's missing wake-up names both endpoints with their stacks
+    (message,) = [f["message"] for f in findings
+                  if f["rule"] == WAKE and Path(f["template"]).name == "a.template.json"]
+    assert "a::AsyncWakeUpAlarm watches b::AsyncEndpoint, not a::AsyncEndpoint" in message
+    # and a message naming only its own stack's resources keeps them bare
+    (own_only,) = [f["message"] for f in findings
+                   if f["rule"] == "SageMakerScaling-EndpointNameDimensionIsAName"]
+    assert "Ref RtEndpoint" in own_only and "a::" not in own_only

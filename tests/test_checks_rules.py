@@ -746,3 +746,15 @@ def test_each_finding_says_what_is_wrong_and_how_to_fix_it(rule, name, resource,
 def test_a_target_without_policies_has_no_metric_to_judge():
     template = build(_delete("RtScaling"), _delete("AsyncBacklogScaling", "AsyncWakeUp"))
     assert RULE["MetricPublishedByEndpointType"].check(template) == []
+
+
+def test_a_wake_up_on_an_fn_if_endpoint_says_it_could_not_be_resolved():
+    # given a wake-up alarm whose EndpointName dimension is an Fn::If
+    template = build(_set("AsyncWakeUpAlarm", ["Dimensions"], [{"Name": "EndpointName", "Value": {
+        "Fn::If": ["Blue", {"Fn::GetAtt": ["AsyncEndpoint", "EndpointName"]}, "other"]}}]))
+    # when the checks run, then the warning says so, without a placeholder
+    ((resource, message),) = messages("WakeUpAlarmWatchesTarget", template)
+    assert resource == "AsyncWakeUpAlarm"
+    assert ("reads the backlog of the endpoint its EndpointName dimension gives, which could "
+            "not be resolved") in message
+    assert "{{" not in message

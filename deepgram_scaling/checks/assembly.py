@@ -510,11 +510,16 @@ def all_rules() -> tuple[Rule, ...]:
 def check_assembly(assembly: Assembly) -> dict[Path, list[Finding]]:
     """Findings by template file, each on the logical id it has in that file."""
     by_file: dict[Path, list[Finding]] = {stack.path: [] for stack in assembly.stacks}
+    prefixes = {stack.prefix + SEP for stack in assembly.stacks}
     for finding in check_template(assembly.template):
         path, lid = assembly.origin.get(finding.resource, (assembly.folder, finding.resource))
-        # the finding's own stack goes without saying; other stacks' resources keep theirs
+        # the finding's own stack goes without saying, unless the message also names a
+        # resource of another stack: then every resource keeps its stack
         own = finding.resource[:-len(lid)] if finding.resource.endswith(lid) else ""
-        message = finding.message.replace(own, "") if own.endswith(SEP) else finding.message
+        rest = finding.message.replace(own, "")
+        others = any(re.search(rf"(?<![\w:.-]){re.escape(prefix)}", rest)
+                     for prefix in prefixes if prefix != own) if own.endswith(SEP) else True
+        message = finding.message if others else finding.message.replace(own, "")
         by_file.setdefault(path, []).append(
             dataclasses.replace(finding, resource=lid, message=message))
     for stack in assembly.stacks:

@@ -24,6 +24,7 @@ from .assembly import load_assembly
 from .resolve import (
     SCALABLE_TARGET,
     TOPIC,
+    UNKNOWN,
     Graph,
     Policy,
     Target,
@@ -402,8 +403,9 @@ class _Describer:
                    extra: str) -> str:
         props = self.graph.properties(alarm)
         operator = render(props.get("ComparisonOperator"))
-        watches = (f", watches {_pretty(unresolved)!r}, not shown to be this resource"
-                   if unresolved is not None else "")
+        watches = "" if unresolved is None else (
+            ", watches a name that could not be resolved" if UNKNOWN in unresolved
+            else f", watches {_pretty(unresolved)!r}, not shown to be this resource")
         return (f"{self.show(policy)} on {self.show(alarm)} ({metric} "
                 f"{OPERATORS.get(operator, operator)} {_num(number(props.get('Threshold')))}"
                 f"{watches}{extra})")

@@ -861,10 +861,10 @@ def wake_up_alarm_watches_target(template: Mapping[str, Any]) -> list[Finding]:
             if wake.unresolved is not None:
                 findings.append(_finding(
                     "WakeUpAlarmWatchesTarget", "warning", wake.alarm or wake.policy,
-                    f"this wake-up of {target.endpoint} reads the backlog of endpoint "
-                    f"{wake.unresolved!r}, which names no endpoint of the template: if it is "
-                    f"not {target.endpoint}, nothing wakes {target.endpoint}. Use Fn::GetAtt "
-                    f"{target.endpoint}.EndpointName"))
+                    f"this wake-up of {target.endpoint} reads the backlog of "
+                    + _watched_words("endpoint", "EndpointName", wake.unresolved)
+                    + f": if it is not {target.endpoint}, nothing wakes {target.endpoint}. "
+                    f"Use Fn::GetAtt {target.endpoint}.EndpointName"))
     for copies in scaling.component_targets.values():
         if not copies.may_reach_zero:
             continue
@@ -872,11 +872,21 @@ def wake_up_alarm_watches_target(template: Mapping[str, Any]) -> list[Finding]:
             if copy_wake.unresolved is not None:
                 findings.append(_finding(
                     "WakeUpAlarmWatchesTarget", "warning", copy_wake.alarm,
-                    f"this wake-up of {copies.component} watches the inference component "
-                    f"{copy_wake.unresolved!r}, which names no component of the template: if it is "
-                    f"not {copies.component}, nothing wakes its copies. Use the "
+                    f"this wake-up of {copies.component} watches "
+                    + _watched_words("inference component", "InferenceComponentName",
+                                     copy_wake.unresolved)
+                    + f": if it is not {copies.component}, nothing wakes its copies. Use the "
                     f"InferenceComponentName of {copies.component}"))
     return findings
+
+
+def _watched_words(kind: str, dimension: str, value: str) -> str:
+    """The name a wake-up watches, or that it could not be followed (an Fn::If, a
+    condition, a function the checks do not resolve)."""
+    if UNKNOWN in value:
+        return (f"the {kind} its {dimension} dimension gives, which could not be resolved "
+                "(an Fn::If, a condition or a function the checks do not follow)")
+    return f"{kind} {value!r}, which names no {kind} of the template"
 
 
 def metric_published_by_endpoint_type(template: Mapping[str, Any]) -> list[Finding]:
