@@ -9,7 +9,7 @@ linear way, or replace the fleet in rolling batches, and roll back when CloudWat
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -334,11 +334,23 @@ def short_bake_warning(strategy: DeploymentStrategy,
             "any alarm fires.")
 
 
-def traffic_floor_note(guarding: Mapping[str, Any]) -> str:
+def traffic_floor_note(guarding: Mapping[str, Any], *, new_fleet: Collection[str] = (),
+                       first_step_percent: object = None) -> str:
     """The info that the default rollback alarms judge only busy periods (``guarding``:
     their ``RollbackAlarmOptions``, by name): a period with fewer than ``minimum_requests``
     requests counts as healthy, so on a quiet endpoint a bad release is never rolled back
-    (docs/aws-behaviour.md#rollback-alarms)."""
+    (docs/aws-behaviour.md#rollback-alarms).
+
+    :param new_fleet: The alarms that count only the requests reaching the new fleet (their
+        metric carries ``EndpointConfigName``): while the new fleet takes a share of the
+        traffic, the endpoint needs the floor divided by that share. Default: none.
+    :param first_step_percent: The share of traffic the new fleet takes first (a canary's
+        percent, a linear step, a rolling batch), to say what the floor means across the
+        endpoint. Default: None (not said).
+    """
+    share = first_step_percent if isinstance(first_step_percent, (int, float)) \
+        and not isinstance(first_step_percent, bool) and not is_token(first_step_percent) \
+        and 0 < first_step_percent < 100 else None
     floors = []
     for name, options in sorted(guarding.items()):
         period = to_seconds(options.period)
@@ -347,6 +359,11 @@ def traffic_floor_note(guarding: Mapping[str, Any]) -> str:
             floors.append(f"{name}: a floor set at deploy time")
         else:
             floors.append(f"{name}: {floor:g} requests per {period:g} s")
+        if name in new_fleet:
+            floors[-1] += " reaching the new fleet"
+            if share is not None and not is_token(floor):
+                floors[-1] += (f", about {floor * 100 / share:g} across the endpoint while "
+                               f"the new fleet takes {share:g} %")
     return ("The rollback alarms judge only periods with at least their minimum_requests "
             f"({'; '.join(floors) or 'none created'}); quieter periods count as healthy, so "
             "an endpoint below that traffic during an update gets no error guardrail and a "

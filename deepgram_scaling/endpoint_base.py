@@ -371,7 +371,9 @@ class DeepgramEndpointBase(EndpointAccess, Construct):
         if diluted:
             Annotations.of(self).add_warning_v2(DILUTED_CANARY_WARNING_ID, diluted)
         Annotations.of(self).add_info(traffic_floor_note(
-            {name: options for name, options in chosen.items() if name in created}))
+            {name: options for name, options in chosen.items() if name in created},
+            new_fleet={spec.name for spec in rollback_table if spec.new_fleet},
+            first_step_percent=self._deployment.percent))
         self._apply_deployment(names, {k: v for k, v in chosen.items() if k in created})
 
     def _apply_deployment(self, names: Sequence[str], guarding: Mapping[str, Any], *,

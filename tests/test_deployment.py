@@ -682,7 +682,8 @@ def test_the_rollback_alarms_traffic_floor_is_announced(canary):
         "*", Match.string_like_regexp(
             r"The rollback alarms judge only periods with at least their minimum_requests "
             r"\(error_rate: 20 requests per 60 s; model_error_rate: 20 requests per 60 s; "
-            r"new_fleet_latency: 20 requests per 60 s\); quieter periods count as healthy"))
+            r"new_fleet_latency: 20 requests per 60 s reaching the new fleet, about 200 across "
+            r"the endpoint while the new fleet takes 10 %\); quieter periods count as healthy"))
     assert len(infos) == 1
 
 
@@ -951,6 +952,26 @@ def test_the_traffic_floor_note_names_each_alarms_floor():
         "guardrail and a bad release is not rolled back. Lower minimum_requests in "
         "rollback_alarm_options or send test traffic while the update bakes.")
     assert "(none created)" in traffic_floor_note({})
+
+
+@pytest.mark.parametrize(("first_step_percent", "latency"), [
+    (10, "latency: 20 requests per 60 s reaching the new fleet, about 200 across the endpoint "
+         "while the new fleet takes 10 %"),
+    (None, "latency: 20 requests per 60 s reaching the new fleet"),  # all at once: 100 %
+    (cdk.Token.as_number({"Ref": "Share"}), "latency: 20 requests per 60 s reaching the new "
+                                            "fleet"),
+])
+def test_a_new_fleet_alarms_floor_counts_the_new_fleets_requests(first_step_percent, latency):
+    # given a latency alarm on the new fleet alone and an error-rate alarm on both fleets
+    from deepgram_scaling.alarms import RollbackAlarmOptions
+    from deepgram_scaling.deployment import traffic_floor_note
+
+    # when the note is written for a first step of first_step_percent
+    note = traffic_floor_note({"errors": RollbackAlarmOptions(minimum_requests=20),
+                               "latency": RollbackAlarmOptions(minimum_requests=20)},
+                              new_fleet={"latency"}, first_step_percent=first_step_percent)
+    # then only the new fleet's floor says whose requests it counts
+    assert f"(errors: 20 requests per 60 s; {latency}); quieter periods" in note
 
 
 def test_a_canary_no_larger_than_an_error_rate_threshold_is_diluted():
