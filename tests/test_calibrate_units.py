@@ -395,6 +395,12 @@ def test_the_overload_a_run_can_see_follows_the_projects_formula():
     assert detection_limit(lag_only, 60) == pytest.approx(60 / 2.6 - 1)
     assert detection_limit(both, 60) == pytest.approx(49)
     assert detection_limit(both, 5) == pytest.approx(5 / 2.6 - 1)  # too short for growth
+    # the growth needs finals spanning 10 s: streams of 20 s before a run, the finals'
+    # measured span after one
+    assert detection_limit(both, 15) == pytest.approx(15 / 2.6 - 1)
+    assert detection_limit(both, 20) == pytest.approx(49)
+    assert detection_limit(both, 60, 9.0) == pytest.approx(60 / 2.6 - 1)
+    assert detection_limit(both, 15, 10.0) == pytest.approx(49)
     assert detection_limit(parse_slo("failures<=1%", metrics=STREAM_METRICS), 60) is None
 
 
@@ -406,6 +412,10 @@ def test_the_conclusion_warns_when_one_stream_over_the_capacity_could_pass():
     result.slo = parse_slo("finalization_p95<=2,lag_growth_p50<=0.01", metrics=STREAM_METRICS)
     assert "may pass" not in conclusion(result)
     assert "the failure term resolves" in conclusion(result)
+    # when the finals before CloseStream spanned under 10 s, the growth term saw nothing
+    for level in result.levels:
+        level.stats["growth_span"] = summary([6.0, 7.0])
+    assert "one stream more than 50 may pass" in conclusion(result)
 
 
 def test_a_blocked_event_loop_marks_the_level_client_bound():
@@ -562,3 +572,15 @@ def test_lag_growth_is_judged_against_the_reference_lag_at_the_same_point_of_the
     assert abs(plain) > 0.02
     assert abs(relative) < 1e-9
     assert abs(loaded - 0.1) < 1e-9
+
+
+def test_the_detection_text_calls_the_growth_term_unknown_for_short_streams():
+    from deepgram_scaling.calibrate.safety import detection_text
+
+    slo = parse_slo("finalization_p95<=2,lag_growth_p50<=0.02", metrics=STREAM_METRICS)
+    # when / then: 15 s streams may leave their finals under 10 s apart
+    assert "lag_growth: unknown" in detection_text(slo, 15)
+    assert "up to a capacity of about 5;" in detection_text(slo, 15)
+    # and 30 s streams see one stream over up to 49
+    assert "unknown" not in detection_text(slo, 30)
+    assert "up to a capacity of about 49 " in detection_text(slo, 30)

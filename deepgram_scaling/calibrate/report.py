@@ -101,7 +101,12 @@ def _caveats(result: CalibrationResult) -> list[str]:
                    f"resolves {100 / attempts:.2g} %; smaller failure rates read as 0")
     if result.mode == "stream" and result.capacity is not None:
         stream_s = min(result.hold_s, float(result.audio.get("duration_s") or 0.0))
-        limit = detection_limit(result.slo, stream_s)
+        spans = top[-1].stats.get("growth_span") if top else None
+        span = spans.get("p50") if isinstance(spans, dict) else None
+        # the finals' measured span decides whether lag_growth could see an overload
+        # (files written before it was measured: the stream's length)
+        limit = detection_limit(result.slo, stream_s,
+                                float(span) if isinstance(span, (int, float)) else None)
         if limit is None or result.capacity > limit:
             out.append(f"warning: with {stream_s:g} s streams, one stream more than "
                        f"{result.capacity} may pass {result.slo}: the SLO sees a one-stream "

@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .levels import SearchPlan
-from .slo import Slo, detection_limit
+from .slo import (
+    MIN_GROWTH_AUDIO_S,
+    MIN_GROWTH_SPAN_S,
+    Slo,
+    detection_limit,
+    growth_measurable,
+)
 
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 #: Hard caps the CLI enforces whatever the flags say.
@@ -125,8 +131,14 @@ def plan_text(plan: SearchPlan, *, hold_s: float, close_s: float, max_total_s: f
 def detection_text(slo: Slo, stream_s: float) -> str:
     """The largest capacity at which the run still sees one stream too many."""
     limit = detection_limit(slo, stream_s)
+    unknown = ""
+    if any(t.metric == "lag_growth" for t in slo.terms) and not growth_measurable(stream_s):
+        unknown = (f"; lag_growth: unknown (the finals of streams under "
+                   f"{MIN_GROWTH_AUDIO_S:g} s may not span the {MIN_GROWTH_SPAN_S:g} s it "
+                   "needs: use longer audio and hold)")
     if limit is None:
         return ("warning: no term of the SLO grows with an overload (add finalization_p95 "
                 "or lag_growth_p50): a level past the capacity can pass")
     return (f"with {stream_s:g} s streams the SLO sees one stream over the capacity up to a "
-            f"capacity of about {max(0.0, limit):.0f} (docs/calibration.md#keeps-up)")
+            f"capacity of about {max(0.0, limit):.0f}{unknown} "
+            "(docs/calibration.md#keeps-up)")

@@ -32,6 +32,9 @@ DEFAULT_STREAM_SLO = ("first_result_p95<=1,finalization_p95<=2,lag_growth_p50<=0
                       "failures<=0.5%")
 #: Shortest audio span (seconds) over which a stream's lag growth is measured.
 MIN_GROWTH_SPAN_S = 10.0
+#: Shortest stream (seconds) whose finals are expected to span :data:`MIN_GROWTH_SPAN_S`:
+#: the audio's own cut points can leave several seconds without a final at either end.
+MIN_GROWTH_AUDIO_S = 20.0
 #: Metrics without a unit of seconds.
 RATIO_METRICS = ("lag_growth",)
 DEFAULT_BATCH_SLO = "latency_p95<=10,failures<=0.5%"
@@ -282,7 +285,8 @@ def parse_slo(text: str, *, metrics: Sequence[str]) -> Slo:
     return Slo(tuple(terms))
 
 
-def detection_limit(slo: Slo, stream_s: float) -> float | None:
+def detection_limit(slo: Slo, stream_s: float, finals_span_s: float | None = None
+                    ) -> float | None:
     """The highest capacity at which a level one stream over it still fails ``slo``, for
     streams of ``stream_s`` audio seconds (the shorter of the audio and the hold); None when
     no term can see an overload.
@@ -290,12 +294,23 @@ def detection_limit(slo: Slo, stream_s: float) -> float | None:
     One stream over a capacity ``c`` falls behind by ``1 / (c + 1)`` of every second
     (processor sharing), so its lag crosses a finalization bound ``b`` once the stream has
     run about ``1.3 x b x (c + 1)`` seconds (docs/calibration.md#keeps-up), and its lag
-    grows faster than a ``lag_growth`` bound ``g`` while ``c < 1 / g - 1``.
+    grows faster than a ``lag_growth`` bound ``g`` while ``c < 1 / g - 1``. The growth is
+    measured over the finals that arrived before ``CloseStream``: it counts only when they
+    span :data:`MIN_GROWTH_SPAN_S`, which ``finals_span_s`` (measured, a run's median) says,
+    or before a run a stream of at least :data:`MIN_GROWTH_AUDIO_S`.
     """
     limits = []
     for term in slo.terms:
         if term.metric == "finalization":
             limits.append(stream_s / (1.3 * term.bound) - 1)
-        elif term.metric == "lag_growth" and stream_s >= MIN_GROWTH_SPAN_S:
+        elif term.metric == "lag_growth" and growth_measurable(stream_s, finals_span_s):
             limits.append(1 / term.bound - 1)
     return max(limits) if limits else None
+
+
+def growth_measurable(stream_s: float, finals_span_s: float | None = None) -> bool:
+    """Whether ``lag_growth`` can be measured: the finals' span when known, else the
+    stream's length against :data:`MIN_GROWTH_AUDIO_S`."""
+    if finals_span_s is not None:
+        return finals_span_s >= MIN_GROWTH_SPAN_S
+    return stream_s >= MIN_GROWTH_AUDIO_S
