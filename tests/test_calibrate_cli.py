@@ -101,7 +101,8 @@ def test_the_command_prints_levels_and_the_code_to_paste_and_writes_json_and_plo
 
 
 def stubbed(count: int = 1, target: tuple[int, int] | None = (1, 1), pools: int = 1,
-            status: str = "InService", scheduled: int = 0) -> tuple[Clients, list[Stubber]]:
+            status: str = "InService", scheduled: int = 0,
+            scheduled_denied: bool = False) -> tuple[Clients, list[Stubber]]:
     sagemaker = boto3.client("sagemaker", region_name=REGION, aws_access_key_id="x",
                              aws_secret_access_key="x")
     autoscaling = boto3.client("application-autoscaling", region_name=REGION,
@@ -141,9 +142,14 @@ def stubbed(count: int = 1, target: tuple[int, int] | None = (1, 1), pools: int 
         "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
         "ScalableTargetAction": {"MinCapacity": 1, "MaxCapacity": 4},
         "CreationTime": "2026-11-30T10:00:00Z"} for i in range(scheduled)]
-    aas.add_response("describe_scheduled_actions", {"ScheduledActions": actions}, {
-        "ServiceNamespace": "sagemaker", "ResourceId": f"endpoint/{ENDPOINT}/variant/AllTraffic",
-        "ScalableDimension": "sagemaker:variant:DesiredInstanceCount"})
+    if scheduled_denied:
+        aas.add_client_error("describe_scheduled_actions",
+                             service_error_code="AccessDeniedException", http_status_code=400)
+    else:
+        aas.add_response("describe_scheduled_actions", {"ScheduledActions": actions}, {
+            "ServiceNamespace": "sagemaker",
+            "ResourceId": f"endpoint/{ENDPOINT}/variant/AllTraffic",
+            "ScalableDimension": "sagemaker:variant:DesiredInstanceCount"})
     sm.activate()
     aas.activate()
     return Clients(sagemaker, autoscaling, None), [sm, aas]
@@ -180,6 +186,62 @@ def test_allow_scaling_lifts_the_one_instance_rule_and_a_declined_confirmation_s
     captured = capsys.readouterr()
     assert status == 3 and "not confirmed" in captured.err
     assert "ramp levels: 1, 2, 4 (then" in captured.out and "instance-hours:" in captured.out
+
+
+def test_an_endpoint_check_aws_denies_is_a_one_line_refusal(
+        audio_file: Path, capsys: pytest.CaptureFixture[str]):
+    # given a role that may describe the endpoint but not its scheduled actions
+    clients, _ = stubbed(scheduled_denied=True)
+    # when
+    status = main(args(audio_file, "--endpoint", ENDPOINT, "--region", REGION, "--yes"),
+                  clients=clients, transport_factory=lambda url, headers: None)
+    # then: its own exit status and one line, no traceback
+    err = capsys.readouterr().err
+    assert status == 4
+    assert err.strip().splitlines() == [
+        f"calibrate: refused: cannot read endpoint {ENDPOINT}: AccessDeniedException on "
+        "DescribeScheduledActions (the actions calibrate needs: "
+        "docs/calibration.md#permissions)"]
+
+
+def test_missing_credentials_are_a_one_line_refusal(audio_file: Path,
+                                                    capsys: pytest.CaptureFixture[str]):
+    from botocore.exceptions import NoCredentialsError
+
+    class NoCredentials:
+        def describe_endpoint(self, **_kwargs: Any) -> Any:
+            raise NoCredentialsError()
+
+    status = main(args(audio_file, "--endpoint", ENDPOINT, "--region", REGION, "--yes"),
+                  clients=Clients(NoCredentials(), None, None),
+                  transport_factory=lambda url, headers: None)
+    assert status == 4
+    assert f"refused: cannot read endpoint {ENDPOINT}: Unable to locate credentials" in \
+        capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("after", "warned"), [(3, True), (2, False)])
+def test_allow_scaling_warns_when_the_instance_count_changed_during_the_run(
+        server: Emulator, audio_file: Path, capsys: pytest.CaptureFixture[str],
+        after: int, warned: bool):
+    # given an endpoint allowed to scale, running 2 instances before the run
+    clients, [sm, _] = stubbed(count=2, target=(1, 4))
+    sm.add_response("describe_endpoint", {
+        "EndpointName": ENDPOINT, "EndpointArn": f"arn:aws:sagemaker:{REGION}:123456789012:"
+        f"endpoint/{ENDPOINT.lower()}", "EndpointConfigName": "Config-1",
+        "EndpointStatus": "InService", "CreationTime": "2026-11-30T10:00:00Z",
+        "LastModifiedTime": "2026-11-30T10:00:00Z",
+        "ProductionVariants": [{"VariantName": "AllTraffic", "CurrentInstanceCount": after}]},
+        {"EndpointName": ENDPOINT})
+    # when
+    status = main(args(audio_file, "--endpoint", ENDPOINT, "--region", REGION, "--yes",
+                       "--allow-scaling", "--max-streams", "2"),
+                  clients=clients, transport_factory=server.transport_factory)
+    # then the count is read again after the run
+    err = capsys.readouterr().err
+    assert status == 0
+    assert ("ran 2 instance(s) before the run and 3 after it" in err) is warned
+    sm.assert_no_pending_responses()
 
 
 def test_a_pinned_endpoint_is_calibrated_through_the_transport_factory(

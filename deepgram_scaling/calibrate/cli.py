@@ -22,7 +22,10 @@ from .runner import RunOptions
 from .safety import (
     MAX_STREAMS_CAP,
     MAX_TOTAL_HOURS_CAP,
+    EndpointFacts,
     SafetyError,
+    aws_error,
+    count_changed,
     describe,
     detection_text,
     plan_text,
@@ -164,6 +167,7 @@ def main(argv: Sequence[str] | None = None, *, clients: Clients | None = None,
         return 2
     params = dict(args.param)
     target: dict[str, Any] | None = None
+    facts: EndpointFacts | None = None
     if args.endpoint:
         if not args.region:
             print("calibrate: --endpoint needs --region", file=sys.stderr)
@@ -184,6 +188,13 @@ def main(argv: Sequence[str] | None = None, *, clients: Clients | None = None,
         except SafetyError as err:
             print(f"calibrate: refused: {err}", file=sys.stderr)
             return 3
+        except Exception as err:
+            reason = aws_error(err)
+            if reason is None:
+                raise
+            print(f"calibrate: refused: cannot read endpoint {args.endpoint}: {reason} (the "
+                  "actions calibrate needs: docs/calibration.md#permissions)", file=sys.stderr)
+            return 4
         found = problems(facts, allow_scaling=args.allow_scaling)
         if found:
             for problem in found:
@@ -217,6 +228,10 @@ def main(argv: Sequence[str] | None = None, *, clients: Clients | None = None,
     except RuntimeError as err:  # the SDK or the SageMaker transport is missing
         print(f"calibrate: {err}", file=sys.stderr)
         return 2
+    if facts is not None and args.allow_scaling and clients is not None:
+        warning = count_changed(clients.sagemaker, facts)
+        if warning:
+            print(f"calibrate: {warning}", file=sys.stderr)
     if result.interrupted and result.levels and result.levels[-1].interrupted:
         _print(row(args.mode, result.levels[-1]))
     _print("")

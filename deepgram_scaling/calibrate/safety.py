@@ -85,6 +85,44 @@ def describe(sagemaker: Any, autoscaling: Any, endpoint_name: str, region: str
         scheduled_actions=tuple(a.get("ScheduledActionName", "?") for a in scheduled))
 
 
+def aws_error(error: BaseException) -> str | None:
+    """A one-line account of a botocore error (an error answer such as AccessDenied, missing
+    credentials, an unreachable service), or None for any other error."""
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:  # pragma: no cover - boto3 is installed with the client extra
+        return None
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "error")
+        return f"{code} on {error.operation_name}"
+    if isinstance(error, BotoCoreError):
+        return str(error)
+    return None
+
+
+def count_changed(sagemaker: Any, facts: EndpointFacts) -> str | None:
+    """A warning when the endpoint no longer runs the instance count read before the run
+    (with ``--allow-scaling`` the capacity per instance was divided by it), or when it cannot
+    be read again; None when it is unchanged."""
+    try:
+        endpoint = sagemaker.describe_endpoint(EndpointName=facts.endpoint_name)
+    except Exception as err:
+        reason = aws_error(err)
+        if reason is None:
+            raise
+        return (f"warning: cannot read the instance count again after the run ({reason}): "
+                f"the capacity assumes {facts.instance_count} instance(s) throughout")
+    variants = [v for v in endpoint.get("ProductionVariants") or []
+                if v.get("VariantName") == facts.variant_name]
+    after = variants[0].get("CurrentInstanceCount") if variants else None
+    if after == facts.instance_count:
+        return None
+    return (f"warning: endpoint {facts.endpoint_name} ran {facts.instance_count} instance(s) "
+            f"before the run and {after} after it: the capacity per instance (the level "
+            f"divided by {facts.instance_count}) is not reliable; pin the endpoint to one "
+            "instance and run again")
+
+
 def problems(facts: EndpointFacts, *, allow_scaling: bool) -> list[str]:
     """Why the endpoint cannot be calibrated as it stands (empty when it can)."""
     found = []
