@@ -88,14 +88,13 @@ def _error_summary(error: Exception) -> tuple[str, str, int, dict[str, Any]]:
 @contextmanager
 def translated(action: str, resource: str,
                error_type: type[AwsCommandError] = SmokeError) -> Iterator[None]:
-    """botocore's usual failures (no credentials, no region, no network, access denied),
-    turned into one-line ``error_type`` messages; other service errors pass through for the
-    caller to read."""
+    """botocore's usual failures (no credentials, no network, access denied), turned into
+    one-line ``error_type`` messages; other service errors pass through for the caller to
+    read. A missing region is refused before any client exists (:func:`boto3_session`)."""
     from botocore.exceptions import (
         ClientError,
         EndpointConnectionError,
         NoCredentialsError,
-        NoRegionError,
     )
 
     try:
@@ -104,8 +103,6 @@ def translated(action: str, resource: str,
         raise error_type(
             "no AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and "
             "AWS_SECRET_ACCESS_KEY), or run 'aws sso login'") from None
-    except NoRegionError:
-        raise error_type(NO_REGION) from None
     except EndpointConnectionError as error:
         raise error_type(f"cannot reach AWS for {action}: {error}") from None
     except ClientError as error:
