@@ -375,3 +375,28 @@ def test_the_url_path_still_fails_a_stream_without_metadata():
 
     level = asyncio.run(run()).levels[0]
     assert not level.passed and level.stats["failure_kinds"] == {"no-metadata": 1}
+
+
+def test_a_refused_stream_asks_the_endpoint_once():
+    # given a full server behind a lazy transport that takes a while to connect (as
+    # SageMaker's does): every stream's first send is refused after the wait
+    made: list[Any] = []
+
+    async def run() -> tuple[CalibrationResult, Emulator]:
+        async with emulator(stream_capacity=2, max_active=0, connect_delay_s=0.5) as emu:
+            def factory(url: str, headers: dict[str, str]) -> Any:
+                made.append(url)
+                return emu.transport_factory(url, headers)
+
+            result = await calibrate_stream(
+                audio=silence(3.0), transport_factory=factory,
+                plan=SearchPlan(max_streams=1, confirm=False), options=options(3.0),
+                slo=parse_slo(LOOSE, metrics=STREAM_METRICS))
+            return result, emu
+
+    # when
+    result, emu = asyncio.run(run())
+    # then every stream failed, and each made one connection attempt, not a second one from
+    # its receiver
+    assert result.levels[0].stats["failure_rate"] == 1.0, result.levels[0].stats
+    assert len(made) >= 2 and emu.refused == len(made), (len(made), emu.refused, emu.connections)
