@@ -23,6 +23,7 @@ from botocore.stub import Stubber
 
 from deepgram_scaling.calibrate.cli import Clients, main
 from deepgram_scaling.calibrate.result import JSON_SCHEMA, calibration_target, load_result
+from deepgram_scaling.calibrate.safety import describe
 
 from .conftest import ROOT
 from .deepgram_emulator import Emulator
@@ -220,28 +221,40 @@ def test_missing_credentials_are_a_one_line_refusal(audio_file: Path,
         capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("after", "warned"), [(3, True), (2, False)])
+def describe_endpoint_answer(count: int) -> dict[str, Any]:
+    return {"EndpointName": ENDPOINT, "EndpointArn": f"arn:aws:sagemaker:{REGION}:123456789012:"
+            f"endpoint/{ENDPOINT.lower()}", "EndpointConfigName": "Config-1",
+            "EndpointStatus": "InService", "CreationTime": "2026-11-30T10:00:00Z",
+            "LastModifiedTime": "2026-11-30T10:00:00Z",
+            "ProductionVariants": [{"VariantName": "AllTraffic",
+                                    "CurrentInstanceCount": count}]}
+
+
 def test_allow_scaling_warns_when_the_instance_count_changed_during_the_run(
-        server: Emulator, audio_file: Path, capsys: pytest.CaptureFixture[str],
-        after: int, warned: bool):
-    # given an endpoint allowed to scale, running 2 instances before the run
+        server: Emulator, audio_file: Path, capsys: pytest.CaptureFixture[str]):
+    # given an endpoint allowed to scale, running 2 instances before the run and 3 after
     clients, [sm, _] = stubbed(count=2, target=(1, 4))
-    sm.add_response("describe_endpoint", {
-        "EndpointName": ENDPOINT, "EndpointArn": f"arn:aws:sagemaker:{REGION}:123456789012:"
-        f"endpoint/{ENDPOINT.lower()}", "EndpointConfigName": "Config-1",
-        "EndpointStatus": "InService", "CreationTime": "2026-11-30T10:00:00Z",
-        "LastModifiedTime": "2026-11-30T10:00:00Z",
-        "ProductionVariants": [{"VariantName": "AllTraffic", "CurrentInstanceCount": after}]},
-        {"EndpointName": ENDPOINT})
+    sm.add_response("describe_endpoint", describe_endpoint_answer(3), {"EndpointName": ENDPOINT})
     # when
     status = main(args(audio_file, "--endpoint", ENDPOINT, "--region", REGION, "--yes",
                        "--allow-scaling", "--max-streams", "2"),
                   clients=clients, transport_factory=server.transport_factory)
     # then the count is read again after the run
-    err = capsys.readouterr().err
     assert status == 0
-    assert ("ran 2 instance(s) before the run and 3 after it" in err) is warned
+    assert (f"calibrate: warning: endpoint {ENDPOINT} ran 2 instance(s) before the run and 3 "
+            "after it") in capsys.readouterr().err
     sm.assert_no_pending_responses()
+
+
+def test_an_unchanged_instance_count_is_not_warned_of():
+    from deepgram_scaling.calibrate.safety import count_changed
+
+    # given the facts read before the run, and the same count after it
+    clients, [sm, _] = stubbed(count=2, target=(1, 4))
+    facts = describe(clients.sagemaker, clients.autoscaling, ENDPOINT, REGION)
+    sm.add_response("describe_endpoint", describe_endpoint_answer(2), {"EndpointName": ENDPOINT})
+    # when / then
+    assert count_changed(clients.sagemaker, facts) is None
 
 
 def test_a_pinned_endpoint_is_calibrated_through_the_transport_factory(
