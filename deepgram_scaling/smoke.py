@@ -48,7 +48,7 @@ CONTENT_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".flac": "audio/flac
                  ".ogg": "audio/ogg", ".opus": "audio/ogg", ".m4a": "audio/mp4",
                  ".webm": "audio/webm"}
 ACCESS_DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
-NO_REGION = "no AWS region: pass --region or set AWS_REGION"
+NO_REGION = "no AWS region: pass --region or set AWS_DEFAULT_REGION"
 
 
 class AwsCommandError(Exception):
@@ -342,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the SageMaker endpoint name (the stack's output)")
     parser.add_argument("--audio", type=Path, metavar="FILE",
                         help="audio to send (default: a one-second tone made on the fly)")
-    parser.add_argument("--region", help="AWS region (default: boto3's, e.g. AWS_REGION)")
+    parser.add_argument("--region", help="AWS region (default: boto3's, e.g. AWS_DEFAULT_REGION)")
     parser.add_argument("--query", default=DEFAULT_QUERY,
                         help=f"Deepgram query options (default: {DEFAULT_QUERY})")
     parser.add_argument("--input-prefix", default="input/",

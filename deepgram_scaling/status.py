@@ -511,7 +511,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "scaling is suspended. Exit 1 when any endpoint disagrees with the stack.")
     parser.add_argument("stack", metavar="STACK_NAME",
                         help="the CloudFormation stack's name (or its ID)")
-    parser.add_argument("--region", help="AWS region (default: boto3's, e.g. AWS_REGION)")
+    parser.add_argument("--region", help="AWS region (default: boto3's, e.g. AWS_DEFAULT_REGION)")
     parser.add_argument("--strict", action="store_true",
                         help="also exit 1 when the stack's last operation was rolled back "
                              "(UPDATE_ROLLBACK_COMPLETE): for a pipeline that runs status "

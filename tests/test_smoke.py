@@ -292,7 +292,7 @@ def test_no_region(monkeypatch, tmp_path):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "absent"))
 
-    with pytest.raises(SmokeError, match="no AWS region: pass --region or set AWS_REGION"):
+    with pytest.raises(SmokeError, match="no AWS region: pass --region or set AWS_DEFAULT_REGION"):
         boto3_clients(None)
 
 

@@ -524,4 +524,4 @@ def test_no_region_is_a_one_line_error(monkeypatch, tmp_path, capsys):
 
     # then it says what to set, on one line, and exits 2
     assert code == 2
-    assert capsys.readouterr().err == "error: no AWS region: pass --region or set AWS_REGION\n"
+    assert capsys.readouterr().err == "error: no AWS region: pass --region or set AWS_DEFAULT_REGION\n"
