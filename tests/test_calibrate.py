@@ -401,3 +401,30 @@ def test_a_refused_stream_asks_the_endpoint_once():
     # its receiver
     assert result.levels[0].stats["failure_rate"] == 1.0, result.levels[0].stats
     assert len(made) >= 2 and emu.refused == len(made), (len(made), emu.refused, emu.connections)
+
+
+def test_the_flush_final_after_close_stream_is_left_out_of_the_growth_fit():
+    from deepgram_scaling.calibrate.audio import Clock
+    from deepgram_scaling.calibrate.sdk import deepgram_client
+    from deepgram_scaling.calibrate.stream_client import run_stream
+
+    # given 4.2 s of audio and finals every second: the last 0.2 s is flushed by CloseStream
+    audio = silence(4.2)
+
+    async def run() -> list[Any]:
+        sink: list[Any] = []
+        async with emulator() as emu:
+            with deepgram_client(transport_factory=emu.transport_factory) as client:
+                await run_stream(client, audio=audio, chunks=audio.chunks(0.1),
+                                 clock=Clock(SCALE), model="nova-3", params={}, until=1e9,
+                                 sink=sink)
+        return sink
+
+    # when
+    [record] = asyncio.run(run())
+    # then the flush final is a finalization lag but not a point of the growth fit
+    assert record.failure is None and record.finalized_to == pytest.approx(4.2)
+    fitted = [round(at, 1) for at, _ in record.lag_points()]
+    assert fitted[:3] == [1.0, 2.0, 3.0] and max(fitted) <= 4.0  # 4.0 may come after it
+    assert round(max(at for at, _ in record.lag_points()), 1) < record.finalized_to
+    assert len(record.finalization_lags) == len(fitted) + 1
