@@ -114,11 +114,14 @@ def test_the_knee_is_found_when_the_audio_sets_uneven_cut_points_and_lags():
                                    cuts=((2.0, 8.0), (0.3, 2.0)))
 
     # when
-    result, _ = asyncio.run(run())
+    result, emu = asyncio.run(run())
     # then judged against the first level's lag at the same point of the file, the growth
     # is the load's: the knee or one step below it
     assert result.capacity in (2, 3), [(lv.concurrency, lv.violations) for lv in result.levels]
     assert result.levels[0].passed
+    # and the streams started at several points of the file, on whole chunks
+    starts = {s.file_start for s in emu.ended if s.file_start is not None}
+    assert len(starts) > 3 and all(round(x / 0.5, 6).is_integer() for x in starts)
 
 
 def test_without_the_keeps_up_term_one_stream_over_a_large_capacity_passes():

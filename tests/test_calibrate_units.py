@@ -584,3 +584,17 @@ def test_the_detection_text_calls_the_growth_term_unknown_for_short_streams():
     # and 30 s streams see one stream over up to 49
     assert "unknown" not in detection_text(slo, 30)
     assert "up to a capacity of about 49 " in detection_text(slo, 30)
+
+
+def test_a_rotated_stream_wraps_round_the_file_with_offsets_from_its_new_start():
+    from deepgram_scaling.calibrate.audio import rotated
+
+    # given 1 s of audio in 0.4 s chunks (the last one 0.2 s)
+    audio = Audio(pcm=bytes(range(10)) * 1600, encoding="linear16", sample_rate=8000)
+    chunks = audio.chunks(0.4)
+    # when it starts at the second chunk
+    out = rotated(chunks, 1, audio.bytes_per_second)
+    # then the same bytes, from the second chunk round to the first, timed from there
+    assert b"".join(p for _, p in out) == chunks[1][1] + chunks[2][1] + chunks[0][1]
+    assert [round(end, 3) for end, _ in out] == [0.4, 0.6, 1.0]
+    assert rotated(chunks, 0, audio.bytes_per_second) == chunks
