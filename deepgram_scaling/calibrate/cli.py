@@ -1,7 +1,8 @@
 """``deepgram-scaling calibrate stream|batch``: measure what one instance serves.
 
 Exit status: 0 when a capacity was found, 1 when no level met the SLO, 2 on bad usage,
-3 when the safety checks refused the endpoint (or the confirmation was declined), 130 when
+3 when the safety checks refused the endpoint (or the confirmation was declined), 4 when
+AWS would not answer the endpoint checks (a denied action, no credentials), 130 when
 interrupted (after reporting what was measured).
 """
 
