@@ -598,3 +598,20 @@ def test_a_rotated_stream_wraps_round_the_file_with_offsets_from_its_new_start()
     assert b"".join(p for _, p in out) == chunks[1][1] + chunks[2][1] + chunks[0][1]
     assert [round(end, 3) for end, _ in out] == [0.4, 0.6, 1.0]
     assert rotated(chunks, 0, audio.bytes_per_second) == chunks
+
+
+def test_a_second_calibration_in_one_process_is_refused_before_it_starts():
+    from deepgram_scaling.calibrate import api
+
+    audio = Audio(pcm=b"\x00\x00" * 800, encoding="linear16", sample_rate=8000, source="x")
+
+    # given a calibration running in this process
+    with api._alone():
+        # when another one starts, of either kind, it is refused before any stream
+        for start in (lambda: api.calibrate_stream(audio=audio, url="ws://127.0.0.1:9"),
+                      lambda: api.calibrate_stream(audio=audio, transport_factory=print),
+                      lambda: api.calibrate_batch(audio=audio, url="http://127.0.0.1:9")):
+            with pytest.raises(api.CalibrationBusyError, match="separate processes"):
+                asyncio.run(start())
+    # then the first one's end lets the next one start
+    assert api._running == []

@@ -8,7 +8,7 @@ imports the CDK. See docs/calibration.md.
 
 from __future__ import annotations
 
-from .api import calibrate_batch, calibrate_stream
+from .api import CalibrationBusyError, calibrate_batch, calibrate_stream
 from .audio import Audio, Clock, read_audio
 from .levels import SearchPlan
 from .result import CalibrationResult, LevelResult, load_result
@@ -16,6 +16,7 @@ from .runner import RunOptions
 from .slo import Slo, parse_slo
 
 __all__ = [
-    "Audio", "CalibrationResult", "Clock", "LevelResult", "RunOptions", "SearchPlan", "Slo",
-    "calibrate_batch", "calibrate_stream", "load_result", "parse_slo", "read_audio",
+    "Audio", "CalibrationBusyError", "CalibrationResult", "Clock", "LevelResult", "RunOptions",
+    "SearchPlan", "Slo", "calibrate_batch", "calibrate_stream", "load_result", "parse_slo",
+    "read_audio",
 ]

@@ -2,11 +2,13 @@
 
 Either takes a ``url`` (a self-hosted Deepgram server) or a ``transport_factory`` (any
 Deepgram SDK transport factory: the SageMaker one from :mod:`.transports`, or your own).
+One calibration runs at a time in a process (:class:`CalibrationBusyError`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from .audio import Audio
@@ -18,6 +20,32 @@ from .sdk import deepgram_client
 from .slo import Slo
 
 DEFAULT_MODEL = "nova-3"
+
+
+class CalibrationBusyError(RuntimeError):
+    """Another calibration is running in this process."""
+
+
+_running: list[bool] = []
+
+
+@contextmanager
+def _alone() -> Iterator[None]:
+    """Two calibrations in one process would measure each other: they share its event
+    loop, so each one's bursts delay the other's timers, which reads as the server's
+    latency (and as lag growth when a neighbour's load rises during a level); and the
+    Deepgram SDK installs a transport factory for the whole process
+    (docs/aws-behaviour.md#deepgram-sdk-transport-factory)."""
+    if _running:
+        raise CalibrationBusyError(
+            "another calibration is running in this process: two would share its event loop "
+            "and delay each other's timers, which reads as the server's latency; run them one "
+            "after the other, or in separate processes")
+    _running.append(True)
+    try:
+        yield
+    finally:
+        _running.clear()
 
 
 def _audio_json(audio: Audio) -> dict[str, Any]:
@@ -65,9 +93,10 @@ async def calibrate_stream(
         mode="stream", target=_target_json(url, target), model=model, params=dict(params or {}),
         audio=_audio_json(audio), slo=slo, hold_s=options.hold_s,
         time_scale=options.time_scale, target_fraction=options.target_fraction,
+        seed=options.seed,
         started_at=utc_now())
-    with deepgram_client(url=url, transport_factory=transport_factory,
-                         api_key=api_key) as client:
+    with _alone(), deepgram_client(url=url, transport_factory=transport_factory,
+                                   api_key=api_key) as client:
         calibration = StreamCalibration(
             client=client, audio=audio, model=model, params=dict(params or {}), slo=slo,
             lenient_close=transport_factory is not None,
@@ -101,13 +130,15 @@ async def calibrate_batch(
         mode="batch", target=_target_json(url, target), model=model, params=params,
         audio=_audio_json(audio), slo=slo, hold_s=options.hold_s,
         time_scale=options.time_scale, target_fraction=options.target_fraction,
+        seed=options.seed,
         started_at=utc_now())
     if invoker is not None:
         calibration = BatchCalibration(invoker=invoker, audio=audio, slo=slo,
                                        plan=plan or SearchPlan(), options=options,
                                        on_progress=on_progress, on_level=on_level)
-        return await execute(calibration, result)
-    with deepgram_client(url=url, api_key=api_key) as client:
+        with _alone():
+            return await execute(calibration, result)
+    with _alone(), deepgram_client(url=url, api_key=api_key) as client:
         timeout = options.close_timeout_s + audio.duration_s
         calibration = BatchCalibration(
             invoker=sdk_invoker(client, audio=audio, model=model, params=params,
