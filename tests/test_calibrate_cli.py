@@ -81,11 +81,15 @@ def test_the_command_prints_levels_and_the_code_to_paste_and_writes_json_and_plo
         server: Emulator, audio_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     # when
     status = main(args(audio_file, "--url", server.ws_url, "--json", str(tmp_path / "r.json"),
-                       "--plot", str(tmp_path / "r.png")))
+                       "--plot", str(tmp_path / "r.png"), "--seed", "5", "--chunk-ms", "300"))
     # then
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     result = load_result(tmp_path / "r.json")
     assert status == 0 and result.capacity == 2
+    # the seed of the streams' starting points is recorded, and a chunk size outside
+    # Deepgram's advice is warned of
+    assert result.seed == 5 and json.loads((tmp_path / "r.json").read_text())["seed"] == 5
+    assert "warning: --chunk-ms 300 is outside the 20-250 ms" in err
     assert "first p50/p95 ms" in out and "pass" in out
     # 5 s streams, finalization_p95<=4 and no lag_growth term: blind past a capacity of 0
     assert "with 5 s streams the SLO sees one stream over the capacity up to a capacity " \
@@ -281,8 +285,12 @@ def test_ctrl_c_closes_the_streams_and_still_reports(server: Emulator, audio_fil
                                                       tmp_path: Path):
     # given the command running in its own process
     out = tmp_path / "i.json"
+    # (Ctrl-C's handler put back: a suite started in the background, as `make test &`, hands
+    # its children SIGINT ignored, and Python then installs no handler of its own)
     process = subprocess.Popen(
-        [sys.executable, "-m", "deepgram_scaling.cli", "calibrate",
+        [sys.executable, "-c", "import runpy, signal; "
+         "signal.signal(signal.SIGINT, signal.default_int_handler); "
+         "runpy.run_module('deepgram_scaling.cli', run_name='__main__')", "calibrate",
          *args(audio_file, "--url", server.ws_url, "--json", str(out), "--hold", "10")],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # when Ctrl-C arrives while level 2 streams

@@ -103,7 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="seconds to pause after a failed level, for the server's "
                               "backlog to drain (default 15)")
         sub.add_argument("--chunk-ms", type=float, default=100.0,
-                         help="audio per message when streaming (default 100)")
+                         help="audio per message when streaming (default 100; Deepgram "
+                              "advises 20-250)")
+        sub.add_argument("--seed", type=int, default=0,
+                         help="seeds the point of the audio file each stream starts at "
+                              "(default 0); the result records it")
         sub.add_argument("--slo", default=DEFAULT_STREAM_SLO if mode == "stream"
                          else DEFAULT_BATCH_SLO, help="terms that must all hold (default "
                          "%(default)s)")
@@ -129,6 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--time-scale", type=float, default=1.0, help=argparse.SUPPRESS)
         sub.add_argument("--emulated-server", action="store_true", help=argparse.SUPPRESS)
     return parser
+
+
+#: Audio per streaming message Deepgram advises, in milliseconds
+#: (docs/aws-behaviour.md#stream-pacing).
+CHUNK_MS_ADVISED = (20, 250)
 
 
 def _print(text: str) -> None:
@@ -162,7 +171,8 @@ def main(argv: Sequence[str] | None = None, *, clients: Clients | None = None,
                           resolution=args.resolution)
         options = RunOptions(hold_s=args.hold, target_fraction=args.target_fraction,
                              max_total_s=args.max_minutes * 60, time_scale=args.time_scale,
-                             chunk_s=args.chunk_ms / 1000, settle_s=args.settle)
+                             chunk_s=args.chunk_ms / 1000, settle_s=args.settle,
+                             seed=args.seed)
     except (OSError, AudioError, SloError, ValueError) as err:
         print(f"calibrate: {err}", file=sys.stderr)
         return 2
@@ -217,6 +227,11 @@ def main(argv: Sequence[str] | None = None, *, clients: Clients | None = None,
             if answer.strip().lower() != "y":
                 print("\ncalibrate: not confirmed", file=sys.stderr)
                 return 3
+    if args.mode == "stream" and not CHUNK_MS_ADVISED[0] <= args.chunk_ms <= CHUNK_MS_ADVISED[1]:
+        print(f"calibrate: warning: --chunk-ms {args.chunk_ms:g} is outside the "
+              f"{CHUNK_MS_ADVISED[0]}-{CHUNK_MS_ADVISED[1]} ms of audio per message Deepgram "
+              "advises; measure with the chunk size your callers send "
+              "(docs/aws-behaviour.md#stream-pacing)", file=sys.stderr)
     _print(f"calibrating {args.mode} on {args.url or args.endpoint}: {audio.source} "
            f"({audio.duration_s:.1f} s), model {args.model}, SLO {slo}")
     if args.endpoint is None and args.mode == "stream":

@@ -99,6 +99,9 @@ class CalibrationResult:
     tool_version: str = field(default_factory=tool_version)
     #: The highest passing level, before dividing by the instances that served it.
     measured_capacity: int | None = None
+    #: Seeds the point of the audio file each stream starts at; the same seed, audio and
+    #: levels start the streams at the same points again.
+    seed: int = 0
 
     @property
     def instance_type(self) -> str | None:
@@ -146,7 +149,7 @@ class CalibrationResult:
             "tool_version": self.tool_version, "mode": self.mode, "target": self.target,
             "instance_type": self.instance_type, "model": self.model, "params": self.params,
             "audio": self.audio, "slo": self.slo.to_json(), "slo_text": str(self.slo),
-            "hold_s": self.hold_s, "time_scale": self.time_scale,
+            "hold_s": self.hold_s, "time_scale": self.time_scale, "seed": self.seed,
             "started_at": self.started_at, "ended_at": self.ended_at,
             "levels": [level.to_json() for level in self.levels],
             "capacity": self.capacity, "measured_capacity": self.measured_capacity,
@@ -173,7 +176,8 @@ class CalibrationResult:
                    levels=[LevelResult.from_json(level) for level in data["levels"]],
                    capacity=data["capacity"], interrupted=data["interrupted"],
                    stopped=data["stopped"], tool_version=data["tool_version"],
-                   measured_capacity=data.get("measured_capacity", data["capacity"]))
+                   measured_capacity=data.get("measured_capacity", data["capacity"]),
+                   seed=data.get("seed", 0))
 
 
 def example_result(instance_type: str, *, capacity: int,
@@ -256,6 +260,7 @@ JSON_SCHEMA: dict[str, Any] = {
                            "bound": {"type": "number", "minimum": 0}}}},
         "hold_s": {"type": "number", "exclusiveMinimum": 0},
         "time_scale": {"type": "number", "exclusiveMinimum": 0},
+        "seed": {"type": "integer"},
         "started_at": {"type": "string"},
         "ended_at": {"type": "string"},
         "levels": {"type": "array", "items": {
