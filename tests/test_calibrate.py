@@ -7,11 +7,19 @@ with real time (finals about 0.6 s after their audio); one stream more and each 
 behind by ``1 / (capacity + 1)`` of every second, so with audio of at least ``1.3 x bound x
 (capacity + 1)`` seconds the finalization lag passes its bound before a stream ends. The
 search must land within one step (one stream) of it.
+
+The long searches run once per session in worker processes, five at a time (the
+``searches`` fixture), each alone on its process's event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import multiprocessing
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -25,9 +33,9 @@ from deepgram_scaling.calibrate import (
     calibrate_stream,
     parse_slo,
 )
-from deepgram_scaling.calibrate.slo import BATCH_METRICS, STREAM_METRICS
+from deepgram_scaling.calibrate.slo import BATCH_METRICS, DEFAULT_STREAM_SLO, STREAM_METRICS
 
-from .deepgram_emulator import Emulator, ticking
+from .deepgram_emulator import Emulator, quiet_collector, ticking
 
 SCALE = 20.0
 #: SLOs of the knee tests. A wall-clock stall of the test process (a loaded machine) reads
@@ -77,101 +85,214 @@ async def stream_search(capacity: float, audio_s: float, slo: str | None = None,
         return result, emu
 
 
-def test_the_stream_search_finds_the_knee_for_several_capacities_slos_and_audio():
-    # given servers of different capacity, audio lengths and SLOs, searched at once (the
-    # capacity-12 case runs alone: 13 streams at once would load the machine in these
-    # accelerated runs); at 12 one stream more falls behind by 1/13 of a second a second,
-    # 1.5 s over 20 s streams, which only the lag_growth term sees (the finals before
-    # CloseStream of shorter streams span under the 10 s it needs)
-    cases = [(2, 12.0, LOOSE, SearchPlan(max_streams=4)),
-             (4, 14.0, TIGHTER, SearchPlan(start=2, max_streams=6))]
+#: The knee cases: (capacity, audio seconds, SLO, plan). At 12 one stream more falls behind
+#: by 1/13 of a second a second, 1.5 s over 20 s streams, which only the lag_growth term sees
+#: (the finals before CloseStream of shorter streams span under the 10 s it needs).
+KNEE_CASES = {
+    "knee-2": (2, 12.0, LOOSE, SearchPlan(max_streams=4)),
+    "knee-4": (4, 14.0, TIGHTER, SearchPlan(start=2, max_streams=6)),
+    "knee-12": (12, 20.0, LOOSE, SearchPlan(start=12, max_streams=13)),
+}
 
-    async def all_cases() -> list[tuple[CalibrationResult, Emulator]]:
-        return await asyncio.gather(*(stream_search(c, a, s, p) for c, a, s, p in cases))
 
-    # when
-    outcomes = asyncio.run(all_cases())
-    cases.append((12, 20.0, LOOSE, SearchPlan(start=12, max_streams=13)))
-    outcomes.append(asyncio.run(stream_search(*cases[-1])))
+async def uneven_cuts() -> tuple[CalibrationResult, Emulator]:
+    # audio whose own cut points come 2-8 s apart, each final 0.3-2 s late whatever the
+    # load, at the same points of the file for every stream
+    return await stream_search(3, 30.0, LOOSE, SearchPlan(start=2, max_streams=4,
+                                                            confirm=False),
+                               cuts=((2.0, 8.0), (0.3, 2.0)))
+
+
+async def no_growth_term() -> tuple[CalibrationResult, Emulator]:
+    # the capacity-12 server, 20 s streams and an SLO on the lag alone
+    async with emulator(stream_capacity=12) as emu:
+        return await calibrate_stream(
+            audio=silence(20.0), url=emu.ws_url,
+            plan=SearchPlan(start=12, max_streams=13, confirm=False),
+            options=options(20.0), slo=parse_slo(NO_GROWTH, metrics=STREAM_METRICS)), emu
+
+
+async def endpoint_path() -> tuple[CalibrationResult, Emulator]:
+    # the emulator's sessions behind an SDK transport, without a socket
+    async with emulator(stream_capacity=2) as emu:
+        result = await calibrate_stream(
+            audio=silence(10.0), transport_factory=emu.transport_factory,
+            plan=SearchPlan(max_streams=3), options=options(10.0),
+            slo=parse_slo(TIGHTER, metrics=STREAM_METRICS),
+            target={"kind": "endpoint", "endpoint_name": "Streaming-1",
+                    "instance_type": "ml.g6.2xlarge", "instance_count": 1})
+        return result, emu
+
+
+async def defaults() -> tuple[CalibrationResult, Emulator]:
+    # the default SLO and chunk size (100 ms), at the 10 x they allow, on a server of
+    # capacity 3 without congestion; the hold is short, the settle pause shorter (the
+    # default 15 s would only add wall time) and the search starts at 2
+    async with emulator(scale=10.0, stream_capacity=3) as emu:
+        return await calibrate_stream(
+            audio=silence(12.0), url=emu.ws_url, plan=SearchPlan(start=2, max_streams=4),
+            options=RunOptions(hold_s=12.0, time_scale=10.0, settle_s=2.0)), emu
+
+
+async def refusals() -> tuple[CalibrationResult, Emulator]:
+    # a fast server that refuses a fourth concurrent stream with HTTP 503
+    async with emulator(stream_capacity=100, max_active=3) as emu:
+        return await calibrate_stream(audio=silence(3.0), url=emu.ws_url,
+                                      plan=SearchPlan(max_streams=8), options=options(4.0),
+                                      slo=parse_slo(LOOSE, metrics=STREAM_METRICS)), emu
+
+
+async def reset_connection(slo: str) -> tuple[CalibrationResult, Emulator]:
+    # a server that resets its second connection mid-stream
+    async with emulator(stream_capacity=100, reset_connections=frozenset({2})) as emu:
+        return await calibrate_stream(
+            audio=silence(3.0), url=emu.ws_url,
+            plan=SearchPlan(start=2, max_streams=2, confirm=False), options=options(3.0),
+            slo=parse_slo(slo, metrics=STREAM_METRICS)), emu
+
+
+async def batch_knee() -> tuple[CalibrationResult, Emulator]:
+    # 10 s requests on a server transcribing 5 audio seconds per second: n concurrent
+    # requests take 2 n s (+0.1 s), so latency p95 <= 5 s holds up to 2
+    async with emulator(batch_capacity=5) as emu:
+        return await calibrate_batch(
+            audio=silence(10.0), url=emu.http_url, plan=SearchPlan(max_streams=4),
+            options=options(6.0),
+            slo=parse_slo("latency_p95<=5,failures<=0.5%", metrics=BATCH_METRICS)), emu
+
+
+@dataclass(frozen=True)
+class Served:
+    """What a test reads of an emulator once its search has ended (the emulator itself
+    stays in the worker process that ran it)."""
+
+    open_sessions: int
+    active: int
+    #: Where in the file each ended session's audio began (content cuts only).
+    file_starts: frozenset[float]
+    #: Audio seconds between two frames of one session, over every session.
+    frame_steps: frozenset[float]
+    connections: int
+    close_streams: int
+
+
+def _served(emu: Emulator) -> Served:
+    return Served(open_sessions=len(emu.sessions), active=emu.active,
+                  file_starts=frozenset(s.file_start for s in emu.ended
+                                        if s.file_start is not None),
+                  frame_steps=frozenset(round(b - a, 4) for s in emu.ended
+                                        for (_, a), (_, b) in zip(s.arrivals, s.arrivals[1:],
+                                                                  strict=False)),
+                  connections=emu.connections, close_streams=emu.control.count("CloseStream"))
+
+
+#: The long searches of this module, by name, the longest first.
+SEARCHES: dict[str, Callable[[], Awaitable[tuple[CalibrationResult, Emulator]]]] = {
+    "uneven-cuts": uneven_cuts,
+    **{name: functools.partial(stream_search, *case) for name, case in KNEE_CASES.items()},
+    "defaults": defaults, "endpoint-path": endpoint_path, "batch-knee": batch_knee,
+    "no-growth-term": no_growth_term,
+    "refusals": refusals,
+    "reset-strict": functools.partial(reset_connection, "failures<=0.5%"),
+    "reset-lenient": functools.partial(reset_connection, "failures<=60%"),
+}
+#: Worker processes the searches share. Each search runs alone on its process's event loop:
+#: searches sharing one loop delay each other's timers, and a neighbour's load rising
+#: during a level reads, on the accelerated clock, as the lag growth the keeps-up term
+#: judges. Each uses a fifth to a third of one core.
+WORKERS = 5
+
+
+def search_in_a_worker(name: str) -> tuple[CalibrationResult, Served]:
+    with quiet_collector():
+        result, emu = asyncio.run(SEARCHES[name]())
+    return result, _served(emu)
+
+
+@pytest.fixture(scope="module")
+def searches() -> dict[str, tuple[CalibrationResult, Served]]:
+    """Every long search, each run once in a worker process, five at a time: about 8 s
+    instead of 30 s one after the other. Beside two busy loops on this 2-core machine each
+    case still lands exactly on its knee; in one process they did not."""
+    context = multiprocessing.get_context("spawn")  # no fork of a process running threads
+    with ProcessPoolExecutor(max_workers=WORKERS, mp_context=context) as pool:
+        return dict(zip(SEARCHES, pool.map(search_in_a_worker, SEARCHES), strict=True))
+
+
+@pytest.mark.parametrize("name", list(KNEE_CASES))
+def test_the_stream_search_finds_the_knee_for_several_capacities_slos_and_audio(
+        searches: dict[str, tuple[CalibrationResult, Served]], name: str):
+    # given a server of a known capacity, an audio length and an SLO
+    capacity, audio_s, _, _ = KNEE_CASES[name]
+    # when searched
+    result, emu = searches[name]
     # then the capacity is the knee or one step below it, never above
-    for (capacity, audio_s, _, _), (result, emu) in zip(cases, outcomes, strict=True):
-        assert result.capacity in (capacity - 1, capacity), (capacity, audio_s, [
-            (lv.concurrency, lv.violations, lv.stats["lag_growth"]["p50"])
-            for lv in result.levels])
-        failing = [lv for lv in result.levels if not lv.passed]
-        assert failing and all(lv.violations for lv in failing)
-        assert result.levels[-1].concurrency == result.capacity  # the confirmation
-        assert emu.sessions == set() and emu.active == 0
+    assert result.capacity in (capacity - 1, capacity), (capacity, audio_s, [
+        (lv.concurrency, lv.violations, lv.stats["lag_growth"]["p50"])
+        for lv in result.levels])
+    failing = [lv for lv in result.levels if not lv.passed]
+    assert failing and all(lv.violations for lv in failing)
+    assert result.levels[-1].concurrency == result.capacity  # the confirmation
+    assert emu.open_sessions == 0 and emu.active == 0
 
 
-def test_the_knee_is_found_when_the_audio_sets_uneven_cut_points_and_lags():
-    # given audio whose own cut points come 2-8 s apart, each final 0.3-2 s late whatever
-    # the load, at the same points of the file for every stream: the lag's slope over one
-    # stream is the file's, not the load's
-    async def run() -> tuple[CalibrationResult, Emulator]:
-        return await stream_search(3, 30.0, LOOSE, SearchPlan(start=2, max_streams=4,
-                                                                confirm=False),
-                                   cuts=((2.0, 8.0), (0.3, 2.0)))
+def test_the_default_slo_and_chunks_find_the_knee(
+        searches: dict[str, tuple[CalibrationResult, Served]]):
+    # given a capacity-3 server, searched with the default SLO and chunk size
+    result, emu = searches["defaults"]
+    # then one stream over it (falling behind by a quarter second a second) fails, and the
+    # capacity is the knee or one step below it
+    assert str(result.slo) == str(parse_slo(DEFAULT_STREAM_SLO, metrics=STREAM_METRICS))
+    assert result.capacity in (2, 3), [(lv.concurrency, lv.violations) for lv in result.levels]
+    assert [lv.concurrency for lv in result.levels][:2] == [2, 4]
+    assert not next(lv for lv in result.levels if lv.concurrency == 4).passed
+    # and the streams sent 100 ms chunks
+    assert emu.frame_steps == {0.1}
 
-    # when
-    result, emu = asyncio.run(run())
+
+def test_the_knee_is_found_when_the_audio_sets_uneven_cut_points_and_lags(
+        searches: dict[str, tuple[CalibrationResult, Served]]):
+    # given audio whose own cut points and lags are the file's, shared by every stream: the
+    # lag's slope over one stream is the file's, not the load's
+    # when searched on a capacity-3 server
+    result, emu = searches["uneven-cuts"]
     # then judged against the first level's lag at the same point of the file, the growth
     # is the load's: the knee or one step below it
     assert result.capacity in (2, 3), [(lv.concurrency, lv.violations) for lv in result.levels]
     assert result.levels[0].passed
     # and the streams started at several points of the file, on whole chunks
-    starts = {s.file_start for s in emu.ended if s.file_start is not None}
+    starts = emu.file_starts
     assert len(starts) > 3 and all(round(x / 0.5, 6).is_integer() for x in starts)
 
 
-def test_without_the_keeps_up_term_one_stream_over_a_large_capacity_passes():
+def test_without_the_keeps_up_term_one_stream_over_a_large_capacity_passes(
+        searches: dict[str, tuple[CalibrationResult, Served]]):
     # given the capacity-12 server, 20 s streams and an SLO on the lag alone
-    async def run() -> CalibrationResult:
-        async with emulator(stream_capacity=12) as emu:
-            return await calibrate_stream(
-                audio=silence(20.0), url=emu.ws_url,
-                plan=SearchPlan(start=12, max_streams=13, confirm=False),
-                options=options(20.0), slo=parse_slo(NO_GROWTH, metrics=STREAM_METRICS))
-
-    # when
-    level = asyncio.run(run()).levels[-1]
+    # when 13 streams run
+    level = searches["no-growth-term"][0].levels[-1]
     # then the overloaded level passes its lag bound while its lag grows steadily
     assert level.concurrency == 13 and level.passed
     assert level.stats["lag_growth"]["p50"] > 0.05
 
 
-def test_the_endpoint_path_drives_the_sdk_through_a_transport_factory():
+def test_the_endpoint_path_drives_the_sdk_through_a_transport_factory(
+        searches: dict[str, tuple[CalibrationResult, Served]]):
     # given the emulator's sessions behind an SDK transport, without a socket
-    async def run() -> tuple[CalibrationResult, Emulator]:
-        async with emulator(stream_capacity=2) as emu:
-            result = await calibrate_stream(
-                audio=silence(10.0), transport_factory=emu.transport_factory,
-                plan=SearchPlan(max_streams=3), options=options(10.0),
-                slo=parse_slo(TIGHTER, metrics=STREAM_METRICS),
-                target={"kind": "endpoint", "endpoint_name": "Streaming-1",
-                        "instance_type": "ml.g6.2xlarge", "instance_count": 1})
-            return result, emu
-
-    # when
-    result, emu = asyncio.run(run())
+    # when searched
+    result, emu = searches["endpoint-path"]
     # then
     assert result.capacity in (1, 2)
     assert result.instance_type == "ml.g6.2xlarge"
     # every stream of every level, and the warm-up's, went through it and ended cleanly
     assert emu.connections == 1 + sum(lv.stats["attempts"] for lv in result.levels)
-    assert emu.control.count("CloseStream") == emu.connections
+    assert emu.close_streams == emu.connections
 
 
-def test_refusals_past_the_servers_limit_count_as_failures():
+def test_refusals_past_the_servers_limit_count_as_failures(
+        searches: dict[str, tuple[CalibrationResult, Served]]):
     # given a fast server that refuses a fourth concurrent stream with HTTP 503
-    async def run() -> CalibrationResult:
-        async with emulator(stream_capacity=100, max_active=3) as emu:
-            return await calibrate_stream(audio=silence(3.0), url=emu.ws_url,
-                                          plan=SearchPlan(max_streams=8), options=options(4.0),
-                                          slo=parse_slo(LOOSE, metrics=STREAM_METRICS))
-
-    # when
-    result = asyncio.run(run())
+    # when searched
+    result = searches["refusals"][0]
     # then
     assert result.capacity == 3
     four = next(lv for lv in result.levels if lv.concurrency == 4)
@@ -179,17 +300,11 @@ def test_refusals_past_the_servers_limit_count_as_failures():
     assert any("failures<=0.5%" in v for v in four.violations)
 
 
-def test_a_reset_connection_is_a_failure_of_its_level():
+def test_a_reset_connection_is_a_failure_of_its_level(
+        searches: dict[str, tuple[CalibrationResult, Served]]):
     # given a server that resets its second connection mid-stream
-    async def run(slo: str) -> CalibrationResult:
-        async with emulator(stream_capacity=100, reset_connections=frozenset({2})) as emu:
-            return await calibrate_stream(
-                audio=silence(3.0), url=emu.ws_url,
-                plan=SearchPlan(start=2, max_streams=2, confirm=False), options=options(3.0),
-                slo=parse_slo(slo, metrics=STREAM_METRICS))
-
-    # when
-    strict, lenient = asyncio.run(run("failures<=0.5%")), asyncio.run(run("failures<=60%"))
+    # when searched with a strict and a lenient failure bound
+    strict, lenient = searches["reset-strict"][0], searches["reset-lenient"][0]
     # then
     level = strict.levels[0]
     assert (level.stats["failures"], level.stats["failure_kinds"]) == (1, {"reset-1011": 1})
@@ -224,18 +339,12 @@ def test_cancelling_closes_every_stream_and_still_reports():
     assert emu.streams_left_without_close_stream() == 0
 
 
-def test_the_batch_search_finds_the_latency_knee():
+def test_the_batch_search_finds_the_latency_knee(
+        searches: dict[str, tuple[CalibrationResult, Served]]):
     # given 10 s requests on a server transcribing 5 audio seconds per second: n concurrent
     # requests take 2 n s (+0.1 s), so latency p95 <= 5 s holds up to 2
-    async def run() -> CalibrationResult:
-        async with emulator(batch_capacity=5) as emu:
-            return await calibrate_batch(
-                audio=silence(10.0), url=emu.http_url, plan=SearchPlan(max_streams=4),
-                options=options(6.0),
-                slo=parse_slo("latency_p95<=5,failures<=0.5%", metrics=BATCH_METRICS))
-
-    # when
-    result = asyncio.run(run())
+    # when searched
+    result = searches["batch-knee"][0]
     # then
     assert result.capacity is not None and abs(result.capacity - 2) <= 1
     passing = [lv for lv in result.levels if lv.passed]
@@ -279,7 +388,7 @@ def test_the_emulator_speaks_the_protocol_the_sdk_reads():
     assert kinds[-1] == "ListenV1Metadata" and set(kinds[:-1]) == {"ListenV1Results"}
     finals = [m for m in received if getattr(m, "is_final", False)]
     assert [(f.start, f.duration) for f in finals] == [(0.0, 1.0), (1.0, 1.0), (2.0, 0.5)]
-    assert finals[-1].from_finalize and all(f.speech_final for f in finals)
+    assert finals[-1].from_finalize and [f.speech_final for f in finals] == [False, True, False]
     assert any(not getattr(m, "is_final", True) for m in received)
     assert finals[0].channel.alternatives[0].transcript
     assert received[-1].duration == 2.5
@@ -414,20 +523,23 @@ def test_the_flush_final_after_close_stream_is_left_out_of_the_growth_fit():
     # given 4.2 s of audio and finals every second: the last 0.2 s is flushed by CloseStream
     audio = silence(4.2)
 
-    async def run() -> list[Any]:
+    async def run() -> tuple[list[Any], Emulator]:
         sink: list[Any] = []
         async with emulator() as emu:
             with deepgram_client(transport_factory=emu.transport_factory) as client:
                 await run_stream(client, audio=audio, chunks=audio.chunks(0.1),
                                  clock=Clock(SCALE), model="nova-3", params={}, until=1e9,
                                  sink=sink)
-        return sink
+        return sink, emu
 
     # when
-    [record] = asyncio.run(run())
+    [record], emu = asyncio.run(run())
     # then the flush final is a finalization lag but not a point of the growth fit
     assert record.failure is None and record.finalized_to == pytest.approx(4.2)
     fitted = [round(at, 1) for at, _ in record.lag_points()]
     assert fitted[:3] == [1.0, 2.0, 3.0] and max(fitted) <= 4.0  # 4.0 may come after it
     assert round(max(at for at, _ in record.lag_points()), 1) < record.finalized_to
     assert len(record.finalization_lags) == len(fitted) + 1
+    # and every final counts, whether or not it ended an utterance (speech_final)
+    [session] = emu.ended
+    assert len(record.finalization_lags) == session.finals == 5 > session.speech_finals
