@@ -260,6 +260,8 @@ def test_the_knee_is_found_when_the_audio_sets_uneven_cut_points_and_lags(
     # is the load's: the knee or one step below it
     assert result.capacity in (2, 3), [(lv.concurrency, lv.violations) for lv in result.levels]
     assert result.levels[0].passed
+    # and, the search starting at 2, the growth was judged against one stream run alone first
+    assert result.growth_reference == 1 and result.levels[0].concurrency == 2
     # and the streams started at several points of the file, on whole chunks
     starts = emu.file_starts
     assert len(starts) > 3 and all(round(x / 0.5, 6).is_integer() for x in starts)
@@ -273,6 +275,8 @@ def test_without_the_keeps_up_term_one_stream_over_a_large_capacity_passes(
     # then the overloaded level passes its lag bound while its lag grows steadily
     assert level.concurrency == 13 and level.passed
     assert level.stats["lag_growth"]["p50"] > 0.05
+    # and without a growth term no stream ran alone before the first level, of 12
+    assert searches["no-growth-term"][0].growth_reference == 12
 
 
 def test_the_endpoint_path_drives_the_sdk_through_a_transport_factory(

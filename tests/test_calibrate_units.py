@@ -615,3 +615,25 @@ def test_a_second_calibration_in_one_process_is_refused_before_it_starts():
                 asyncio.run(start())
     # then the first one's end lets the next one start
     assert api._running == []
+
+
+def test_a_lone_reference_stream_is_planned_only_before_a_larger_first_level_judged_on_growth():
+    from deepgram_scaling.calibrate.runner import default_slo, lone_reference
+    from deepgram_scaling.calibrate.safety import plan_text
+
+    # given the default SLO (with its lag_growth term) and one without growth
+    with_growth = default_slo("stream")
+    without = parse_slo("first_result_p95<=1,failures<=0.5%", metrics=STREAM_METRICS)
+    # then one stream runs alone first only before a first level of several streams judged
+    # on growth
+    assert lone_reference(SearchPlan(start=8), with_growth)
+    assert not lone_reference(SearchPlan(start=1), with_growth)
+    assert not lone_reference(SearchPlan(start=8), without)
+    # and the plan counts its hold in the longest run
+    plan = SearchPlan(start=8, max_streams=8)
+    alone, plain = (plan_text(plan, hold_s=60, close_s=0, max_total_s=10_000,
+                              instance_count=1, reference=ref) for ref in (True, False))
+    assert "after one stream alone as the growth reference" in alone
+    levels = plan.worst_case_levels()
+    assert f"longest run: {(levels + 1) * 60 / 60:.0f} min" in alone
+    assert f"longest run: {levels * 60 / 60:.0f} min" in plain

@@ -19,7 +19,7 @@ from .audio import SAMPLE_WIDTHS, AudioError, read_audio
 from .levels import SearchPlan
 from .report import conclusion, header, progress_line, row
 from .result import CalibrationResult, LevelResult
-from .runner import RunOptions
+from .runner import RunOptions, lone_reference
 from .safety import (
     MAX_STREAMS_CAP,
     MAX_TOTAL_HOURS_CAP,
@@ -216,7 +216,8 @@ def main(argv: Sequence[str] | None = None, *, clients: Clients | None = None,
                f"{facts.instance_type}, variant {facts.variant_name}")
         _print(plan_text(plan, hold_s=args.hold,
                          close_s=options.close_timeout_s + options.settle_s,
-                         max_total_s=options.max_total_s or 0, instance_count=facts.instance_count))
+                         max_total_s=options.max_total_s or 0, instance_count=facts.instance_count,
+                         reference=args.mode == "stream" and lone_reference(plan, slo)))
         if args.mode == "stream":
             _print(detection_text(slo, min(args.hold, audio.duration_s)))
         if not args.yes:
@@ -236,6 +237,9 @@ def main(argv: Sequence[str] | None = None, *, clients: Clients | None = None,
            f"({audio.duration_s:.1f} s), model {args.model}, SLO {slo}")
     if args.endpoint is None and args.mode == "stream":
         _print(detection_text(slo, min(args.hold, audio.duration_s)))
+    if args.mode == "stream" and lone_reference(plan, slo):
+        _print(f"growth reference: one stream alone for {args.hold:g} s before level "
+               f"{plan.start}, since lag growth is judged against the least loaded streams")
     _print(header(args.mode))
     try:
         result = asyncio.run(_run(args, audio=audio, slo=slo, plan=plan, options=options,

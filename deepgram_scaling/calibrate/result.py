@@ -102,6 +102,9 @@ class CalibrationResult:
     #: Seeds the point of the audio file each stream starts at; the same seed, audio and
     #: levels start the streams at the same points again.
     seed: int = 0
+    #: How many streams ran when the lags that lag growth is judged against were measured
+    #: (1: a stream alone); None for batch.
+    growth_reference: int | None = None
 
     @property
     def instance_type(self) -> str | None:
@@ -150,6 +153,7 @@ class CalibrationResult:
             "instance_type": self.instance_type, "model": self.model, "params": self.params,
             "audio": self.audio, "slo": self.slo.to_json(), "slo_text": str(self.slo),
             "hold_s": self.hold_s, "time_scale": self.time_scale, "seed": self.seed,
+            "growth_reference": self.growth_reference,
             "started_at": self.started_at, "ended_at": self.ended_at,
             "levels": [level.to_json() for level in self.levels],
             "capacity": self.capacity, "measured_capacity": self.measured_capacity,
@@ -177,7 +181,7 @@ class CalibrationResult:
                    capacity=data["capacity"], interrupted=data["interrupted"],
                    stopped=data["stopped"], tool_version=data["tool_version"],
                    measured_capacity=data.get("measured_capacity", data["capacity"]),
-                   seed=data.get("seed", 0))
+                   seed=data.get("seed", 0), growth_reference=data.get("growth_reference"))
 
 
 def example_result(instance_type: str, *, capacity: int,
@@ -261,6 +265,7 @@ JSON_SCHEMA: dict[str, Any] = {
         "hold_s": {"type": "number", "exclusiveMinimum": 0},
         "time_scale": {"type": "number", "exclusiveMinimum": 0},
         "seed": {"type": "integer"},
+        "growth_reference": {"type": ["integer", "null"], "minimum": 1},
         "started_at": {"type": "string"},
         "ended_at": {"type": "string"},
         "levels": {"type": "array", "items": {

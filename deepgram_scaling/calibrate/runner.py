@@ -224,11 +224,11 @@ class Calibration:
                              self.options.hold_s, level.records)
 
     async def run(self) -> SearchOutcome[LevelResult]:
+        self.started = self.clock.now()
         try:
             await self.warm_up()
         except asyncio.CancelledError:
             return SearchOutcome(interrupted=True, stopped="interrupted during the warm-up")
-        self.started = self.clock.now()
         return await search(self.plan, self._settled, may_run=self.may_run)
 
     async def _settled(self, concurrency: int) -> LevelResult:
@@ -260,8 +260,26 @@ class StreamCalibration(Calibration):
         #: Where in the file each chunk begins.
         self.chunk_starts = [0.0] + [end for end, _ in self.chunks[:-1]]
         self._random = random.Random(self.options.seed)
-        #: The first level's lags by point of the file: what later levels are judged against.
+        #: The lags of the least loaded streams by point of the file: what every level's
+        #: growth is judged against; and how many streams ran when they were measured.
         self.reference: Reference | None = None
+        self.reference_concurrency: int | None = None
+
+    async def warm_up(self) -> None:
+        await super().warm_up()
+        if lone_reference(self.plan, self.slo):
+            # A first level of several streams may already be overloaded, and as its own
+            # reference its growth would be judged against itself: one stream alone gives
+            # the audio's own lag pattern first (docs/calibration.md#keeps-up).
+            level = _Level(1)
+            await self.slot(0, level, self.clock.now() + self.options.hold_s)
+            self._set_reference(level)
+
+    def _set_reference(self, level: _Level) -> None:
+        self.reference = Reference(self.audio.duration_s, tuple(
+            point for r in level.records if r.failure is None and not r.cancelled
+            for point in file_points(r.lag_points(), r.file_offset, self.audio.duration_s)))
+        self.reference_concurrency = level.concurrency
 
     async def slot(self, index: int, level: _Level, until: float) -> None:
         # A stream shorter than a second of audio measures nothing useful.
@@ -283,11 +301,10 @@ class StreamCalibration(Calibration):
 
     def stats(self, records: list[Any]) -> dict[str, Any]:
         if self.reference is None:
-            # The first level run (one stream unless --start says otherwise) is the
-            # reference: its lags are the audio's own pattern at the least load.
-            self.reference = Reference(self.audio.duration_s, tuple(
-                point for r in records if r.failure is None and not r.cancelled
-                for point in file_points(r.lag_points(), r.file_offset, self.audio.duration_s)))
+            # The first level run (one stream by default; lone_reference measures one alone
+            # before a larger first level when growth is judged): its lags are the audio's
+            # own pattern at the least load.
+            self._set_reference(_Level(self.plan.start, list(records)))
         return stream_stats(records, self.options.hold_s, self.reference)
 
 
@@ -334,6 +351,12 @@ def check_time_scale(slo: Slo, options: RunOptions) -> None:
                          f"{MIN_CHUNK_WALL_S:g} s), got {scale:g}")
 
 
+def lone_reference(plan: SearchPlan, slo: Slo) -> bool:
+    """Whether a stream run measures one stream alone before the first level: when the
+    SLO judges lag growth and the first level has more than one stream."""
+    return plan.start > 1 and any(t.metric == "lag_growth" for t in slo.terms)
+
+
 def default_slo(mode: str) -> Slo:
     if mode == "stream":
         return parse_slo(DEFAULT_STREAM_SLO, metrics=STREAM_METRICS)
@@ -350,6 +373,7 @@ async def execute(calibration: Calibration, result: CalibrationResult) -> Calibr
     if outcome.interrupted and calibration.partial is not None:
         result.levels.append(calibration.partial)
     result.set_capacity(outcome.capacity)
+    result.growth_reference = getattr(calibration, "reference_concurrency", None)
     result.interrupted = outcome.interrupted
     result.stopped = outcome.stopped
     return result

@@ -93,9 +93,10 @@ MATCH_S = 0.25
 
 @dataclass(frozen=True)
 class Reference:
-    """The finalization lags of a reference level (the first level run, one stream by
-    default) by the point of the audio file where each final ended, so that a final of a
-    later level is judged against the lag the file itself gives at that point.
+    """The finalization lags of a reference level (one stream: the first level by default,
+    or one run alone before a larger first level) by the point of the audio file where each
+    final ended, so that a final of a later level is judged against the lag the file itself
+    gives at that point.
 
     :param period_s: The audio file's length (a slot's stream wraps round it).
     :param points: ``(file position, lag)`` of each final of the reference level.
