@@ -33,6 +33,14 @@ synth: $(DEPS)
 ## Lint, type-check and run the whole test suite.
 test: $(DEPS) $(CLI) lint typecheck calibrate-312 unit
 
+## The calibration tests alone, and the time they take (the sum of pytest's per-test
+## durations, set-up included; the issue's budget is 30 s).
+.PHONY: calibration-time
+calibration-time: $(DEPS) $(CLI)
+	$(PY) -m pytest -p no:randomly tests/test_calibrate*.py --durations=0 -o addopts="" -q \
+	  | tee /dev/stderr | awk '/^[0-9.]+s (setup|call|teardown)/ {sum += $$1} \
+	    END {printf "calibration tests: %.1f s of test time\n", sum}'
+
 ## The calibration's SageMaker transport (deepgram-sagemaker needs Python 3.12+), offline, in
 ## its own virtual environment; skipped with a message where no Python 3.12 is found.
 VENV312 ?= .venv-312
