@@ -61,7 +61,7 @@ class RunOptions:
         it. Default: None (no cap beyond the plan's levels).
     :param stagger_s: Slots open spread over this many seconds. Default: 1.
     :param retry_pause_s: A failed slot waits this long before its next attempt. Default: 1.
-    :param chunk_s: Audio per chunk sent. Default: 0.1.
+    :param chunk_s: Audio per chunk sent (Deepgram advises 0.02-0.25). Default: 0.1.
     :param close_timeout_s: Wait for the close after ``CloseStream``. Default: 15.
     :param time_scale: Audio seconds per wall second; only the tests change it, together
         with the emulated server's. Default: 1.
