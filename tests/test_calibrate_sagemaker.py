@@ -82,3 +82,36 @@ def test_the_sdk_hands_the_factory_its_path_and_query():
     assert "model=nova-3" in transport.query_string
     assert "encoding=linear16" in transport.query_string
     assert transport._config.max_retries == 0
+
+
+def test_each_stream_gets_the_current_credentials_before_its_transport_is_made(
+        monkeypatch: pytest.MonkeyPatch):
+    import os
+
+    from deepgram_scaling.calibrate.transports import CalibrationTransportFactory
+
+    # given credentials that change between two streams (botocore renewed them)
+    class Renewing:
+        def __init__(self) -> None:
+            self.key = "AK1"
+
+        def get_frozen_credentials(self) -> Any:
+            return type("Frozen", (), {"access_key": self.key, "secret_key": "s",
+                                       "token": None})()
+
+    credentials = Renewing()
+    factory = CalibrationTransportFactory("Streaming-1a2b", "us-east-1",
+                                          credentials=credentials)
+    seen: list[str] = []
+    monkeypatch.setattr(SageMakerTransport, "_setup_credentials",
+                        lambda self: seen.append(os.environ["AWS_ACCESS_KEY_ID"]))
+
+    async def two_streams() -> None:
+        factory("wss://x/v1/listen?model=nova-3", {})
+        credentials.key = "AK2"
+        factory("wss://x/v1/listen?model=nova-3", {})
+
+    # when
+    asyncio.run(two_streams())
+    # then each transport found the values current when it was made
+    assert seen == ["AK1", "AK2"]

@@ -637,3 +637,36 @@ def test_a_lone_reference_stream_is_planned_only_before_a_larger_first_level_jud
     levels = plan.worst_case_levels()
     assert f"longest run: {(levels + 1) * 60 / 60:.0f} min" in alone
     assert f"longest run: {levels * 60 / 60:.0f} min" in plain
+
+
+def test_the_credentials_the_transport_signs_with_are_renewed_before_each_stream(
+        monkeypatch: pytest.MonkeyPatch):
+    import datetime
+
+    import boto3
+    from botocore.credentials import RefreshableCredentials
+
+    from deepgram_scaling.calibrate.transports import export_credentials
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    issued: list[int] = []
+
+    def issue() -> dict[str, str]:
+        issued.append(len(issued) + 1)
+        return {"access_key": f"AK{issued[-1]}", "secret_key": "secret", "token": "token",
+                "expiry_time": (now + datetime.timedelta(hours=1)).isoformat()}
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    # given assumed-role credentials resolved before the first stream
+    credentials = RefreshableCredentials.create_from_metadata(
+        metadata=issue(), refresh_using=issue, method="assume-role")
+    # when the first stream's transport gets them through the environment
+    export_credentials(credentials)
+    # then boto3, asked again (as the transport asks for every stream), reads the copy in the
+    # environment first: on its own it would never renew them
+    assert boto3.Session().get_credentials().method == "env"
+    # and when they near their expiry, the next stream's export holds renewed ones
+    credentials._expiry_time = now + datetime.timedelta(minutes=1)
+    export_credentials(credentials)
+    assert issued == [1, 2] and boto3.Session().get_credentials().access_key == "AK2"
