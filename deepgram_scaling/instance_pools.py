@@ -123,7 +123,7 @@ class InstancePool:
             ``--url`` run), no level met its SLO, or it is a batch, accelerated or
             interrupted run.
         """
-        from .calibrate.result import load_result
+        from .calibrate.result import load_result, warn_inconclusive
 
         try:
             result = load_result(path)
@@ -145,6 +145,7 @@ class InstancePool:
                           f"level passing; {result.capacity} is only a lower bound",
                           stacklevel=2)
         problems.raise_if_any()
+        warn_inconclusive(result, f"from_calibration: {path!r}")
         assert result.instance_type is not None
         return cls(result.instance_type, max_concurrency=result.capacity, weight=weight)
 

@@ -8,7 +8,7 @@ behind by ``1 / (capacity + 1)`` of every second, so with audio of at least ``1.
 (capacity + 1)`` seconds the finalization lag passes its bound before a stream ends. The
 search must land within one step (one stream) of it.
 
-The long searches run once per session in worker processes, five at a time (the
+The long searches run once per session in worker processes, six at a time (the
 ``searches`` fixture), each alone on its process's event loop.
 """
 
@@ -134,6 +134,16 @@ async def defaults() -> tuple[CalibrationResult, Emulator]:
             options=RunOptions(hold_s=12.0, time_scale=10.0, settle_s=2.0)), emu
 
 
+async def above_the_knee() -> tuple[CalibrationResult, Emulator]:
+    # a first level of 4 streams on a capacity-3 server, judged on lag growth alone
+    async with emulator(stream_capacity=3) as emu:
+        return await calibrate_stream(
+            audio=silence(20.0), url=emu.ws_url,
+            plan=SearchPlan(start=4, max_streams=4, confirm=False), options=options(20.0),
+            slo=parse_slo("first_result_p95<=3,lag_growth_p50<=0.03,failures<=0.5%",
+                          metrics=STREAM_METRICS)), emu
+
+
 async def refusals() -> tuple[CalibrationResult, Emulator]:
     # a fast server that refuses a fourth concurrent stream with HTTP 503
     async with emulator(stream_capacity=100, max_active=3) as emu:
@@ -192,7 +202,7 @@ SEARCHES: dict[str, Callable[[], Awaitable[tuple[CalibrationResult, Emulator]]]]
     **{name: functools.partial(stream_search, *case) for name, case in KNEE_CASES.items()},
     "defaults": defaults, "endpoint-path": endpoint_path, "batch-knee": batch_knee,
     "no-growth-term": no_growth_term,
-    "refusals": refusals,
+    "refusals": refusals, "above-the-knee": above_the_knee,
     "reset-strict": functools.partial(reset_connection, "failures<=0.5%"),
     "reset-lenient": functools.partial(reset_connection, "failures<=60%"),
 }
@@ -200,7 +210,7 @@ SEARCHES: dict[str, Callable[[], Awaitable[tuple[CalibrationResult, Emulator]]]]
 #: searches sharing one loop delay each other's timers, and a neighbour's load rising
 #: during a level reads, on the accelerated clock, as the lag growth the keeps-up term
 #: judges. Each uses a fifth to a third of one core.
-WORKERS = 5
+WORKERS = 6
 
 
 def search_in_a_worker(name: str) -> tuple[CalibrationResult, Served]:
@@ -211,8 +221,8 @@ def search_in_a_worker(name: str) -> tuple[CalibrationResult, Served]:
 
 @pytest.fixture(scope="module")
 def searches() -> dict[str, tuple[CalibrationResult, Served]]:
-    """Every long search, each run once in a worker process, five at a time: about 8 s
-    instead of 30 s one after the other. Beside two busy loops on this 2-core machine each
+    """Every long search, each run once in a worker process, six at a time: about 10 s
+    instead of 55 s one after the other. Beside two busy loops on this 2-core machine each
     case still lands exactly on its knee; in one process they did not."""
     context = multiprocessing.get_context("spawn")  # no fork of a process running threads
     with ProcessPoolExecutor(max_workers=WORKERS, mp_context=context) as pool:
@@ -265,6 +275,19 @@ def test_the_knee_is_found_when_the_audio_sets_uneven_cut_points_and_lags(
     # and the streams started at several points of the file, on whole chunks
     starts = emu.file_starts
     assert len(starts) > 3 and all(round(x / 0.5, 6).is_integer() for x in starts)
+
+
+def test_a_first_level_above_the_knee_fails_on_growth_against_a_stream_run_alone(
+        searches: dict[str, tuple[CalibrationResult, Served]]):
+    # given a capacity-3 server and a search starting at 4, judged on lag growth alone
+    # when searched
+    result, _ = searches["above-the-knee"]
+    # then the first level fails on growth (judged against itself it would have none)
+    first = result.levels[0]
+    assert first.concurrency == 4 and not first.passed
+    assert [v.split(" ")[0] for v in first.violations] == ["lag_growth_p50<=0.03"]
+    assert result.growth_reference == 1 and (result.growth_reference_points or 0) >= 3
+    assert result.capacity in (2, 3)
 
 
 def test_without_the_keeps_up_term_one_stream_over_a_large_capacity_passes(

@@ -61,6 +61,26 @@ def test_a_capacity_that_is_only_a_lower_bound_makes_a_pool_with_a_warning(tmp_p
         assert measured_capacities([str(capped)]) == {"ml.g6.2xlarge": 12}
 
 
+def test_a_capacity_judged_on_too_few_samples_warns_every_reader(tmp_path: Path):
+    import dataclasses
+
+    from deepgram_scaling.calibrate.result import calibration_target
+
+    # given a result whose capacity level passed with its growth term unmeasured
+    result = sample_result()
+    note = "lag_growth_p50: no stream spanned 10 s of audio"
+    result.levels = [dataclasses.replace(level, notes=(note,)) for level in result.levels]
+    path = tmp_path / "thin.json"
+    result.write(path)
+    # then the constructs, the target and the simulator each warn, naming it
+    with pytest.warns(UserWarning, match="inconclusive verdict .*no stream spanned 10 s"):
+        InstancePool.from_calibration(str(path))
+    with pytest.warns(UserWarning, match="inconclusive"):
+        calibration_target(path)
+    with pytest.warns(UserWarning, match="inconclusive"):
+        measured_capacities([str(path)])
+
+
 def test_a_search_that_found_its_knee_warns_of_nothing(tmp_path: Path):
     import warnings
 

@@ -11,6 +11,7 @@ import json
 import wave
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -625,10 +626,12 @@ def test_a_lone_reference_stream_is_planned_only_before_a_larger_first_level_jud
     with_growth = default_slo("stream")
     without = parse_slo("first_result_p95<=1,failures<=0.5%", metrics=STREAM_METRICS)
     # then one stream runs alone first only before a first level of several streams judged
-    # on growth
-    assert lone_reference(SearchPlan(start=8), with_growth)
-    assert not lone_reference(SearchPlan(start=1), with_growth)
-    assert not lone_reference(SearchPlan(start=8), without)
+    # on growth, 20 s or longer
+    assert lone_reference(SearchPlan(start=8), with_growth, 60)
+    assert not lone_reference(SearchPlan(start=1), with_growth, 60)
+    assert not lone_reference(SearchPlan(start=8), without, 60)
+    # nor before streams too short to measure growth at all
+    assert not lone_reference(SearchPlan(start=8), with_growth, 19)
     # and the plan counts its hold in the longest run
     plan = SearchPlan(start=8, max_streams=8)
     alone, plain = (plan_text(plan, hold_s=60, close_s=0, max_total_s=10_000,
@@ -670,3 +673,54 @@ def test_the_credentials_the_transport_signs_with_are_renewed_before_each_stream
     credentials._expiry_time = now + datetime.timedelta(minutes=1)
     export_credentials(credentials)
     assert issued == [1, 2] and boto3.Session().get_credentials().access_key == "AK2"
+
+
+def _calibration(audio_s: float, hold_s: float, start: int = 1) -> Any:
+    from deepgram_scaling.calibrate.runner import RunOptions, StreamCalibration, default_slo
+
+    audio = Audio(pcm=b"\x00\x00" * int(8000 * audio_s), encoding="linear16",
+                  sample_rate=8000, source="a")
+    return StreamCalibration(client=None, audio=audio, model="nova-3", params={},
+                             slo=default_slo("stream"), plan=SearchPlan(start=start),
+                             options=RunOptions(hold_s=hold_s), on_progress=None,
+                             on_level=None)
+
+
+def test_with_audio_longer_than_the_hold_later_streams_start_where_the_reference_streamed():
+    from deepgram_scaling.calibrate.runner import _Level
+    from deepgram_scaling.calibrate.stream_client import StreamRecord
+
+    # given a 300 s file, a 60 s hold, and the reference stream that sent 60 s from 100 s on
+    calibration = _calibration(300.0, 60.0)
+    reference = StreamRecord(started=0.0, audio_s=60.0, file_offset=100.0,
+                             fit_points=[(float(t), 0.5) for t in range(2, 60, 3)])
+    calibration._set_reference(_Level(1, [reference]))
+    # when later streams pick where to start
+    starts = {calibration.chunk_starts[calibration._start_chunk()] for _ in range(2000)}
+    # then each starts within the reference's 60 s, early enough to share 20 s with it
+    assert min(starts) == pytest.approx(100.0) and max(starts) == pytest.approx(140.0)
+    # while with audio no longer than the hold a stream may start anywhere in the file
+    short = _calibration(40.0, 60.0)
+    short._set_reference(_Level(1, [StreamRecord(started=0.0, audio_s=40.0, file_offset=10.0)]))
+    assert short._window is None
+
+
+def test_a_lone_reference_that_measures_nothing_twice_stops_the_run():
+    from deepgram_scaling.calibrate.runner import ReferenceFailed, _Level
+    from deepgram_scaling.calibrate.stream_client import StreamRecord
+
+    # given a search starting at 4, judged on growth, whose reference stream always fails
+    calibration = _calibration(20.0, 20.0, start=4)
+    tries: list[int] = []
+
+    async def failing_slot(index: int, level: _Level, until: float) -> None:
+        tries.append(index)
+        level.records.append(StreamRecord(started=0.0, failure="http-503"))
+
+    calibration.slot = failing_slot
+    # when the run starts
+    outcome = asyncio.run(calibration.run())
+    # then it tried the reference twice (after the warm-up) and stopped before any level
+    assert len(tries) == 3 and outcome.trials == [] and outcome.capacity is None
+    assert outcome.stopped.startswith("the stream run alone as the growth reference measured 0")
+    assert issubclass(ReferenceFailed, Exception)

@@ -217,7 +217,8 @@ def main(argv: Sequence[str] | None = None, *, clients: Clients | None = None,
         _print(plan_text(plan, hold_s=args.hold,
                          close_s=options.close_timeout_s + options.settle_s,
                          max_total_s=options.max_total_s or 0, instance_count=facts.instance_count,
-                         reference=args.mode == "stream" and lone_reference(plan, slo)))
+                         reference=args.mode == "stream" and lone_reference(
+                             plan, slo, min(args.hold, audio.duration_s))))
         if args.mode == "stream":
             _print(detection_text(slo, min(args.hold, audio.duration_s)))
         if not args.yes:
@@ -237,7 +238,7 @@ def main(argv: Sequence[str] | None = None, *, clients: Clients | None = None,
            f"({audio.duration_s:.1f} s), model {args.model}, SLO {slo}")
     if args.endpoint is None and args.mode == "stream":
         _print(detection_text(slo, min(args.hold, audio.duration_s)))
-    if args.mode == "stream" and lone_reference(plan, slo):
+    if args.mode == "stream" and lone_reference(plan, slo, min(args.hold, audio.duration_s)):
         _print(f"growth reference: one stream alone for {args.hold:g} s before level "
                f"{plan.start}, since lag growth is judged against the least loaded streams")
     _print(header(args.mode))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
@@ -105,6 +106,8 @@ class CalibrationResult:
     #: How many streams ran when the lags that lag growth is judged against were measured
     #: (1: a stream alone); None for batch.
     growth_reference: int | None = None
+    #: How many finals (points of the file) that reference holds.
+    growth_reference_points: int | None = None
 
     @property
     def instance_type(self) -> str | None:
@@ -134,6 +137,15 @@ class CalibrationResult:
         else:
             self.capacity = measured // self.instance_count or None
 
+    def capacity_caveats(self) -> list[str]:
+        """What weakened the verdict of the levels that passed at the measured capacity
+        (terms judged on too few samples, an unmeasured growth, a client-bound level)."""
+        found: list[str] = []
+        for level in self.levels:
+            if level.passed and level.concurrency == self.measured_capacity:
+                found += [note for note in level.notes if note not in found]
+        return found
+
     def sizing_problems(self) -> list[str]:
         """Why this result must not size a fleet (empty when it may)."""
         found = []
@@ -154,6 +166,7 @@ class CalibrationResult:
             "audio": self.audio, "slo": self.slo.to_json(), "slo_text": str(self.slo),
             "hold_s": self.hold_s, "time_scale": self.time_scale, "seed": self.seed,
             "growth_reference": self.growth_reference,
+            "growth_reference_points": self.growth_reference_points,
             "started_at": self.started_at, "ended_at": self.ended_at,
             "levels": [level.to_json() for level in self.levels],
             "capacity": self.capacity, "measured_capacity": self.measured_capacity,
@@ -181,7 +194,8 @@ class CalibrationResult:
                    capacity=data["capacity"], interrupted=data["interrupted"],
                    stopped=data["stopped"], tool_version=data["tool_version"],
                    measured_capacity=data.get("measured_capacity", data["capacity"]),
-                   seed=data.get("seed", 0), growth_reference=data.get("growth_reference"))
+                   seed=data.get("seed", 0), growth_reference=data.get("growth_reference"),
+                   growth_reference_points=data.get("growth_reference_points"))
 
 
 def example_result(instance_type: str, *, capacity: int,
@@ -266,6 +280,7 @@ JSON_SCHEMA: dict[str, Any] = {
         "time_scale": {"type": "number", "exclusiveMinimum": 0},
         "seed": {"type": "integer"},
         "growth_reference": {"type": ["integer", "null"], "minimum": 1},
+        "growth_reference_points": {"type": ["integer", "null"], "minimum": 0},
         "started_at": {"type": "string"},
         "ended_at": {"type": "string"},
         "levels": {"type": "array", "items": {
@@ -311,4 +326,14 @@ def calibration_target(path: str | Path) -> int:
         raise ValueError(f"{path} cannot give a target: {'; '.join(found)}")
     if result.target_concurrency is None:
         raise ValueError(f"{path}: no level met the SLO ({result.slo}), so it gives no target")
+    warn_inconclusive(result, f"calibration_target: {path!r}")
     return result.target_concurrency
+
+
+def warn_inconclusive(result: CalibrationResult, where: str) -> None:
+    """Warn when the capacity's level passed on terms it could not fully judge."""
+    caveats = result.capacity_caveats()
+    if caveats:
+        warnings.warn(f"{where}: the capacity {result.capacity} passed on an inconclusive "
+                      f"verdict ({'; '.join(caveats)}): hold longer or rerun before sizing a "
+                      "fleet by it", stacklevel=3)

@@ -15,6 +15,7 @@ the server, set the pace (credential look-ups, a busy CPU), and the level says s
 from __future__ import annotations
 
 import asyncio
+import bisect
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -29,6 +30,8 @@ from .slo import (
     BATCH_METRICS,
     DEFAULT_BATCH_SLO,
     DEFAULT_STREAM_SLO,
+    MIN_GROWTH_AUDIO_S,
+    MIN_GROWTH_SPAN_S,
     STREAM_METRICS,
     Reference,
     Slo,
@@ -40,6 +43,14 @@ from .slo import (
     summary,
 )
 from .stream_client import DEFAULT_CLOSE_TIMEOUT_S, StreamRecord, run_stream
+
+#: Fewest reference finals (points of the file) a growth reference must hold.
+MIN_REFERENCE = 3
+
+
+class ReferenceFailed(Exception):
+    """The stream run alone as the growth reference measured too little to judge by."""
+
 
 #: Event-loop lag (p99, wall seconds) above which a level is marked client-bound.
 CLIENT_BOUND_S = 0.05
@@ -229,6 +240,8 @@ class Calibration:
             await self.warm_up()
         except asyncio.CancelledError:
             return SearchOutcome(interrupted=True, stopped="interrupted during the warm-up")
+        except ReferenceFailed as err:
+            return SearchOutcome(stopped=str(err))
         return await search(self.plan, self._settled, may_run=self.may_run)
 
     async def _settled(self, concurrency: int) -> LevelResult:
@@ -264,22 +277,49 @@ class StreamCalibration(Calibration):
         #: growth is judged against; and how many streams ran when they were measured.
         self.reference: Reference | None = None
         self.reference_concurrency: int | None = None
+        #: ``(first chunk, chunks)`` the later streams start within, when the audio is
+        #: longer than the hold and the reference therefore covers only part of the file.
+        self._window: tuple[int, int] | None = None
 
     async def warm_up(self) -> None:
         await super().warm_up()
-        if lone_reference(self.plan, self.slo):
+        if lone_reference(self.plan, self.slo,
+                          min(self.options.hold_s, self.audio.duration_s)):
             # A first level of several streams may already be overloaded, and as its own
             # reference its growth would be judged against itself: one stream alone gives
             # the audio's own lag pattern first (docs/calibration.md#keeps-up).
-            level = _Level(1)
-            await self.slot(0, level, self.clock.now() + self.options.hold_s)
-            self._set_reference(level)
+            for _attempt in range(2):  # once more if it measured nothing
+                level = _Level(1)
+                await self.slot(0, level, self.clock.now() + self.options.hold_s)
+                self._set_reference(level)
+                if self.reference is not None and len(self.reference.points) >= MIN_REFERENCE:
+                    return
+            raise ReferenceFailed(
+                f"the stream run alone as the growth reference measured "
+                f"{len(self.reference.points) if self.reference else 0} finals before "
+                f"CloseStream, twice (at least {MIN_REFERENCE} needed): lag growth cannot be "
+                "judged; see the failures above, or use longer audio and hold")
 
     def _set_reference(self, level: _Level) -> None:
+        good = [r for r in level.records if r.failure is None and not r.cancelled]
         self.reference = Reference(self.audio.duration_s, tuple(
-            point for r in level.records if r.failure is None and not r.cancelled
+            point for r in good
             for point in file_points(r.lag_points(), r.file_offset, self.audio.duration_s)))
         self.reference_concurrency = level.concurrency
+        if good and self.audio.duration_s > self.options.hold_s + 1e-9 and level.concurrency == 1:
+            # The reference covers only the part of the file its stream sent: later streams
+            # start within it, early enough to share at least twice the span the growth fit
+            # needs with it (docs/calibration.md#keeps-up).
+            longest = max(good, key=lambda r: r.audio_s)
+            first = bisect.bisect_right(self.chunk_starts, longest.file_offset + 1e-9) - 1
+            usable = max(0.0, longest.audio_s - 2 * MIN_GROWTH_SPAN_S)
+            self._window = (first, 1 + int(usable / self.options.chunk_s + 1e-9))
+
+    def _start_chunk(self) -> int:
+        if self._window is None:
+            return self._random.randrange(len(self.chunks))
+        first, count = self._window
+        return (first + self._random.randrange(count)) % len(self.chunks)
 
     async def slot(self, index: int, level: _Level, until: float) -> None:
         # A stream shorter than a second of audio measures nothing useful.
@@ -287,7 +327,7 @@ class StreamCalibration(Calibration):
             # Each stream starts at a random point of the file, wrapping round to its start,
             # so that the streams of a level do not all reach the audio's own cut points at
             # once (docs/calibration.md#keeps-up).
-            first = self._random.randrange(len(self.chunks))
+            first = self._start_chunk()
             record = await run_stream(self.client, audio=self.audio,
                                       chunks=rotated(self.chunks, first,
                                                      self.audio.bytes_per_second),
@@ -351,10 +391,12 @@ def check_time_scale(slo: Slo, options: RunOptions) -> None:
                          f"{MIN_CHUNK_WALL_S:g} s), got {scale:g}")
 
 
-def lone_reference(plan: SearchPlan, slo: Slo) -> bool:
+def lone_reference(plan: SearchPlan, slo: Slo, stream_s: float) -> bool:
     """Whether a stream run measures one stream alone before the first level: when the
-    SLO judges lag growth and the first level has more than one stream."""
-    return plan.start > 1 and any(t.metric == "lag_growth" for t in slo.terms)
+    SLO judges lag growth, streams of ``stream_s`` seconds (the shorter of the audio and
+    the hold) are long enough to measure it, and the first level has more than one stream."""
+    return (plan.start > 1 and stream_s >= MIN_GROWTH_AUDIO_S
+            and any(t.metric == "lag_growth" for t in slo.terms))
 
 
 def default_slo(mode: str) -> Slo:
@@ -374,6 +416,8 @@ async def execute(calibration: Calibration, result: CalibrationResult) -> Calibr
         result.levels.append(calibration.partial)
     result.set_capacity(outcome.capacity)
     result.growth_reference = getattr(calibration, "reference_concurrency", None)
+    reference = getattr(calibration, "reference", None)
+    result.growth_reference_points = None if reference is None else len(reference.points)
     result.interrupted = outcome.interrupted
     result.stopped = outcome.stopped
     return result

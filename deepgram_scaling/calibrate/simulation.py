@@ -9,7 +9,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from .result import load_result
+from .result import load_result, warn_inconclusive
 
 
 class CalibrationFileError(ValueError):
@@ -46,6 +46,7 @@ def measured_capacities(paths: Sequence[str]) -> dict[str, int]:
             warnings.warn(f"--calibration {path}: every level passed up to the stream cap, "
                           f"so {result.capacity} is only a lower bound on the capacity",
                           stacklevel=2)
+        warn_inconclusive(result, f"--calibration {path}")
         if result.instance_type in found:
             raise CalibrationFileError(f"--calibration lists {result.instance_type} twice")
         found[result.instance_type] = result.capacity
