@@ -467,6 +467,13 @@ def test_botocore_errors_are_told_apart_by_their_code():
     assert failure_kind(error("ThrottlingException", 429)) == "ThrottlingException-429"
     assert failure_kind(RuntimeError("x")) == "error-RuntimeError"
 
+    # and the SageMaker transport's streaming errors by the container's status or their code
+    # (the smithy client's ModelError and ModelStreamError carry them as attributes)
+    model_error = type("ModelError", (Exception,), {"original_status_code": 503})()
+    stream_error = type("ModelStreamError", (Exception,), {"error_code": "ModelStreamError"})()
+    assert failure_kind(model_error) == "ModelError-503"
+    assert failure_kind(stream_error) == "ModelStreamError-ModelStreamError"
+
 
 def test_a_close_error_is_a_note_only_on_the_lenient_path_with_every_final():
     from deepgram_scaling.calibrate.stream_client import StreamRecord, _judge_close_error
@@ -724,3 +731,18 @@ def test_a_lone_reference_that_measures_nothing_twice_stops_the_run():
     assert len(tries) == 3 and outcome.trials == [] and outcome.capacity is None
     assert outcome.stopped.startswith("the stream run alone as the growth reference measured 0")
     assert issubclass(ReferenceFailed, Exception)
+
+
+def test_the_seed_sets_where_the_streams_start():
+    from deepgram_scaling.calibrate.runner import RunOptions, StreamCalibration, default_slo
+
+    audio = Audio(pcm=b"\x00\x00" * 8000 * 30, encoding="linear16", sample_rate=8000,
+                  source="a")
+
+    def starts(seed: int) -> list[int]:
+        calibration = StreamCalibration(
+            client=None, audio=audio, model="nova-3", params={}, slo=default_slo("stream"),
+            plan=SearchPlan(), options=RunOptions(seed=seed), on_progress=None, on_level=None)
+        return [calibration._start_chunk() for _ in range(20)]
+
+    assert starts(5) == starts(5) and starts(5) != starts(6)

@@ -83,6 +83,14 @@ def failure_kind(error: BaseException) -> str:
         http = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if code:
             return f"{code}-{http}" if http else str(code)
+    # the SageMaker transport's HTTP/2 client: ModelError carries the container's status,
+    # ModelStreamError an error code (a refusal past max_active_requests is not a crash)
+    original = getattr(error, "original_status_code", None)
+    if isinstance(original, int):
+        return f"{name}-{original}"
+    error_code = getattr(error, "error_code", None)
+    if isinstance(error_code, str) and error_code:
+        return f"{name}-{error_code}"
     if name in ("ConnectionClosedError", "ConnectionClosed"):
         code = getattr(getattr(error, "rcvd", None), "code", None)
         return f"reset-{code}" if code is not None else "reset"
