@@ -667,7 +667,8 @@ def test_the_credentials_the_transport_signs_with_are_renewed_before_each_stream
                 "expiry_time": (now + datetime.timedelta(hours=1)).isoformat()}
 
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "-")  # so that what the export writes is undone after
+        monkeypatch.delenv(name)
     # given assumed-role credentials resolved before the first stream
     credentials = RefreshableCredentials.create_from_metadata(
         metadata=issue(), refresh_using=issue, method="assume-role")
@@ -706,6 +707,7 @@ def test_with_audio_longer_than_the_hold_later_streams_start_where_the_reference
     starts = {calibration.chunk_starts[calibration._start_chunk()] for _ in range(2000)}
     # then each starts within the reference's 60 s, early enough to share 20 s with it
     assert min(starts) == pytest.approx(100.0) and max(starts) == pytest.approx(140.0)
+    assert calibration.start_window_s() == [100.0, 140.0]  # recorded in the result
     # while with audio no longer than the hold a stream may start anywhere in the file
     short = _calibration(40.0, 60.0)
     short._set_reference(_Level(1, [StreamRecord(started=0.0, audio_s=40.0, file_offset=10.0)]))
@@ -746,3 +748,27 @@ def test_the_seed_sets_where_the_streams_start():
         return [calibration._start_chunk() for _ in range(20)]
 
     assert starts(5) == starts(5) and starts(5) != starts(6)
+
+
+def test_a_later_calibration_resolves_the_callers_credentials_not_the_copy(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    from botocore.credentials import Credentials
+
+    from deepgram_scaling.calibrate.transports import export_credentials, own_credentials
+
+    # given a caller whose own credentials come from a shared credentials file
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                 "AWS_PROFILE"):
+        monkeypatch.setenv(name, "-")  # so that what the export writes is undone after
+        monkeypatch.delenv(name)
+    shared = tmp_path / "credentials"
+    shared.write_text("[default]\naws_access_key_id = OWN\naws_secret_access_key = s\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(shared))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    # and a first calibration that left its copy in the environment
+    export_credentials(Credentials("COPY", "s", "t"))
+    # when a second one resolves its credentials
+    resolved = own_credentials("us-east-1")
+    # then it finds the caller's, and the copy is still where the transport looks
+    assert (resolved.access_key, resolved.method) == ("OWN", "shared-credentials-file")
+    assert __import__("os").environ["AWS_ACCESS_KEY_ID"] == "COPY"

@@ -44,8 +44,9 @@ from .slo import (
 )
 from .stream_client import DEFAULT_CLOSE_TIMEOUT_S, StreamRecord, run_stream
 
-#: Fewest reference finals (points of the file) a growth reference must hold.
-MIN_REFERENCE = 3
+#: Fewest reference finals (points of the file) a lone growth reference must hold, and
+#: they must span the growth fit's MIN_GROWTH_SPAN_S.
+MIN_REFERENCE = 4
 
 
 class ReferenceFailed(Exception):
@@ -289,16 +290,18 @@ class StreamCalibration(Calibration):
             # reference its growth would be judged against itself: one stream alone gives
             # the audio's own lag pattern first (docs/calibration.md#keeps-up).
             for _attempt in range(2):  # once more if it measured nothing
+                self._window = None  # a retry may start anywhere in the file
                 level = _Level(1)
                 await self.slot(0, level, self.clock.now() + self.options.hold_s)
                 self._set_reference(level)
-                if self.reference is not None and len(self.reference.points) >= MIN_REFERENCE:
+                if self.reference is not None and self.reference.supports_a_fit(MIN_REFERENCE):
                     return
             raise ReferenceFailed(
                 f"the stream run alone as the growth reference measured "
                 f"{len(self.reference.points) if self.reference else 0} finals before "
-                f"CloseStream, twice (at least {MIN_REFERENCE} needed): lag growth cannot be "
-                "judged; see the failures above, or use longer audio and hold")
+                f"CloseStream, twice, too few to fit a growth to (at least {MIN_REFERENCE} "
+                f"spanning {MIN_GROWTH_SPAN_S:g} s): lag growth cannot be judged; see the "
+                "failures above, or use longer audio and hold")
 
     def _set_reference(self, level: _Level) -> None:
         good = [r for r in level.records if r.failure is None and not r.cancelled]
@@ -306,7 +309,9 @@ class StreamCalibration(Calibration):
             point for r in good
             for point in file_points(r.lag_points(), r.file_offset, self.audio.duration_s)))
         self.reference_concurrency = level.concurrency
-        if good and self.audio.duration_s > self.options.hold_s + 1e-9 and level.concurrency == 1:
+        judged = lone_reference(SearchPlan(start=2), self.slo, self.options.hold_s)
+        if (judged and good and level.concurrency == 1
+                and self.audio.duration_s > self.options.hold_s + 1e-9):
             # The reference covers only the part of the file its stream sent: later streams
             # start within it, early enough to share at least twice the span the growth fit
             # needs with it (docs/calibration.md#keeps-up).
@@ -314,6 +319,14 @@ class StreamCalibration(Calibration):
             first = bisect.bisect_right(self.chunk_starts, longest.file_offset + 1e-9) - 1
             usable = max(0.0, longest.audio_s - 2 * MIN_GROWTH_SPAN_S)
             self._window = (first, 1 + int(usable / self.options.chunk_s + 1e-9))
+
+    def start_window_s(self) -> list[float] | None:
+        """``[from, to]`` seconds of the file later streams start within, if limited."""
+        if self._window is None:
+            return None
+        first, count = self._window
+        start = self.chunk_starts[first]
+        return [round(start, 3), round(start + (count - 1) * self.options.chunk_s, 3)]
 
     def _start_chunk(self) -> int:
         if self._window is None:
@@ -418,6 +431,8 @@ async def execute(calibration: Calibration, result: CalibrationResult) -> Calibr
     result.growth_reference = getattr(calibration, "reference_concurrency", None)
     reference = getattr(calibration, "reference", None)
     result.growth_reference_points = None if reference is None else len(reference.points)
+    window = getattr(calibration, "start_window_s", None)
+    result.start_window_s = window() if window else None
     result.interrupted = outcome.interrupted
     result.stopped = outcome.stopped
     return result

@@ -105,6 +105,12 @@ class Reference:
     period_s: float
     points: tuple[tuple[float, float], ...]
 
+    def supports_a_fit(self, least: int = 4) -> bool:
+        """Whether a stream meeting every point could give a growth: ``least`` points
+        spanning :data:`MIN_GROWTH_SPAN_S` of the file."""
+        spots = sorted(at for at, _ in self.points)
+        return len(spots) >= least and spots[-1] - spots[0] >= MIN_GROWTH_SPAN_S
+
     def lag_at(self, position: float) -> float | None:
         """The median reference lag of the finals that ended within :data:`MATCH_S` of
         ``position`` in the file, or None when none did."""

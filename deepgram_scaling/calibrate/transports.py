@@ -34,18 +34,39 @@ def sagemaker_config(endpoint_name: str, region: str) -> Any:
     return SageMakerConfig(endpoint_name=endpoint_name, region=region, max_retries=0)
 
 
+#: What :func:`export_credentials` last wrote, so that a later calibration in the same
+#: process resolves the caller's own credentials rather than this copy.
+_EXPORTED: dict[str, str] = {}
+
+
 def export_credentials(credentials: Any) -> None:
     """Write the current values of botocore ``credentials`` (refreshed by botocore when
     they near their expiry) into the variables the SageMaker transport signs with."""
     if credentials is None:
         return
     frozen = credentials.get_frozen_credentials()
-    os.environ["AWS_ACCESS_KEY_ID"] = frozen.access_key
-    os.environ["AWS_SECRET_ACCESS_KEY"] = frozen.secret_key
+    values = {"AWS_ACCESS_KEY_ID": frozen.access_key,
+              "AWS_SECRET_ACCESS_KEY": frozen.secret_key}
     if frozen.token:
-        os.environ["AWS_SESSION_TOKEN"] = frozen.token
+        values["AWS_SESSION_TOKEN"] = frozen.token
     else:
         os.environ.pop("AWS_SESSION_TOKEN", None)
+    os.environ.update(values)
+    _EXPORTED.clear()
+    _EXPORTED.update(values)
+
+
+def own_credentials(region: str) -> Any:
+    """The credentials boto3 resolves for ``region``, leaving out a copy this module (or
+    the transport after it) left in the environment."""
+    import boto3
+
+    ours = [name for name, value in _EXPORTED.items() if os.environ.get(name) == value]
+    saved = {name: os.environ.pop(name) for name in ours}
+    try:
+        return boto3.Session(region_name=region).get_credentials()
+    finally:
+        os.environ.update(saved)
 
 
 class CalibrationTransportFactory:
@@ -62,9 +83,7 @@ class CalibrationTransportFactory:
 
         self._inner = SageMakerTransportFactory(config=config)
         if credentials is None:
-            import boto3
-
-            credentials = boto3.Session(region_name=region).get_credentials()
+            credentials = own_credentials(region)
         self._credentials = credentials
         self.endpoint_name, self.region, self.config = endpoint_name, region, config
 
