@@ -535,3 +535,16 @@ def quiet_collector() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
+
+
+def wav(seconds: float, *, rate: int = 8000, width: int = 2, channels: int = 1,
+        fill: bytes = b"\x00") -> bytes:
+    """A PCM WAV file of ``seconds``, its samples ``fill`` repeated."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(channels)
+        out.setsampwidth(width)
+        out.setframerate(rate)
+        size = width * channels * int(rate * seconds)
+        out.writeframes(fill * (size // len(fill)))
+    return buffer.getvalue()

@@ -3,12 +3,13 @@ before any connection."""
 
 from __future__ import annotations
 
-import wave
 from pathlib import Path
 
 import pytest
 
 from deepgram_scaling.calibrate.audio import Audio, AudioError, read_audio
+
+from .deepgram_emulator import wav
 
 SECOND_16K = b"\x00\x00" * 16000  # one second of linear16 mono at 16 kHz
 
@@ -35,11 +36,7 @@ def test_a_tenth_of_a_second_is_enough():
 
 
 def _wav(path: Path, width: int) -> Path:
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(width)
-        out.setframerate(8000)
-        out.writeframes(b"\x00" * width * 8000)
+    path.write_bytes(wav(1.0, width=width))
     return path
 
 

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-import wave
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from deepgram_scaling.calibrate.result import JSON_SCHEMA, calibration_target, l
 from deepgram_scaling.calibrate.safety import describe
 
 from .conftest import ROOT
-from .deepgram_emulator import Emulator
+from .deepgram_emulator import Emulator, wav
 
 SCALE = "20"
 ENDPOINT = "Streaming-1a2b"
@@ -36,11 +35,7 @@ REGION = "us-east-1"
 @pytest.fixture
 def audio_file(tmp_path: Path) -> Path:
     path = tmp_path / "speech.wav"
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(8000)
-        out.writeframes(b"\x00\x00" * 8000 * 5)
+    path.write_bytes(wav(5.0))
     return path
 
 

@@ -3,12 +3,13 @@ than its caps, an endpoint without a region and a malformed --param."""
 
 from __future__ import annotations
 
-import wave
 from pathlib import Path
 
 import pytest
 
 from deepgram_scaling.calibrate.cli import Clients, main
+
+from .deepgram_emulator import wav
 
 NOWHERE = "ws://127.0.0.1:9"  # nothing listens: a run that got this far would fail
 
@@ -16,11 +17,7 @@ NOWHERE = "ws://127.0.0.1:9"  # nothing listens: a run that got this far would f
 @pytest.fixture
 def audio(tmp_path: Path) -> str:
     path = tmp_path / "speech.wav"
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(8000)
-        out.writeframes(b"\x00\x00" * 8000)
+    path.write_bytes(wav(1.0))
     return str(path)
 
 

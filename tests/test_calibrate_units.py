@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import io
 import itertools
 import json
-import wave
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,15 +35,11 @@ from deepgram_scaling.calibrate.slo import (
     summary,
 )
 
+from .deepgram_emulator import wav
+
 
 def wav_bytes(seconds: float, *, rate: int = 16_000, width: int = 2, channels: int = 1) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(channels)
-        out.setsampwidth(width)
-        out.setframerate(rate)
-        out.writeframes(b"\x01\x00" * (width // 2) * channels * int(rate * seconds))
-    return buffer.getvalue()
+    return wav(seconds, rate=rate, width=width, channels=channels, fill=b"\x01\x00")
 
 
 # -- SLO ----------------------------------------------------------------------------------
@@ -683,14 +677,14 @@ def test_the_credentials_the_transport_signs_with_are_renewed_before_each_stream
     assert issued == [1, 2] and boto3.Session().get_credentials().access_key == "AK2"
 
 
-def _calibration(audio_s: float, hold_s: float, start: int = 1) -> Any:
+def _calibration(audio_s: float, hold_s: float, start: int = 1, seed: int = 0) -> Any:
     from deepgram_scaling.calibrate.runner import RunOptions, StreamCalibration, default_slo
 
     audio = Audio(pcm=b"\x00\x00" * int(8000 * audio_s), encoding="linear16",
                   sample_rate=8000, source="a")
     return StreamCalibration(client=None, audio=audio, model="nova-3", params={},
                              slo=default_slo("stream"), plan=SearchPlan(start=start),
-                             options=RunOptions(hold_s=hold_s), on_progress=None,
+                             options=RunOptions(hold_s=hold_s, seed=seed), on_progress=None,
                              on_level=None)
 
 
@@ -736,15 +730,8 @@ def test_a_lone_reference_that_measures_nothing_twice_stops_the_run():
 
 
 def test_the_seed_sets_where_the_streams_start():
-    from deepgram_scaling.calibrate.runner import RunOptions, StreamCalibration, default_slo
-
-    audio = Audio(pcm=b"\x00\x00" * 8000 * 30, encoding="linear16", sample_rate=8000,
-                  source="a")
-
     def starts(seed: int) -> list[int]:
-        calibration = StreamCalibration(
-            client=None, audio=audio, model="nova-3", params={}, slo=default_slo("stream"),
-            plan=SearchPlan(), options=RunOptions(seed=seed), on_progress=None, on_level=None)
+        calibration = _calibration(30.0, 60.0, seed=seed)
         return [calibration._start_chunk() for _ in range(20)]
 
     assert starts(5) == starts(5) and starts(5) != starts(6)
