@@ -235,6 +235,11 @@ class Calibration:
             self.on_progress(level.concurrency, self.clock.now() - begin,
                              self.options.hold_s, level.records)
 
+    def growth_facts(self) -> tuple[int | None, int | None, list[float] | None]:
+        """The growth reference's streams and finals, and the stretch of the file the
+        streams started within (None where the mode has none)."""
+        return None, None, None
+
     async def run(self) -> SearchOutcome[LevelResult]:
         self.started = self.clock.now()
         try:
@@ -309,8 +314,7 @@ class StreamCalibration(Calibration):
             point for r in good
             for point in file_points(r.lag_points(), r.file_offset, self.audio.duration_s)))
         self.reference_concurrency = level.concurrency
-        judged = lone_reference(SearchPlan(start=2), self.slo, self.options.hold_s)
-        if (judged and good and level.concurrency == 1
+        if (judges_growth(self.slo, self.options.hold_s) and good and level.concurrency == 1
                 and self.audio.duration_s > self.options.hold_s + 1e-9):
             # The reference covers only the part of the file its stream sent: later streams
             # start within it, early enough to share at least twice the span the growth fit
@@ -327,6 +331,10 @@ class StreamCalibration(Calibration):
         first, count = self._window
         start = self.chunk_starts[first]
         return [round(start, 3), round(start + (count - 1) * self.options.chunk_s, 3)]
+
+    def growth_facts(self) -> tuple[int | None, int | None, list[float] | None]:
+        points = None if self.reference is None else len(self.reference.points)
+        return self.reference_concurrency, points, self.start_window_s()
 
     def _start_chunk(self) -> int:
         if self._window is None:
@@ -404,12 +412,16 @@ def check_time_scale(slo: Slo, options: RunOptions) -> None:
                          f"{MIN_CHUNK_WALL_S:g} s), got {scale:g}")
 
 
+def judges_growth(slo: Slo, stream_s: float) -> bool:
+    """Whether the SLO judges lag growth on streams of ``stream_s`` seconds (the shorter of
+    the audio and the hold) long enough to measure it."""
+    return stream_s >= MIN_GROWTH_AUDIO_S and any(t.metric == "lag_growth" for t in slo.terms)
+
+
 def lone_reference(plan: SearchPlan, slo: Slo, stream_s: float) -> bool:
-    """Whether a stream run measures one stream alone before the first level: when the
-    SLO judges lag growth, streams of ``stream_s`` seconds (the shorter of the audio and
-    the hold) are long enough to measure it, and the first level has more than one stream."""
-    return (plan.start > 1 and stream_s >= MIN_GROWTH_AUDIO_S
-            and any(t.metric == "lag_growth" for t in slo.terms))
+    """Whether a stream run measures one stream alone before the first level: when growth
+    is judged and the first level has more than one stream."""
+    return plan.start > 1 and judges_growth(slo, stream_s)
 
 
 def default_slo(mode: str) -> Slo:
@@ -428,11 +440,8 @@ async def execute(calibration: Calibration, result: CalibrationResult) -> Calibr
     if outcome.interrupted and calibration.partial is not None:
         result.levels.append(calibration.partial)
     result.set_capacity(outcome.capacity)
-    result.growth_reference = getattr(calibration, "reference_concurrency", None)
-    reference = getattr(calibration, "reference", None)
-    result.growth_reference_points = None if reference is None else len(reference.points)
-    window = getattr(calibration, "start_window_s", None)
-    result.start_window_s = window() if window else None
+    (result.growth_reference, result.growth_reference_points,
+     result.start_window_s) = calibration.growth_facts()
     result.interrupted = outcome.interrupted
     result.stopped = outcome.stopped
     return result
