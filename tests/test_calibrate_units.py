@@ -633,13 +633,13 @@ def test_a_lone_reference_stream_is_planned_only_before_a_larger_first_level_jud
     assert not lone_reference(SearchPlan(start=8), without, 60)
     # nor before streams too short to measure growth at all
     assert not lone_reference(SearchPlan(start=8), with_growth, 19)
-    # and the plan counts its hold in the longest run
+    # and the plan counts its holds in the longest run
     plan = SearchPlan(start=8, max_streams=8)
     alone, plain = (plan_text(plan, hold_s=60, close_s=0, max_total_s=10_000,
                               instance_count=1, reference=ref) for ref in (True, False))
     assert "after one stream alone as the growth reference" in alone
     levels = plan.worst_case_levels()
-    assert f"longest run: {(levels + 1) * 60 / 60:.0f} min" in alone
+    assert f"longest run: {(levels + 2) * 60 / 60:.0f} min" in alone  # a retry included
     assert f"longest run: {levels * 60 / 60:.0f} min" in plain
 
 
@@ -759,3 +759,17 @@ def test_a_later_calibration_resolves_the_callers_credentials_not_the_copy(
     # then it finds the caller's, and the copy is still where the transport looks
     assert (resolved.access_key, resolved.method) == ("OWN", "shared-credentials-file")
     assert __import__("os").environ["AWS_ACCESS_KEY_ID"] == "COPY"
+
+
+@pytest.mark.parametrize(("mode", "chunk_ms", "warned"), [
+    ("stream", 10, True), ("stream", 20, False), ("stream", 100, False), ("stream", 250, False),
+    ("stream", 300, True), ("batch", 300, False),
+])
+def test_chunks_outside_deepgrams_advice_are_warned_of_when_streaming(
+        mode: str, chunk_ms: float, warned: bool):
+    from deepgram_scaling.calibrate.cli import chunk_warning
+
+    warning = chunk_warning(mode, chunk_ms)
+    assert (warning is not None) == warned
+    if warning:
+        assert warning.startswith(f"warning: --chunk-ms {chunk_ms:g} is outside the 20-250 ms")

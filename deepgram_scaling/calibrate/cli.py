@@ -140,6 +140,16 @@ def build_parser() -> argparse.ArgumentParser:
 CHUNK_MS_ADVISED = (20, 250)
 
 
+def chunk_warning(mode: str, chunk_ms: float) -> str | None:
+    """A warning when a stream run's chunks fall outside what Deepgram advises."""
+    low, high = CHUNK_MS_ADVISED
+    if mode != "stream" or low <= chunk_ms <= high:
+        return None
+    return (f"warning: --chunk-ms {chunk_ms:g} is outside the {low}-{high} ms of audio per "
+            "message Deepgram advises; measure with the chunk size your callers send "
+            "(docs/aws-behaviour.md#stream-pacing)")
+
+
 def _print(text: str) -> None:
     print(text, flush=True)
 
@@ -176,6 +186,9 @@ def main(argv: Sequence[str] | None = None, *, clients: Clients | None = None,
     except (OSError, AudioError, SloError, ValueError) as err:
         print(f"calibrate: {err}", file=sys.stderr)
         return 2
+    warning = chunk_warning(args.mode, args.chunk_ms)
+    if warning:  # before any AWS call or question
+        print(f"calibrate: {warning}", file=sys.stderr)
     params = dict(args.param)
     target: dict[str, Any] | None = None
     facts: EndpointFacts | None = None
@@ -229,11 +242,6 @@ def main(argv: Sequence[str] | None = None, *, clients: Clients | None = None,
             if answer.strip().lower() != "y":
                 print("\ncalibrate: not confirmed", file=sys.stderr)
                 return 3
-    if args.mode == "stream" and not CHUNK_MS_ADVISED[0] <= args.chunk_ms <= CHUNK_MS_ADVISED[1]:
-        print(f"calibrate: warning: --chunk-ms {args.chunk_ms:g} is outside the "
-              f"{CHUNK_MS_ADVISED[0]}-{CHUNK_MS_ADVISED[1]} ms of audio per message Deepgram "
-              "advises; measure with the chunk size your callers send "
-              "(docs/aws-behaviour.md#stream-pacing)", file=sys.stderr)
     _print(f"calibrating {args.mode} on {args.url or args.endpoint}: {audio.source} "
            f"({audio.duration_s:.1f} s), model {args.model}, SLO {slo}")
     if args.endpoint is None and args.mode == "stream":

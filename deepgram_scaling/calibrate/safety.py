@@ -157,15 +157,17 @@ def plan_text(plan: SearchPlan, *, hold_s: float, close_s: float, max_total_s: f
               instance_count: int | None, reference: bool = False) -> str:
     """The levels, the longest the run can take, and the instance-hours it uses.
 
-    :param reference: Whether one stream runs alone for ``hold_s`` before the first level.
-        Default: False.
+    :param reference: Whether one stream runs alone for ``hold_s`` (twice at most) before
+        the first level. Default: False.
     """
     levels = plan.worst_case_levels()
-    longest = min(max_total_s, (levels + reference) * (hold_s + close_s))
+    # the reference runs once more when its first stream measured too little
+    longest = min(max_total_s, (levels + 2 * reference) * (hold_s + close_s))
     hours = longest / 3600 * max(1, instance_count or 1)
+    alone = (", after one stream alone as the growth reference, twice if the first measures "
+             "too little") if reference else ""
     return (f"ramp levels: {', '.join(map(str, plan.ramp()))} (then bisection and one "
-            f"confirmation; at most {levels} levels of {hold_s:g} s"
-            f"{', after one stream alone as the growth reference' if reference else ''})\n"
+            f"confirmation; at most {levels} levels of {hold_s:g} s{alone})\n"
             f"longest run: {longest / 60:.0f} min (cap {max_total_s / 60:.0f} min); "
             f"at most {plan.max_streams} concurrent streams\n"
             f"instance-hours: {hours:.2f} on {max(1, instance_count or 1)} instance(s)")
