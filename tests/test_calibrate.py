@@ -8,7 +8,7 @@ behind by ``1 / (capacity + 1)`` of every second, so with audio of at least ``1.
 (capacity + 1)`` seconds the finalization lag passes its bound before a stream ends. The
 search must land within one step (one stream) of it.
 
-The long searches run once per session in worker processes, six at a time (the
+The long searches run once per session in worker processes, eight at a time (the
 ``searches`` fixture), each alone on its process's event loop.
 """
 
@@ -144,6 +144,17 @@ async def above_the_knee() -> tuple[CalibrationResult, Emulator]:
                           metrics=STREAM_METRICS)), emu
 
 
+async def longer_than_the_hold() -> tuple[CalibrationResult, Emulator]:
+    # a 60 s file with its own cut points, held 25 s a level, from 2 streams on a
+    # capacity-3 server: one reference stream covers only part of the file
+    async with emulator(stream_capacity=3, congestion=True,
+                        content_cuts=(60.0, (0.5, 1.5), (0.0, 0.3))) as emu:
+        return await calibrate_stream(
+            audio=located(60.0), url=emu.ws_url,
+            plan=SearchPlan(start=2, max_streams=4, confirm=False), options=options(25.0),
+            slo=parse_slo(LOOSE, metrics=STREAM_METRICS)), emu
+
+
 async def refusals() -> tuple[CalibrationResult, Emulator]:
     # a fast server that refuses a fourth concurrent stream with HTTP 503
     async with emulator(stream_capacity=100, max_active=3) as emu:
@@ -203,6 +214,7 @@ SEARCHES: dict[str, Callable[[], Awaitable[tuple[CalibrationResult, Emulator]]]]
     "defaults": defaults, "endpoint-path": endpoint_path, "batch-knee": batch_knee,
     "no-growth-term": no_growth_term,
     "refusals": refusals, "above-the-knee": above_the_knee,
+    "longer-than-the-hold": longer_than_the_hold,
     "reset-strict": functools.partial(reset_connection, "failures<=0.5%"),
     "reset-lenient": functools.partial(reset_connection, "failures<=60%"),
 }
@@ -210,7 +222,7 @@ SEARCHES: dict[str, Callable[[], Awaitable[tuple[CalibrationResult, Emulator]]]]
 #: searches sharing one loop delay each other's timers, and a neighbour's load rising
 #: during a level reads, on the accelerated clock, as the lag growth the keeps-up term
 #: judges. Each uses a fifth to a third of one core.
-WORKERS = 6
+WORKERS = 8
 
 
 def search_in_a_worker(name: str) -> tuple[CalibrationResult, Served]:
@@ -221,8 +233,8 @@ def search_in_a_worker(name: str) -> tuple[CalibrationResult, Served]:
 
 @pytest.fixture(scope="module")
 def searches() -> dict[str, tuple[CalibrationResult, Served]]:
-    """Every long search, each run once in a worker process, six at a time: about 10 s
-    instead of 55 s one after the other. Beside two busy loops on this 2-core machine each
+    """Every long search, each run once in a worker process, eight at a time: about 11 s
+    instead of 60 s one after the other. Beside two busy loops on this 2-core machine each
     case still lands exactly on its knee; in one process they did not."""
     context = multiprocessing.get_context("spawn")  # no fork of a process running threads
     with ProcessPoolExecutor(max_workers=WORKERS, mp_context=context) as pool:
@@ -288,6 +300,23 @@ def test_a_first_level_above_the_knee_fails_on_growth_against_a_stream_run_alone
     assert [v.split(" ")[0] for v in first.violations] == ["lag_growth_p50<=0.03"]
     assert result.growth_reference == 1 and (result.growth_reference_points or 0) >= 3
     assert result.capacity in (2, 3)
+
+
+def test_with_audio_longer_than_the_hold_the_streams_start_where_the_reference_streamed(
+        searches: dict[str, tuple[CalibrationResult, Served]]):
+    # given a 60 s file held 25 s a level, from 2 streams, on a capacity-3 server
+    # when searched
+    result, emu = searches["longer-than-the-hold"]
+    # then the streams after the reference started within its first 5 s or less (what it
+    # sent of its 25 s, less the 20 s shared), which the result records
+    assert result.growth_reference == 1 and result.start_window_s is not None
+    low, high = result.start_window_s
+    assert 3.0 <= high - low <= 5.0
+    outside = [x for x in emu.file_starts if not 0 <= (x - low) % 60.0 <= 5.0 + 1e-6]
+    assert len(outside) <= 2  # the warm-up's and the reference's own start
+    # and growth was measured on the levels, which land on the knee or one step below
+    assert all(lv.stats["lag_growth"]["n"] > 0 for lv in result.levels)
+    assert result.capacity in (2, 3), [(lv.concurrency, lv.violations) for lv in result.levels]
 
 
 def test_without_the_keeps_up_term_one_stream_over_a_large_capacity_passes(
