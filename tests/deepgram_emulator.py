@@ -19,7 +19,10 @@ below ``stream_capacity`` streams every stream keeps up with real time; above it
 falls behind at ``1 - capacity / n`` seconds per second, so its finalization lag grows with
 every second it streams. Pre-recorded requests share ``batch_capacity`` the same way. More
 than ``max_active`` streams plus requests at once are refused with HTTP 503 on the
-handshake, like a server past its ``max_active_requests``. Results leave ``base_latency_s``
+handshake, like a server past its ``max_active_requests``. A handshake whose query names
+an unknown ``encoding``, or an encoding without ``sample_rate``, is refused with HTTP 400; a
+stream that sends neither audio nor ``KeepAlive`` for 10 s of audio is closed (1011,
+``NET-0001``), as Deepgram's server does. Results leave ``base_latency_s``
 after their audio is processed; with ``congestion`` that delay grows with the GPU's
 utilisation ``rho`` (busy streams / ``stream_capacity``, at most 0.9) as ``base / (1 - rho)``,
 so latency rises smoothly before the hard knee (10 x base at the capacity), as batching on a
@@ -67,10 +70,24 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 WIDTHS = {"linear16": 2, "linear32": 4, "mulaw": 1, "alaw": 1}
+#: Audio seconds without audio or KeepAlive after which the server closes (NET-0001).
+IDLE_CLOSE_S = 10.0
+
+
+def query_problem(query: dict[str, str]) -> str | None:
+    """Why the handshake's query would be refused (HTTP 400), as Deepgram reads
+    ``encoding`` and ``sample_rate``: the rate is required once an encoding is given."""
+    encoding = query.get("encoding")
+    if encoding is not None and encoding not in WIDTHS:
+        return f"unknown encoding {encoding!r}"
+    if encoding is not None and "sample_rate" not in query:
+        return "sample_rate is required with encoding"
+    return None
 
 
 class Refused(Exception):
-    """What the in-process transport raises when the server is full (like an HTTP 503)."""
+    """What the in-process transport raises when the server is full (HTTP 503) or the query
+    is refused (HTTP 400)."""
 
     def __init__(self, status_code: int) -> None:
         super().__init__(f"status {status_code}")
@@ -357,6 +374,9 @@ class Emulator:
     def _admit(self, connection: ServerConnection, request: Any) -> Any:
         if not request.path.startswith("/v1/listen"):
             return connection.respond(HTTPStatus.NOT_FOUND, "not found\n")
+        problem = query_problem(dict(parse_qsl(urlsplit(request.path).query)))
+        if problem:
+            return connection.respond(HTTPStatus.BAD_REQUEST, problem + "\n")
         if not self._take_slot():
             return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "busy\n")
         return None
@@ -372,9 +392,16 @@ class Emulator:
                 await asyncio.sleep(1.0 / self.time_scale)
                 await ws.close(1011, "emulated internal error")
                 return
-            async for data in ws:
+            while True:
+                try:
+                    data = await asyncio.wait_for(ws.recv(),
+                                                  IDLE_CLOSE_S / self.time_scale)
+                except TimeoutError:
+                    if session.closing:  # flushing: the server's own close comes next
+                        continue
+                    await ws.close(1011, "NET-0001: no audio or KeepAlive for 10 s")
+                    return
                 self.receive(session, data)
-            self.closed_by_client += 0 if session.done else 1
         except ConnectionClosed:
             self.closed_by_client += 0 if session.done else 1
         finally:
@@ -471,6 +498,8 @@ class Transport:
         # lazy, as SageMaker's transport: the first send or receive connects
         async with self._lock:
             if self.session is None:
+                if query_problem(self.query):
+                    raise Refused(400)
                 if self.emulator.connect_delay_s:
                     await asyncio.sleep(self.emulator.connect_delay_s / self.emulator.time_scale)
                 if not self.emulator._take_slot():

@@ -35,7 +35,7 @@ from deepgram_scaling.calibrate import (
 )
 from deepgram_scaling.calibrate.slo import BATCH_METRICS, DEFAULT_STREAM_SLO, STREAM_METRICS
 
-from .deepgram_emulator import Emulator, quiet_collector, ticking
+from .deepgram_emulator import Emulator, Refused, quiet_collector, ticking
 
 SCALE = 20.0
 #: SLOs of the knee tests. A wall-clock stall of the test process (a loaded machine) reads
@@ -599,3 +599,42 @@ def test_the_flush_final_after_close_stream_is_left_out_of_the_growth_fit():
     # and every final counts, whether or not it ended an utterance (speech_final)
     [session] = emu.ended
     assert len(record.finalization_lags) == session.finals == 5 > session.speech_finals
+
+
+def test_the_emulator_refuses_what_deepgram_refuses_and_closes_an_idle_stream():
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosedError, InvalidStatus
+
+    async def run() -> tuple[list[int], tuple[int, str]]:
+        statuses: list[int] = []
+        async with emulator() as emu:
+            # an encoding without its sample rate, and an unknown encoding
+            for query in ("encoding=linear16", "encoding=opus8&sample_rate=8000"):
+                try:
+                    async with connect(f"{emu.ws_url}/v1/listen?{query}"):
+                        pass
+                except InvalidStatus as err:
+                    statuses.append(err.response.status_code)
+            # a stream that sends nothing after its handshake
+            async with connect(f"{emu.ws_url}/v1/listen?encoding=linear16&sample_rate=8000"
+                               ) as ws:
+                try:
+                    await asyncio.wait_for(ws.recv(), 30 / SCALE)
+                except ConnectionClosedError as err:
+                    assert err.rcvd is not None
+                    return statuses, (err.rcvd.code, err.rcvd.reason)
+        raise AssertionError("the idle stream was not closed")
+
+    async def through_the_transport() -> int:
+        async with emulator() as emu:
+            transport = emu.transport_factory("wss://x/v1/listen?encoding=linear16", {})
+            try:
+                await transport.send(b"\x00\x00")
+            except Refused as err:
+                return err.status_code
+        raise AssertionError("the transport took a query Deepgram refuses")
+
+    statuses, (code, reason) = asyncio.run(run())
+    statuses.append(asyncio.run(through_the_transport()))
+    assert statuses == [400, 400, 400]
+    assert code == 1011 and reason.startswith("NET-0001")
