@@ -167,7 +167,7 @@ class Emulator:
                  reset_connections: frozenset[int] = frozenset(),
                  tick_s: float = 0.004, congestion: bool = False, final_jitter: float = 0.0,
                  metadata: bool = True, error_after_close: str | None = None,
-                 connect_delay_s: float = 0.0, seed: int = 7,
+                 connect_delay_s: float = 0.0, seed: int = 7, junk: bool = False,
                  content_cuts: tuple[float, tuple[float, float], tuple[float, float]]
                  | None = None) -> None:
         self.stream_capacity, self.batch_capacity = stream_capacity, batch_capacity
@@ -177,6 +177,8 @@ class Emulator:
         self.congestion, self.final_jitter = congestion, final_jitter
         self.metadata, self.error_after_close = metadata, error_after_close
         self.connect_delay_s = connect_delay_s
+        #: Each stream first gets a text message that is not JSON, which the SDK skips.
+        self.junk = junk
         self._random = random.Random(seed)
         #: ``(file position, extra lag)`` of the file's cut points.
         self.file_cuts: list[tuple[float, float]] = []
@@ -249,6 +251,8 @@ class Emulator:
         session = Session(query=query, bytes_per_s=width * rate * int(query.get("channels", "1")))
         session.next_interim = self.interim_s
         session.next_final = self._final_step()
+        if self.junk:
+            session.outbox.put_nowait("not a JSON message")
         self.sessions.add(session)
         return session
 

@@ -638,3 +638,19 @@ def test_the_emulator_refuses_what_deepgram_refuses_and_closes_an_idle_stream():
     statuses.append(asyncio.run(through_the_transport()))
     assert statuses == [400, 400, 400]
     assert code == 1011 and reason.startswith("NET-0001")
+
+
+def test_messages_the_sdk_skips_are_counted_and_noted():
+    # given a server whose streams each start with a text message that is not JSON
+    async def run() -> CalibrationResult:
+        async with emulator(stream_capacity=100, junk=True) as emu:
+            return await calibrate_stream(
+                audio=silence(3.0), url=emu.ws_url,
+                plan=SearchPlan(start=2, max_streams=2, confirm=False), options=options(3.0),
+                slo=parse_slo(LOOSE, metrics=STREAM_METRICS))
+
+    # when
+    level = asyncio.run(run()).levels[0]
+    # then each stream's skipped message is counted (the warm-up's is not), and noted
+    assert level.stats["skipped_messages"] == level.stats["attempts"] >= 2
+    assert any(note.startswith("the SDK skipped") for note in level.notes)

@@ -42,7 +42,13 @@ from .slo import (
     span,
     summary,
 )
-from .stream_client import DEFAULT_CLOSE_TIMEOUT_S, StreamRecord, run_stream
+from .stream_client import (
+    DEFAULT_CLOSE_TIMEOUT_S,
+    SkippedMessages,
+    StreamRecord,
+    counting_skipped,
+    run_stream,
+)
 
 #: Fewest reference finals (points of the file) a lone growth reference must hold, and
 #: they must span the growth fit's MIN_GROWTH_SPAN_S.
@@ -170,6 +176,10 @@ class Calibration:
     def stats(self, records: list[Any]) -> dict[str, Any]:
         raise NotImplementedError
 
+    def level_notes(self, stats: dict[str, Any]) -> list[str]:
+        """What else weakens a level's verdict, for the mode. Default: nothing."""
+        return []
+
     async def warm_up(self) -> None:
         """One unmeasured stream or request before the first level: the client's first
         call pays for imports and connection setup that no later call does."""
@@ -208,7 +218,7 @@ class Calibration:
         stats = self.stats(level.records)
         stats["loop_lag"] = summary(lateness)
         violations = tuple(self.slo.violations(stats))
-        notes = list(self.slo.inconclusive(stats))
+        notes = list(self.slo.inconclusive(stats)) + self.level_notes(stats)
         lag_p99 = stats["loop_lag"]["p99"]
         if lag_p99 is not None and lag_p99 > CLIENT_BOUND_S:
             notes.append(f"client-bound: the client's event loop woke up to "
@@ -286,9 +296,29 @@ class StreamCalibration(Calibration):
         #: ``(first chunk, chunks)`` the later streams start within, when the audio is
         #: longer than the hold and the reference therefore covers only part of the file.
         self._window: tuple[int, int] | None = None
+        #: Counts the messages the SDK skipped while the run is on.
+        self._skipped: SkippedMessages | None = None
+
+    async def run(self) -> SearchOutcome[LevelResult]:
+        with counting_skipped() as self._skipped:
+            return await super().run()
+
+    def level_notes(self, stats: dict[str, Any]) -> list[str]:
+        skipped = stats.get("skipped_messages", 0)
+        if not skipped:
+            return []
+        return [f"the SDK skipped {skipped} message(s) it could not read: a Results among them "
+                "went unmeasured"]
 
     async def warm_up(self) -> None:
         await super().warm_up()
+        try:
+            await self._reference_alone()
+        finally:
+            if self._skipped is not None:
+                self._skipped.take()  # what the warm-up and the reference skipped is not a level's
+
+    async def _reference_alone(self) -> None:
         if lone_reference(self.plan, self.slo,
                           min(self.options.hold_s, self.audio.duration_s)):
             # A first level of several streams may already be overloaded, and as its own
@@ -366,7 +396,9 @@ class StreamCalibration(Calibration):
             # before a larger first level when growth is judged): its lags are the audio's
             # own pattern at the least load.
             self._set_reference(_Level(self.plan.start, list(records)))
-        return stream_stats(records, self.options.hold_s, self.reference)
+        stats = stream_stats(records, self.options.hold_s, self.reference)
+        stats["skipped_messages"] = self._skipped.take() if self._skipped else 0
+        return stats
 
 
 class BatchCalibration(Calibration):

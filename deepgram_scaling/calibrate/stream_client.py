@@ -30,6 +30,9 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -242,3 +245,37 @@ async def _receive(socket: Any, clock: Clock, record: StreamRecord, sends: _Send
             record.note = "no-metadata"
         else:
             record.failure = "no-metadata"
+
+
+#: The SDK module that logs, and skips, a streamed message it cannot read.
+SDK_SOCKET_LOGGER = "deepgram.listen.v1.socket_client"
+
+
+class SkippedMessages(logging.Handler):
+    """Counts the messages the SDK skipped because it could not read them: a ``Results``
+    among them would go unmeasured (docs/aws-behaviour.md#deepgram-results-timing)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("Skipping unknown WebSocket message"):
+            self.count += 1
+
+    def take(self) -> int:
+        """The count since the last call."""
+        count, self.count = self.count, 0
+        return count
+
+
+@contextmanager
+def counting_skipped() -> Iterator[SkippedMessages]:
+    logger = logging.getLogger(SDK_SOCKET_LOGGER)
+    handler = SkippedMessages()
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
