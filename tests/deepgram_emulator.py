@@ -168,6 +168,7 @@ class Emulator:
                  tick_s: float = 0.004, congestion: bool = False, final_jitter: float = 0.0,
                  metadata: bool = True, error_after_close: str | None = None,
                  connect_delay_s: float = 0.0, seed: int = 7, junk: bool = False,
+                 forbid_from: int | None = None,
                  content_cuts: tuple[float, tuple[float, float], tuple[float, float]]
                  | None = None) -> None:
         self.stream_capacity, self.batch_capacity = stream_capacity, batch_capacity
@@ -179,6 +180,10 @@ class Emulator:
         self.connect_delay_s = connect_delay_s
         #: Each stream first gets a text message that is not JSON, which the SDK skips.
         self.junk = junk
+        #: From this WebSocket handshake on, answer HTTP 403, as a server does once the
+        #: caller's credentials have expired.
+        self.forbid_from = forbid_from
+        self.handshakes = 0
         self._random = random.Random(seed)
         #: ``(file position, extra lag)`` of the file's cut points.
         self.file_cuts: list[tuple[float, float]] = []
@@ -378,6 +383,9 @@ class Emulator:
     def _admit(self, connection: ServerConnection, request: Any) -> Any:
         if not request.path.startswith("/v1/listen"):
             return connection.respond(HTTPStatus.NOT_FOUND, "not found\n")
+        self.handshakes += 1
+        if self.forbid_from is not None and self.handshakes >= self.forbid_from:
+            return connection.respond(HTTPStatus.FORBIDDEN, "credentials expired\n")
         problem = query_problem(dict(parse_qsl(urlsplit(request.path).query)))
         if problem:
             return connection.respond(HTTPStatus.BAD_REQUEST, problem + "\n")

@@ -654,3 +654,23 @@ def test_messages_the_sdk_skips_are_counted_and_noted():
     # then each stream's skipped message is counted (the warm-up's is not), and noted
     assert level.stats["skipped_messages"] == level.stats["attempts"] >= 2
     assert any(note.startswith("the SDK skipped") for note in level.notes)
+
+
+def test_credentials_refused_mid_run_stop_the_search_instead_of_counting_as_load():
+    from deepgram_scaling.calibrate.cli import exit_status
+
+    # given a server that answers 403 from its fifth handshake on (the warm-up, level 1,
+    # two streams of level 2, then the third stream of level 4), as once credentials expire
+    async def run() -> CalibrationResult:
+        async with emulator(stream_capacity=100, forbid_from=5) as emu:
+            return await calibrate_stream(
+                audio=silence(3.0), url=emu.ws_url, plan=SearchPlan(max_streams=8),
+                options=options(3.0), slo=parse_slo(LOOSE, metrics=STREAM_METRICS))
+
+    # when
+    result = asyncio.run(run())
+    # then the search stops after the level that saw it, says why, and sizes nothing
+    assert [lv.concurrency for lv in result.levels] == [1, 2, 4]
+    assert result.stopped.startswith("the credentials were refused (http-403) during level 4")
+    assert any("credentials were refused" in p for p in result.sizing_problems())
+    assert exit_status(result) == 4

@@ -467,6 +467,22 @@ def test_botocore_errors_are_told_apart_by_their_code():
     stream_error = type("ModelStreamError", (Exception,), {"error_code": "ModelStreamError"})()
     assert failure_kind(model_error) == "ModelError-503"
     assert failure_kind(stream_error) == "ModelStreamError-ModelStreamError"
+    # and smithy's unmodeled AWS errors by their id and status
+    call_error = type("CallError", (Exception,), {"message": (
+        "Unknown error for operation com.amazonaws.sagemakerruntime#InvokeEndpointWith"
+        "BidirectionalStream - status: 403 - id: com.amazonaws.sagemaker#ExpiredTokenException")})()
+    assert failure_kind(call_error) == "ExpiredTokenException-403"
+
+
+def test_identity_failures_are_told_from_load():
+    from deepgram_scaling.calibrate.stream_client import identity_refused
+
+    assert identity_refused({"http-503": 3, "ExpiredTokenException-403": 1}) == \
+        "ExpiredTokenException-403"
+    assert identity_refused({"http-401": 1}) == "http-401"
+    assert identity_refused({"UnrecognizedClientException-400": 1}) is not None
+    assert identity_refused({"http-503": 2, "ThrottlingException-429": 1, "reset-1011": 1,
+                             "ModelError-424": 1}) is None
 
 
 def test_a_close_error_is_a_note_only_on_the_lenient_path_with_every_final():

@@ -18,7 +18,7 @@ from typing import Any
 from .audio import SAMPLE_WIDTHS, AudioError, read_audio
 from .levels import SearchPlan
 from .report import conclusion, header, progress_line, row
-from .result import CalibrationResult, LevelResult
+from .result import CREDENTIALS_REFUSED, CalibrationResult, LevelResult
 from .runner import RunOptions, lone_reference
 from .safety import (
     MAX_STREAMS_CAP,
@@ -273,8 +273,16 @@ def main(argv: Sequence[str] | None = None, *, clients: Clients | None = None,
 
         plot(result, args.plot)
         _print(f"wrote {args.plot}")
+    return exit_status(result)
+
+
+def exit_status(result: CalibrationResult) -> int:
+    """130 after Ctrl-C, 4 when the credentials were refused mid-run, 0 with a capacity,
+    1 without one."""
     if result.interrupted:
         return 130
+    if result.stopped.startswith(CREDENTIALS_REFUSED):
+        return 4
     return 0 if result.capacity is not None else 1
 
 

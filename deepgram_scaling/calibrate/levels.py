@@ -85,18 +85,25 @@ class SearchOutcome(Generic[T]):
 
 
 async def search(plan: SearchPlan, run_level: Callable[[int], Awaitable[T]], *,
-                 may_run: Callable[[int], bool] = lambda _level: True) -> SearchOutcome[T]:
+                 may_run: Callable[[int], bool] = lambda _level: True,
+                 halt: Callable[[], str | None] = lambda: None) -> SearchOutcome[T]:
     """Run levels until the capacity is known to ``plan.resolution``.
 
     :param run_level: Runs one level and returns its trial. Cancelling the task running
         the search (Ctrl-C) ends it: the outcome holds what was measured, ``interrupted``.
     :param may_run: Asked before each level; False stops the search (the time cap).
+    :param halt: Asked before each level; a reason stops the search with it (a level that
+        showed the measurement itself is void).
     """
     outcome: SearchOutcome[T] = SearchOutcome()
     passing: set[int] = set()
     failing: set[int] = set()
 
     async def run(level: int) -> bool | None:
+        reason = halt()
+        if reason:
+            outcome.stopped = reason
+            return None
         if not may_run(level):
             outcome.stopped = f"time cap reached before level {level}"
             return None

@@ -18,6 +18,8 @@ from typing import Any
 from .slo import STREAM_METRICS, Slo, parse_slo, summary
 
 SCHEMA_VERSION = 1
+#: How ``stopped`` begins when the caller's credentials were refused mid-run.
+CREDENTIALS_REFUSED = "the credentials were refused"
 #: Deepgram's guidance: hold 70-80 % of the measured capacity
 #: (docs/aws-behaviour.md#deepgram-sizing-by-load-test).
 DEFAULT_TARGET_FRACTION = 0.75
@@ -161,6 +163,8 @@ class CalibrationResult:
                          "which only the emulator understands")
         if self.interrupted:
             found.append(f"it was interrupted ({self.stopped})")
+        if self.stopped.startswith(CREDENTIALS_REFUSED):
+            found.append(f"it stopped when {self.stopped}")
         return found
 
     def to_json(self) -> dict[str, Any]:

@@ -25,7 +25,13 @@ from typing import Any
 from .audio import DEFAULT_CHUNK_S, Audio, Clock, rotated
 from .batch_client import BatchRecord, Invoker, batch_stats, run_requests
 from .levels import SearchOutcome, SearchPlan, search
-from .result import DEFAULT_TARGET_FRACTION, CalibrationResult, LevelResult, utc_now
+from .result import (
+    CREDENTIALS_REFUSED,
+    DEFAULT_TARGET_FRACTION,
+    CalibrationResult,
+    LevelResult,
+    utc_now,
+)
 from .slo import (
     BATCH_METRICS,
     DEFAULT_BATCH_SLO,
@@ -47,6 +53,7 @@ from .stream_client import (
     SkippedMessages,
     StreamRecord,
     counting_skipped,
+    identity_refused,
     run_stream,
 )
 
@@ -166,6 +173,8 @@ class Calibration:
         self.clock = Clock(options.time_scale)
         self.on_progress, self.on_level = on_progress, on_level
         self.started = self.clock.now()
+        #: Why the search must stop before its next level, if it must.
+        self.halted: str | None = None
         #: The level a cancellation cut short, if any.
         self.partial: LevelResult | None = None
         self._last_failed = False
@@ -217,6 +226,10 @@ class Calibration:
             probe.cancel()
         stats = self.stats(level.records)
         stats["loop_lag"] = summary(lateness)
+        refused = identity_refused(stats["failure_kinds"])
+        if refused:
+            self.halted = (f"{CREDENTIALS_REFUSED} ({refused}) during level {concurrency}: "
+                           "no measurement after it; renew the credentials and rerun")
         violations = tuple(self.slo.violations(stats))
         notes = list(self.slo.inconclusive(stats)) + self.level_notes(stats)
         lag_p99 = stats["loop_lag"]["p99"]
@@ -258,7 +271,8 @@ class Calibration:
             return SearchOutcome(interrupted=True, stopped="interrupted during the warm-up")
         except ReferenceFailed as err:
             return SearchOutcome(stopped=str(err))
-        return await search(self.plan, self._settled, may_run=self.may_run)
+        return await search(self.plan, self._settled, may_run=self.may_run,
+                            halt=lambda: self.halted)
 
     async def _settled(self, concurrency: int) -> LevelResult:
         """``run_level``, after a pause when the level before it failed."""

@@ -31,6 +31,7 @@ import asyncio
 import bisect
 import contextlib
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -94,6 +95,14 @@ def failure_kind(error: BaseException) -> str:
     error_code = getattr(error, "error_code", None)
     if isinstance(error_code, str) and error_code:
         return f"{name}-{error_code}"
+    if name == "CallError":
+        # smithy's unmodeled AWS error: "Unknown error ... - status: 403 - id: ExpiredToken..."
+        message = str(getattr(error, "message", "") or error)
+        status = re.search(r"status: (\d+)", message)
+        error_id = re.search(r"id: ([\w.:#-]+)", message)
+        if status:
+            code = error_id.group(1).rsplit("#", 1)[-1] if error_id else name
+            return f"{code}-{status.group(1)}"
     if name in ("ConnectionClosedError", "ConnectionClosed"):
         code = getattr(getattr(error, "rcvd", None), "code", None)
         return f"reset-{code}" if code is not None else "reset"
@@ -278,4 +287,22 @@ def counting_skipped() -> Iterator[SkippedMessages]:
         yield handler
     finally:
         logger.removeHandler(handler)
+
+
+#: Error codes AWS gives when it refuses the caller's identity rather than the request.
+IDENTITY_CODES = frozenset({
+    "ExpiredToken", "ExpiredTokenException", "UnrecognizedClientException",
+    "InvalidClientTokenId", "InvalidSignatureException", "SignatureDoesNotMatch",
+    "IncompleteSignature", "AccessDeniedException", "MissingAuthenticationToken",
+})
+
+
+def identity_refused(kinds: dict[str, int]) -> str | None:
+    """The first failure kind that says the caller's credentials were refused (HTTP 401 or
+    403, or an AWS identity error code), which no server load explains."""
+    for kind in kinds:
+        code, _, status = kind.rpartition("-")
+        if status in ("401", "403") or code in IDENTITY_CODES:
+            return kind
+    return None
 
