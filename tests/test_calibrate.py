@@ -658,6 +658,7 @@ def test_messages_the_sdk_skips_are_counted_and_noted():
 
 def test_credentials_refused_mid_run_stop_the_search_instead_of_counting_as_load():
     from deepgram_scaling.calibrate.cli import exit_status
+    from deepgram_scaling.calibrate.report import conclusion
 
     # given a server that answers 403 from its fifth handshake on (the warm-up, level 1,
     # two streams of level 2, then the third stream of level 4), as once credentials expire
@@ -674,3 +675,32 @@ def test_credentials_refused_mid_run_stop_the_search_instead_of_counting_as_load
     assert result.stopped.startswith("the credentials were refused (http-403) during level 4")
     assert any("credentials were refused" in p for p in result.sizing_problems())
     assert exit_status(result) == 4
+    # and the report offers nothing to paste
+    assert "paste" not in conclusion(result).split("nothing to paste")[-1]
+
+
+def test_credentials_botocore_cannot_renew_stop_the_search_too():
+    from botocore.exceptions import UnauthorizedSSOTokenError
+
+    # given a transport whose credentials cannot be renewed from its fourth stream on (an
+    # expired SSO session, as botocore raises it when a stream asks for them)
+    async def run() -> CalibrationResult:
+        async with emulator(stream_capacity=100) as emu:
+            made: list[str] = []
+
+            def factory(url: str, headers: dict[str, str]) -> Any:
+                made.append(url)
+                if len(made) >= 4:
+                    raise UnauthorizedSSOTokenError()
+                return emu.transport_factory(url, headers)
+
+            return await calibrate_stream(
+                audio=silence(3.0), transport_factory=factory, plan=SearchPlan(max_streams=8),
+                options=options(3.0), slo=parse_slo(LOOSE, metrics=STREAM_METRICS))
+
+    # when
+    result = asyncio.run(run())
+    # then the search stops at the level that met it, naming botocore's error
+    assert result.stopped.startswith(
+        "the credentials were refused (credentials-UnauthorizedSSOTokenError) during level 2")
+    assert result.sizing_problems()

@@ -475,7 +475,19 @@ def test_botocore_errors_are_told_apart_by_their_code():
 
 
 def test_identity_failures_are_told_from_load():
-    from deepgram_scaling.calibrate.stream_client import identity_refused
+    from botocore.exceptions import CredentialRetrievalError, NoCredentialsError
+
+    from deepgram_scaling.calibrate.stream_client import failure_kind, identity_refused
+
+    # botocore unable to find or renew the credentials is a kind of its own
+    expired = RuntimeError("Credentials were refreshed, but the refreshed credentials are "
+                           "still expired.")
+    kinds = [failure_kind(e) for e in (NoCredentialsError(), expired, CredentialRetrievalError(
+        provider="custom-process", error_msg="exit 1"))]
+    assert kinds == ["credentials-NoCredentialsError", "credentials-RuntimeError",
+                     "credentials-CredentialRetrievalError"]
+    assert all(identity_refused({kind: 1}) == kind for kind in kinds)
+    assert identity_refused({"RequestExpired-400": 1}) is not None
 
     assert identity_refused({"http-503": 3, "ExpiredTokenException-403": 1}) == \
         "ExpiredTokenException-403"
@@ -743,6 +755,25 @@ def test_a_lone_reference_that_measures_nothing_twice_stops_the_run():
     assert len(tries) == 3 and outcome.trials == [] and outcome.capacity is None
     assert outcome.stopped.startswith("the stream run alone as the growth reference measured 0")
     assert issubclass(ReferenceFailed, Exception)
+
+
+def test_credentials_refused_during_the_lone_reference_stop_the_run_with_that_reason():
+    from deepgram_scaling.calibrate.runner import _Level
+    from deepgram_scaling.calibrate.stream_client import StreamRecord
+
+    # given a search starting at 4 whose reference stream is refused for its identity
+    calibration = _calibration(20.0, 20.0, start=4)
+
+    async def refused_slot(index: int, level: _Level, until: float) -> None:
+        level.records.append(StreamRecord(started=0.0, failure="http-403"))
+
+    calibration.slot = refused_slot
+    # when the run starts
+    outcome = asyncio.run(calibration.run())
+    # then it stops at once, saying so, before any level
+    assert outcome.trials == []
+    assert outcome.stopped.startswith("the credentials were refused (http-403) during the "
+                                      "growth reference")
 
 
 def test_the_seed_sets_where_the_streams_start():

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .levels import MAX_CONFIRMATIONS
-from .result import CalibrationResult, LevelResult
+from .result import CREDENTIALS_REFUSED, CalibrationResult, LevelResult
 from .slo import detection_limit
 
 
@@ -51,6 +51,10 @@ def conclusion(result: CalibrationResult) -> str:
     lines = []
     if result.interrupted or result.stopped:
         lines.append(f"stopped: {result.stopped}")
+    if result.stopped.startswith(CREDENTIALS_REFUSED):
+        lines.append("nothing to paste: the levels before the refusal cannot tell the capacity; "
+                     "renew the credentials and run again")
+        return "\n".join(lines)
     if result.capacity is None:
         lines.append(f"no level met the SLO ({result.slo}); nothing to paste")
         if any(level.concurrency == 1 and not level.interrupted for level in result.levels):

@@ -315,6 +315,7 @@ JSON_SCHEMA: dict[str, Any] = {
                            "first_result": _SUMMARY, "finalization": _SUMMARY,
                            "lag_growth": _SUMMARY, "loop_lag": _SUMMARY,
                            "connect": _SUMMARY, "latency": _SUMMARY,
+                           "skipped_messages": {"type": "integer", "minimum": 0},
                            "throughput_audio_s_per_s": {"type": "number", "minimum": 0}}}},
         "capacity": {"type": ["integer", "null"], "minimum": 1},
         "measured_capacity": {"type": ["integer", "null"], "minimum": 1},

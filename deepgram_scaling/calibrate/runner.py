@@ -18,6 +18,7 @@ import asyncio
 import bisect
 import random
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -321,8 +322,8 @@ class StreamCalibration(Calibration):
         skipped = stats.get("skipped_messages", 0)
         if not skipped:
             return []
-        return [f"the SDK skipped {skipped} message(s) it could not read: a Results among them "
-                "went unmeasured"]
+        return [f"the SDK skipped {skipped} text message(s) that were not JSON: had one been a "
+                "result, it went unmeasured"]
 
     async def warm_up(self) -> None:
         await super().warm_up()
@@ -343,6 +344,12 @@ class StreamCalibration(Calibration):
                 level = _Level(1)
                 await self.slot(0, level, self.clock.now() + self.options.hold_s)
                 self._set_reference(level)
+                refused = identity_refused(Counter(r.failure for r in level.records
+                                                   if r.failure is not None))
+                if refused:
+                    raise ReferenceFailed(f"{CREDENTIALS_REFUSED} ({refused}) during the growth "
+                                          "reference: no measurement; renew the credentials "
+                                          "and rerun")
                 if self.reference is not None and self.reference.supports_a_fit(MIN_REFERENCE):
                     return
             raise ReferenceFailed(

@@ -80,6 +80,10 @@ def failure_kind(error: BaseException) -> str:
     if isinstance(status, int):
         return f"http-{status}"
     name = type(error).__name__
+    if name in CREDENTIAL_ERRORS or (isinstance(error, RuntimeError)
+                                     and "refreshed credentials are still expired" in str(error)):
+        # botocore could not find or renew the caller's credentials: nothing the server did
+        return f"credentials-{name}"
     response = getattr(error, "response", None)
     if name == "ClientError" and isinstance(response, dict):
         # botocore: tell ModelError (424), ThrottlingException (429)... apart
@@ -289,20 +293,31 @@ def counting_skipped() -> Iterator[SkippedMessages]:
         logger.removeHandler(handler)
 
 
+#: botocore's errors for credentials it cannot find or renew (an expired SSO session, an
+#: MFA role it cannot refresh, a failing credential_process...).
+CREDENTIAL_ERRORS = frozenset({
+    "NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError",
+    "TokenRetrievalError", "UnauthorizedSSOTokenError", "SSOTokenLoadError",
+    "RefreshWithMFAUnsupportedError", "InvalidConfigError", "ProfileNotFound",
+})
+
 #: Error codes AWS gives when it refuses the caller's identity rather than the request.
 IDENTITY_CODES = frozenset({
     "ExpiredToken", "ExpiredTokenException", "UnrecognizedClientException",
     "InvalidClientTokenId", "InvalidSignatureException", "SignatureDoesNotMatch",
     "IncompleteSignature", "AccessDeniedException", "MissingAuthenticationToken",
+    "RequestExpired",
 })
 
 
 def identity_refused(kinds: dict[str, int]) -> str | None:
-    """The first failure kind that says the caller's credentials were refused (HTTP 401 or
-    403, or an AWS identity error code), which no server load explains."""
+    """The first failure kind that says the caller's credentials were refused or could not
+    be had (HTTP 401 or 403, an AWS identity error code, botocore unable to find or renew
+    them), which no server load explains."""
     for kind in kinds:
         code, _, status = kind.rpartition("-")
-        if status in ("401", "403") or code in IDENTITY_CODES:
+        if (status in ("401", "403") or code in IDENTITY_CODES
+                or kind.startswith("credentials-")):
             return kind
     return None
 
