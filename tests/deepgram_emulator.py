@@ -21,7 +21,8 @@ every second it streams. Pre-recorded requests share ``batch_capacity`` the same
 than ``max_active`` streams plus requests at once are refused with HTTP 503 on the
 handshake, like a server past its ``max_active_requests``. A handshake whose query names
 an unknown ``encoding``, or an encoding without ``sample_rate``, is refused with HTTP 400; a
-stream that sends neither audio nor ``KeepAlive`` for 10 s of audio is closed (1011,
+stream that sends neither audio nor ``KeepAlive`` for 10 s of audio (and at least 1 s of wall
+time, so that a stall of the accelerated tests closes nothing) is closed (1011,
 ``NET-0001``), as Deepgram's server does. Results leave ``base_latency_s``
 after their audio is processed; with ``congestion`` that delay grows with the GPU's
 utilisation ``rho`` (busy streams / ``stream_capacity``, at most 0.9) as ``base / (1 - rho)``,
@@ -72,6 +73,9 @@ from websockets.exceptions import ConnectionClosed
 WIDTHS = {"linear16": 2, "linear32": 4, "mulaw": 1, "alaw": 1}
 #: Audio seconds without audio or KeepAlive after which the server closes (NET-0001).
 IDLE_CLOSE_S = 10.0
+#: ...but never sooner than this many wall seconds: on the accelerated clock a stall of the
+#: test process that long would otherwise close healthy streams.
+IDLE_CLOSE_MIN_WALL_S = 1.0
 
 
 def query_problem(query: dict[str, str]) -> str | None:
@@ -406,8 +410,8 @@ class Emulator:
                 return
             while True:
                 try:
-                    data = await asyncio.wait_for(ws.recv(),
-                                                  IDLE_CLOSE_S / self.time_scale)
+                    data = await asyncio.wait_for(ws.recv(), max(
+                        IDLE_CLOSE_S / self.time_scale, IDLE_CLOSE_MIN_WALL_S))
                 except TimeoutError:
                     if session.closing:  # flushing: the server's own close comes next
                         continue
