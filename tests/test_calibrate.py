@@ -98,7 +98,7 @@ KNEE_CASES = {
 async def uneven_cuts() -> tuple[CalibrationResult, Emulator]:
     # audio whose own cut points come 2-8 s apart, each final 0.3-2 s late whatever the
     # load, at the same points of the file for every stream
-    return await stream_search(3, 30.0, LOOSE, SearchPlan(start=2, max_streams=4,
+    return await stream_search(3, 30.0, LOOSE, SearchPlan(start=3, max_streams=4,
                                                             confirm=False),
                                cuts=((2.0, 8.0), (0.3, 2.0)))
 
@@ -127,10 +127,10 @@ async def endpoint_path() -> tuple[CalibrationResult, Emulator]:
 async def defaults() -> tuple[CalibrationResult, Emulator]:
     # the default SLO and chunk size (100 ms), at the 10 x they allow, on a server of
     # capacity 3 without congestion; the hold is short, the settle pause shorter (the
-    # default 15 s would only add wall time) and the search starts at 2
+    # default 15 s would only add wall time) and the search starts at 3
     async with emulator(scale=10.0, stream_capacity=3) as emu:
         return await calibrate_stream(
-            audio=silence(12.0), url=emu.ws_url, plan=SearchPlan(start=2, max_streams=4),
+            audio=silence(12.0), url=emu.ws_url, plan=SearchPlan(start=3, max_streams=4),
             options=RunOptions(hold_s=12.0, time_scale=10.0, settle_s=2.0)), emu
 
 
@@ -153,6 +153,53 @@ async def longer_than_the_hold() -> tuple[CalibrationResult, Emulator]:
             audio=located(60.0), url=emu.ws_url,
             plan=SearchPlan(start=2, max_streams=4, confirm=False), options=options(25.0),
             slo=parse_slo(LOOSE, metrics=STREAM_METRICS)), emu
+
+
+async def cancelled() -> tuple[CalibrationResult, Emulator]:
+    # a run cancelled while its second level streams
+    async with emulator(stream_capacity=8) as emu:
+        task = asyncio.ensure_future(calibrate_stream(
+            audio=silence(8.0), url=emu.ws_url, plan=SearchPlan(max_streams=8),
+            options=options(8.0), on_level=lambda _lv: None,
+            slo=parse_slo(LOOSE, metrics=STREAM_METRICS)))
+        while emu.active < 2:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)
+        task.cancel()
+        result = await task
+        await asyncio.sleep(0.2)
+        return result, emu
+
+
+async def short_run(via: str = "url", plan: SearchPlan | None = None,
+                    **server: Any) -> tuple[CalibrationResult, Emulator]:
+    """3 s streams on a fast server set up by ``server``, through its URL or its in-process
+    transport."""
+    async with emulator(stream_capacity=100, **server) as emu:
+        reach: dict[str, Any] = ({"url": emu.ws_url} if via == "url"
+                                 else {"transport_factory": emu.transport_factory})
+        return await calibrate_stream(
+            audio=silence(3.0), plan=plan or SearchPlan(start=2, max_streams=2, confirm=False),
+            options=options(3.0), slo=parse_slo(LOOSE, metrics=STREAM_METRICS), **reach), emu
+
+
+async def botocore_cannot_renew() -> tuple[CalibrationResult, Emulator]:
+    from botocore.exceptions import UnauthorizedSSOTokenError
+
+    # a transport whose credentials cannot be renewed from its fourth stream on (an expired
+    # SSO session, as botocore raises it when a stream asks for them)
+    async with emulator(stream_capacity=100) as emu:
+        made: list[str] = []
+
+        def factory(url: str, headers: dict[str, str]) -> Any:
+            made.append(url)
+            if len(made) >= 4:
+                raise UnauthorizedSSOTokenError()
+            return emu.transport_factory(url, headers)
+
+        return await calibrate_stream(
+            audio=silence(3.0), transport_factory=factory, plan=SearchPlan(max_streams=8),
+            options=options(3.0), slo=parse_slo(LOOSE, metrics=STREAM_METRICS)), emu
 
 
 async def refusals() -> tuple[CalibrationResult, Emulator]:
@@ -195,6 +242,7 @@ class Served:
     frame_steps: frozenset[float]
     connections: int
     close_streams: int
+    left_without_close_stream: int
 
 
 def _served(emu: Emulator) -> Served:
@@ -204,7 +252,8 @@ def _served(emu: Emulator) -> Served:
                   frame_steps=frozenset(round(b - a, 4) for s in emu.ended
                                         for (_, a), (_, b) in zip(s.arrivals, s.arrivals[1:],
                                                                   strict=False)),
-                  connections=emu.connections, close_streams=emu.control.count("CloseStream"))
+                  connections=emu.connections, close_streams=emu.control.count("CloseStream"),
+                  left_without_close_stream=emu.streams_left_without_close_stream())
 
 
 #: The long searches of this module, by name, the longest first.
@@ -214,7 +263,16 @@ SEARCHES: dict[str, Callable[[], Awaitable[tuple[CalibrationResult, Emulator]]]]
     "defaults": defaults, "endpoint-path": endpoint_path, "batch-knee": batch_knee,
     "no-growth-term": no_growth_term,
     "refusals": refusals, "above-the-knee": above_the_knee,
-    "longer-than-the-hold": longer_than_the_hold,
+    "longer-than-the-hold": longer_than_the_hold, "cancelled": cancelled,
+    "credentials-403": functools.partial(short_run, plan=SearchPlan(max_streams=8),
+                                         forbid_from=5),
+    "credentials-botocore": botocore_cannot_renew,
+    "skipped-messages": functools.partial(short_run, junk=True),
+    "url-no-metadata": functools.partial(short_run, metadata=False,
+                                         plan=SearchPlan(max_streams=1, confirm=False)),
+    "sagemaker-no-metadata": functools.partial(short_run, "transport", metadata=False),
+    "sagemaker-error-after-close": functools.partial(short_run, "transport",
+                                                     error_after_close="Input stream broken"),
     "reset-strict": functools.partial(reset_connection, "failures<=0.5%"),
     "reset-lenient": functools.partial(reset_connection, "failures<=60%"),
 }
@@ -266,7 +324,7 @@ def test_the_default_slo_and_chunks_find_the_knee(
     # capacity is the knee or one step below it
     assert str(result.slo) == str(parse_slo(DEFAULT_STREAM_SLO, metrics=STREAM_METRICS))
     assert result.capacity in (2, 3), [(lv.concurrency, lv.violations) for lv in result.levels]
-    assert [lv.concurrency for lv in result.levels][:2] == [2, 4]
+    assert [lv.concurrency for lv in result.levels][:2] == [3, 4]
     assert not next(lv for lv in result.levels if lv.concurrency == 4).passed
     # and the streams sent 100 ms chunks
     assert emu.frame_steps == {0.1}
@@ -282,8 +340,8 @@ def test_the_knee_is_found_when_the_audio_sets_uneven_cut_points_and_lags(
     # is the load's: the knee or one step below it
     assert result.capacity in (2, 3), [(lv.concurrency, lv.violations) for lv in result.levels]
     assert result.levels[0].passed
-    # and, the search starting at 2, the growth was judged against one stream run alone first
-    assert result.growth_reference == 1 and result.levels[0].concurrency == 2
+    # and, the search starting at 3, the growth was judged against one stream run alone first
+    assert result.growth_reference == 1 and result.levels[0].concurrency == 3
     # and the streams started at several points of the file, on whole chunks
     starts = emu.file_starts
     assert len(starts) > 3 and all(round(x / 0.5, 6).is_integer() for x in starts)
@@ -368,31 +426,18 @@ def test_a_reset_connection_is_a_failure_of_its_level(
     assert lenient.levels[0].passed and lenient.capacity == 2
 
 
-def test_cancelling_closes_every_stream_and_still_reports():
+def test_cancelling_closes_every_stream_and_still_reports(
+        searches: dict[str, tuple[CalibrationResult, Served]]):
     # given a run cancelled while its second level streams
-    async def run() -> tuple[CalibrationResult, Emulator]:
-        async with emulator(stream_capacity=8) as emu:
-            task = asyncio.ensure_future(calibrate_stream(
-                audio=silence(8.0), url=emu.ws_url, plan=SearchPlan(max_streams=8),
-                options=options(8.0), on_level=lambda _lv: None,
-                slo=parse_slo(LOOSE, metrics=STREAM_METRICS)))
-            while emu.active < 2:
-                await asyncio.sleep(0.01)
-            await asyncio.sleep(0.1)
-            task.cancel()
-            result = await task
-            await asyncio.sleep(0.2)
-            return result, emu
-
     # when
-    result, emu = asyncio.run(run())
+    result, emu = searches["cancelled"]
     # then
     assert result.interrupted and result.stopped.startswith("interrupted during level 2")
     assert [lv.concurrency for lv in result.levels] == [1, 2]
     assert result.levels[-1].interrupted and not result.levels[-1].passed
     assert result.capacity == 1
-    assert emu.active == 0 and emu.sessions == set()
-    assert emu.streams_left_without_close_stream() == 0
+    assert emu.active == 0 and emu.open_sessions == 0
+    assert emu.left_without_close_stream == 0
 
 
 def test_the_batch_search_finds_the_latency_knee(
@@ -513,36 +558,22 @@ def test_a_slow_connect_delays_the_stream_instead_of_bursting_its_audio():
     assert connect["p50"] is not None and connect["p50"] >= 1.9
 
 
-@pytest.mark.parametrize("ending", [{"metadata": False},
-                                    {"error_after_close": "Input stream broken"}])
+@pytest.mark.parametrize("ending", ["no-metadata", "error-after-close"])
 def test_sagemaker_style_closes_with_every_final_are_notes_not_failures(
-        ending: dict[str, Any]):
+        searches: dict[str, tuple[CalibrationResult, Served]], ending: str):
     # given a transport that ends each stream as SageMaker may: no Metadata, or an error
-    async def run() -> CalibrationResult:
-        async with emulator(stream_capacity=100, **ending) as emu:
-            return await calibrate_stream(
-                audio=silence(3.0), transport_factory=emu.transport_factory,
-                plan=SearchPlan(start=2, max_streams=2, confirm=False), options=options(3.0),
-                slo=parse_slo(LOOSE, metrics=STREAM_METRICS))
-
     # when
-    level = asyncio.run(run()).levels[0]
+    level = searches[f"sagemaker-{ending}"][0].levels[0]
     # then
     assert level.passed and level.stats["failures"] == 0
-    kind = "no-metadata" if "metadata" in ending else "after-close-stream-error-RuntimeError"
+    kind = "no-metadata" if ending == "no-metadata" else "after-close-stream-error-RuntimeError"
     assert level.stats["notes"] == {kind: level.stats["attempts"]}
 
 
-def test_the_url_path_still_fails_a_stream_without_metadata():
+def test_the_url_path_still_fails_a_stream_without_metadata(
+        searches: dict[str, tuple[CalibrationResult, Served]]):
     # given a WebSocket server that closes without Metadata
-    async def run() -> CalibrationResult:
-        async with emulator(stream_capacity=100, metadata=False) as emu:
-            return await calibrate_stream(
-                audio=silence(3.0), url=emu.ws_url,
-                plan=SearchPlan(start=1, max_streams=1, confirm=False), options=options(3.0),
-                slo=parse_slo(LOOSE, metrics=STREAM_METRICS))
-
-    level = asyncio.run(run()).levels[0]
+    level = searches["url-no-metadata"][0].levels[0]
     assert not level.passed and level.stats["failure_kinds"] == {"no-metadata": 1}
 
 
@@ -640,36 +671,25 @@ def test_the_emulator_refuses_what_deepgram_refuses_and_closes_an_idle_stream():
     assert code == 1011 and reason.startswith("NET-0001")
 
 
-def test_messages_the_sdk_skips_are_counted_and_noted():
+def test_messages_the_sdk_skips_are_counted_and_noted(
+        searches: dict[str, tuple[CalibrationResult, Served]]):
     # given a server whose streams each start with a text message that is not JSON
-    async def run() -> CalibrationResult:
-        async with emulator(stream_capacity=100, junk=True) as emu:
-            return await calibrate_stream(
-                audio=silence(3.0), url=emu.ws_url,
-                plan=SearchPlan(start=2, max_streams=2, confirm=False), options=options(3.0),
-                slo=parse_slo(LOOSE, metrics=STREAM_METRICS))
-
     # when
-    level = asyncio.run(run()).levels[0]
+    level = searches["skipped-messages"][0].levels[0]
     # then each stream's skipped message is counted (the warm-up's is not), and noted
     assert level.stats["skipped_messages"] == level.stats["attempts"] >= 2
     assert any(note.startswith("the SDK skipped") for note in level.notes)
 
 
-def test_credentials_refused_mid_run_stop_the_search_instead_of_counting_as_load():
+def test_credentials_refused_mid_run_stop_the_search_instead_of_counting_as_load(
+        searches: dict[str, tuple[CalibrationResult, Served]]):
     from deepgram_scaling.calibrate.cli import exit_status
     from deepgram_scaling.calibrate.report import conclusion
 
     # given a server that answers 403 from its fifth handshake on (the warm-up, level 1,
     # two streams of level 2, then the third stream of level 4), as once credentials expire
-    async def run() -> CalibrationResult:
-        async with emulator(stream_capacity=100, forbid_from=5) as emu:
-            return await calibrate_stream(
-                audio=silence(3.0), url=emu.ws_url, plan=SearchPlan(max_streams=8),
-                options=options(3.0), slo=parse_slo(LOOSE, metrics=STREAM_METRICS))
-
     # when
-    result = asyncio.run(run())
+    result = searches["credentials-403"][0]
     # then the search stops after the level that saw it, says why, and sizes nothing
     assert [lv.concurrency for lv in result.levels] == [1, 2, 4]
     assert result.stopped.startswith("the credentials were refused (http-403) during level 4")
@@ -679,27 +699,11 @@ def test_credentials_refused_mid_run_stop_the_search_instead_of_counting_as_load
     assert "paste" not in conclusion(result).split("nothing to paste")[-1]
 
 
-def test_credentials_botocore_cannot_renew_stop_the_search_too():
-    from botocore.exceptions import UnauthorizedSSOTokenError
-
-    # given a transport whose credentials cannot be renewed from its fourth stream on (an
-    # expired SSO session, as botocore raises it when a stream asks for them)
-    async def run() -> CalibrationResult:
-        async with emulator(stream_capacity=100) as emu:
-            made: list[str] = []
-
-            def factory(url: str, headers: dict[str, str]) -> Any:
-                made.append(url)
-                if len(made) >= 4:
-                    raise UnauthorizedSSOTokenError()
-                return emu.transport_factory(url, headers)
-
-            return await calibrate_stream(
-                audio=silence(3.0), transport_factory=factory, plan=SearchPlan(max_streams=8),
-                options=options(3.0), slo=parse_slo(LOOSE, metrics=STREAM_METRICS))
-
+def test_credentials_botocore_cannot_renew_stop_the_search_too(
+        searches: dict[str, tuple[CalibrationResult, Served]]):
+    # given a transport whose credentials cannot be renewed from its fourth stream on
     # when
-    result = asyncio.run(run())
+    result = searches["credentials-botocore"][0]
     # then the search stops at the level that met it, naming botocore's error
     assert result.stopped.startswith(
         "the credentials were refused (credentials-UnauthorizedSSOTokenError) during level 2")
