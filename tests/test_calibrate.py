@@ -291,9 +291,9 @@ def search_in_a_worker(name: str) -> tuple[CalibrationResult, Served]:
 
 @pytest.fixture(scope="module")
 def searches() -> dict[str, tuple[CalibrationResult, Served]]:
-    """Every long search, each run once in a worker process, eight at a time: about 11 s
-    instead of 60 s one after the other. Beside two busy loops on this 2-core machine each
-    case still lands exactly on its knee; in one process they did not."""
+    """Every search of this module that streams, each run once in a worker process, eight
+    at a time: about 11 s instead of 65 s one after the other. Beside two busy loops on this
+    2-core machine every test reading them still passes; in one process they did not."""
     context = multiprocessing.get_context("spawn")  # no fork of a process running threads
     with ProcessPoolExecutor(max_workers=WORKERS, mp_context=context) as pool:
         return dict(zip(SEARCHES, pool.map(search_in_a_worker, SEARCHES), strict=True))
